@@ -1,0 +1,92 @@
+import { errors } from '../lib/errors.js'
+import type { Principal, RequestContext, TenantContext, TenantPrincipal } from './principal.js'
+
+/**
+ * The role matrix in one place. Organization keys act as organization admins; project keys act
+ * inside their one project; users act by role. Keys additionally need the `admin` scope (or `*`)
+ * for administrative writes.
+ */
+export type Permission =
+  /** read the organization's workspaces, projects and users */
+  | 'organization:read'
+  /** create, change and delete projects and their keys */
+  | 'projects:write'
+  /** workspaces, users, roles, organization keys */
+  | 'organization:admin'
+  /** the audit log */
+  | 'audit:read'
+
+const ROLE_PERMISSIONS: Record<'admin' | 'editor' | 'viewer', readonly Permission[]> = {
+  admin: ['organization:read', 'projects:write', 'organization:admin', 'audit:read'],
+  editor: ['organization:read', 'projects:write'],
+  viewer: ['organization:read'],
+}
+
+export function hasPermission(principal: TenantPrincipal, permission: Permission): boolean {
+  switch (principal.kind) {
+    case 'user':
+      return ROLE_PERMISSIONS[principal.role].includes(permission)
+    case 'organization':
+      return permission === 'organization:read' || hasScope(principal.scopes, 'admin')
+    case 'project':
+      // A project key never acts on the organization; what it may do inside its project is
+      // decided by the project-scoped checks below.
+      return false
+  }
+}
+
+function hasScope(scopes: readonly string[], scope: string): boolean {
+  return scopes.includes('*') || scopes.includes(scope)
+}
+
+/** Narrows to a caller that belongs to an organization; the platform key does not. */
+export function requireTenant(ctx: RequestContext): TenantContext {
+  if (ctx.principal.kind === 'platform') {
+    throw errors.authorization('the platform key manages organizations only; use an organization key or a user session')
+  }
+  return ctx as TenantContext
+}
+
+export function requirePermission(ctx: RequestContext, permission: Permission): TenantContext {
+  const tenant = requireTenant(ctx)
+  if (!hasPermission(tenant.principal, permission)) throw forbidden(tenant.principal, permission)
+  return tenant
+}
+
+/**
+ * Reading inside a project. A project key sees only its project: any other id is reported as
+ * missing, exactly as if it belonged to another organization.
+ */
+export function assertProjectVisible(principal: TenantPrincipal, projectId: string): void {
+  if (principal.kind === 'project' && principal.projectId !== projectId) throw errors.notFound('project', projectId)
+}
+
+/** Changing a project or its contents: editors and admins, organization keys, and the project's own key. */
+export function requireProjectWrite(ctx: RequestContext, projectId: string): TenantContext {
+  const tenant = requireTenant(ctx)
+  const { principal } = tenant
+  assertProjectVisible(principal, projectId)
+  if (principal.kind === 'project') {
+    if (!hasScope(principal.scopes, 'admin')) throw errors.authorization("this project key lacks the 'admin' scope")
+    return tenant
+  }
+  if (!hasPermission(principal, 'projects:write')) throw forbidden(principal, 'projects:write')
+  return tenant
+}
+
+export function requirePlatform(ctx: RequestContext): void {
+  if (ctx.principal.kind !== 'platform') throw errors.authorization('only the platform key manages organizations')
+}
+
+function forbidden(principal: Principal, permission: Permission) {
+  switch (principal.kind) {
+    case 'user':
+      return errors.authorization(`role '${principal.role}' may not do this (needs ${permission})`)
+    case 'project':
+      return errors.authorization('a project key acts only inside its project, not on the organization')
+    case 'organization':
+      return errors.authorization("this organization key lacks the 'admin' scope")
+    case 'platform':
+      return errors.authorization('the platform key manages organizations only')
+  }
+}

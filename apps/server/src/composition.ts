@@ -1,0 +1,65 @@
+import { Authenticator } from './auth/authenticator.js'
+import { SessionTokens } from './auth/session-tokens.js'
+import type { Config } from './config/config.js'
+import { loadInstanceSecret } from './config/instance-secret.js'
+import { createApp, type App } from './http/app.js'
+import type { Logger } from './lib/logger.js'
+import { openMetadataStore, type MetadataStore } from './metadata/database.js'
+import { ApiKeysRepo } from './modules/api-keys/api-keys.repo.js'
+import { ApiKeysService } from './modules/api-keys/api-keys.service.js'
+import { AuditService } from './modules/audit/audit.service.js'
+import { OrganizationsService } from './modules/organizations/organizations.service.js'
+import { ProjectsService } from './modules/projects/projects.service.js'
+import { UsersRepo } from './modules/users/users.repo.js'
+import { UsersService } from './modules/users/users.service.js'
+import { WorkspacesService } from './modules/workspaces/workspaces.service.js'
+
+export interface Tributary {
+  app: App
+  store: MetadataStore
+  services: ReturnType<typeof createServices>
+  close(): Promise<void>
+}
+
+/** Builds every dependency from config, in one place. `main.ts` and the tests both start here. */
+export async function createTributary(config: Config, logger: Logger): Promise<Tributary> {
+  const store = await openMetadataStore({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  })
+  const secret = await loadInstanceSecret(config)
+  const sessions = new SessionTokens(secret, config.sessionTtlSeconds)
+  const { db } = store
+  const authenticator = new Authenticator(
+    {
+      findActiveKeyByHash: (hash) => new ApiKeysRepo(db).findActiveByHash(hash),
+      findActiveUser: (userId, organizationId) => new UsersRepo(db).findSessionUser(organizationId, userId),
+      touchKey: (keyId) => new ApiKeysRepo(db).touch(keyId),
+    },
+    sessions,
+    config.authCacheTtlMs,
+  )
+  const services = createServices(store, authenticator, sessions, config)
+  const app = createApp({
+    logger,
+    store,
+    authenticator,
+    services,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    bodyLimitBytes: config.bodyLimitBytes,
+  })
+  return { app, store, services, close: () => store.close() }
+}
+
+function createServices(store: MetadataStore, authenticator: Authenticator, sessions: SessionTokens, config: Config) {
+  const { db } = store
+  return {
+    organizations: new OrganizationsService(db, authenticator),
+    workspaces: new WorkspacesService(db),
+    projects: new ProjectsService(db, authenticator),
+    apiKeys: new ApiKeysService(db, authenticator),
+    users: new UsersService(db, sessions, authenticator, { inviteTtlHours: config.inviteTtlHours }),
+    audit: new AuditService(db),
+  }
+}

@@ -1,0 +1,72 @@
+import path from 'node:path'
+
+import { z } from 'zod'
+
+const port = z.coerce.number().int().min(0).max(65535)
+const positiveInt = z.coerce.number().int().positive()
+
+/** Every setting the server reads, with its default. Nothing else reads `process.env`. */
+const ConfigSchema = z.object({
+  PORT: port.default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  TRIBUTARY_DATA_DIR: z.string().min(1).default('./.tributary'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  TRIBUTARY_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+  TRIBUTARY_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRIBUTARY_RATE_LIMIT_PER_MINUTE: positiveInt.default(600),
+  TRIBUTARY_BODY_LIMIT_BYTES: positiveInt.default(10 * 1024 * 1024),
+  TRIBUTARY_SESSION_TTL_SECONDS: positiveInt.default(3600),
+  TRIBUTARY_INVITE_TTL_HOURS: positiveInt.default(168),
+  TRIBUTARY_AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
+  TRIBUTARY_SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+})
+
+export interface Config {
+  port: number
+  host: string
+  dataDir: string
+  databaseUrl: string | undefined
+  databasePoolSize: number
+  adminKey: string | undefined
+  secretKey: string | undefined
+  logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL']
+  rateLimitPerMinute: number
+  bodyLimitBytes: number
+  sessionTtlSeconds: number
+  inviteTtlHours: number
+  authCacheTtlMs: number
+  shutdownTimeoutMs: number
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Validates the environment once at boot; a bad value stops the server with every problem named. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''))
+  const parsed = ConfigSchema.safeParse(present)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`)
+  }
+  const e = parsed.data
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.TRIBUTARY_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    adminKey: e.TRIBUTARY_ADMIN_KEY,
+    secretKey: e.TRIBUTARY_SECRET_KEY,
+    logLevel: e.LOG_LEVEL,
+    rateLimitPerMinute: e.TRIBUTARY_RATE_LIMIT_PER_MINUTE,
+    bodyLimitBytes: e.TRIBUTARY_BODY_LIMIT_BYTES,
+    sessionTtlSeconds: e.TRIBUTARY_SESSION_TTL_SECONDS,
+    inviteTtlHours: e.TRIBUTARY_INVITE_TTL_HOURS,
+    authCacheTtlMs: e.TRIBUTARY_AUTH_CACHE_TTL_MS,
+    shutdownTimeoutMs: e.TRIBUTARY_SHUTDOWN_TIMEOUT_MS,
+  })
+}

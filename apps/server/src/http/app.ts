@@ -1,0 +1,118 @@
+import type { Context } from 'hono'
+import { requestId } from 'hono/request-id'
+
+import type { Authenticator } from '../auth/authenticator.js'
+import { errors } from '../lib/errors.js'
+import type { Logger } from '../lib/logger.js'
+import type { MetadataStore } from '../metadata/database.js'
+import { auditRoutes } from '../modules/audit/audit.routes.js'
+import type { AuditService } from '../modules/audit/audit.service.js'
+import type { ApiKeysService } from '../modules/api-keys/api-keys.service.js'
+import { healthRoutes } from '../modules/health/health.routes.js'
+import { organizationRoutes } from '../modules/organizations/organizations.routes.js'
+import type { OrganizationsService } from '../modules/organizations/organizations.service.js'
+import { projectRoutes } from '../modules/projects/projects.routes.js'
+import type { ProjectsService } from '../modules/projects/projects.service.js'
+import { authRoutes, userRoutes } from '../modules/users/users.routes.js'
+import type { UsersService } from '../modules/users/users.service.js'
+import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.js'
+import type { WorkspacesService } from '../modules/workspaces/workspaces.service.js'
+import { docsRoutes } from './docs.js'
+import { createErrorHandler, sendError } from './error-handler.js'
+import { authenticate } from './middleware/authenticate.js'
+import { limitBody, requireJsonBody } from './middleware/json-body.js'
+import { rateLimit, RateLimiter } from './middleware/rate-limit.js'
+import { requestLog } from './middleware/request-log.js'
+import { createRouter, type AppEnv } from './router.js'
+
+export const API_BASE = '/api/v1'
+const OPENAPI_PATH = `${API_BASE}/openapi.json`
+
+export interface Services {
+  organizations: OrganizationsService
+  workspaces: WorkspacesService
+  projects: ProjectsService
+  apiKeys: ApiKeysService
+  users: UsersService
+  audit: AuditService
+}
+
+export interface AppDependencies {
+  logger: Logger
+  store: Pick<MetadataStore, 'ping'>
+  authenticator: Authenticator
+  services: Services
+  rateLimitPerMinute: number
+  bodyLimitBytes: number
+}
+
+export function createApp(deps: AppDependencies) {
+  const { services } = deps
+  const limiter = new RateLimiter(deps.rateLimitPerMinute)
+
+  const publicApi = createRouter()
+    .route('/', healthRoutes(deps.store))
+    .use(
+      '/auth/*',
+      rateLimit(limiter, (c) => `ip:${clientAddress(c)}`),
+    )
+    .route('/', authRoutes(services.users))
+
+  const api = createRouter()
+    .use('*', authenticate(deps.authenticator))
+    .use(
+      '*',
+      rateLimit(limiter, (c) => principalKey(c)),
+    )
+    .route('/', organizationRoutes(services.organizations, services.apiKeys))
+    .route('/', workspaceRoutes(services.workspaces))
+    .route('/', projectRoutes(services.projects, services.apiKeys))
+    .route('/', userRoutes(services.users))
+    .route('/', auditRoutes(services.audit))
+
+  const app = createRouter()
+  app.use('*', requestId({ headerName: 'X-Request-Id' }))
+  app.use('*', requestLog(deps.logger))
+  app.use(`${API_BASE}/*`, limitBody(deps.bodyLimitBytes), requireJsonBody())
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (`trb_…`) or a session token from `/auth/login`.',
+  })
+  app.doc31(OPENAPI_PATH, {
+    openapi: '3.1.0',
+    info: {
+      title: 'Tributary API',
+      version: '0.1.0',
+      description:
+        'Self-hosted, multi-tenant AI data platform. Errors share one envelope: ' +
+        '`{"error": {"code", "message", "details"?, "request_id"}}`. Lists take `limit` and `cursor` ' +
+        'and answer `{"data": [...], "next_cursor"}`.',
+    },
+  })
+  // The OpenAPI route is registered before the authenticated API so it stays public.
+  app.route(API_BASE, publicApi)
+  app.route(API_BASE, api)
+  app.route('/docs', docsRoutes(OPENAPI_PATH))
+  app.get('/', (c) => c.redirect('/docs'))
+
+  app.notFound((c) => sendError(c, errors.notFound(`route ${c.req.method} ${c.req.path}`), c.get('requestId')))
+  app.onError(createErrorHandler(deps.logger))
+  return app
+}
+
+export type App = ReturnType<typeof createApp>
+
+function principalKey(c: Context<AppEnv>): string {
+  const principal = c.get('principal')
+  return principal.kind === 'user' ? `user:${principal.userId}` : `key:${principal.keyId}`
+}
+
+interface NodeBindings {
+  incoming?: { socket?: { remoteAddress?: string } }
+}
+
+function clientAddress(c: Context<AppEnv>): string {
+  return (c.env as NodeBindings | undefined)?.incoming?.socket?.remoteAddress ?? 'local'
+}

@@ -1,0 +1,44 @@
+import type { ErrorEnvelope } from '@tributary/contract'
+import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+
+import { AppError, errors, isAppError } from '../lib/errors.js'
+import type { Logger } from '../lib/logger.js'
+import type { AppEnv } from './router.js'
+
+/** The one place an error becomes a response. Only AppError messages reach a client. */
+export function createErrorHandler(logger: Logger) {
+  return function handleError(error: Error, c: Context<AppEnv>): Response {
+    const requestId = c.get('requestId') ?? 'unknown'
+    const appError = toAppError(error)
+    if (appError) return sendError(c, appError, requestId)
+
+    logger.error({ err: error, request_id: requestId, method: c.req.method, path: c.req.path }, 'unhandled error')
+    const internal = new AppError('internal_error', `internal error; quote request id ${requestId} when reporting it`)
+    return sendError(c, internal, requestId)
+  }
+}
+
+function toAppError(error: Error): AppError | undefined {
+  if (isAppError(error)) return error
+  // Hono's own validators and helpers raise HTTPException for client mistakes.
+  if (error instanceof HTTPException && error.status < 500) {
+    if (error.status === 413) return new AppError('payload_too_large', error.message || 'request body too large')
+    if (error.status === 401) return errors.authentication()
+    return errors.validation(error.message || 'invalid request')
+  }
+  return undefined
+}
+
+export function sendError(c: Context, error: AppError, requestId: string): Response {
+  const body: ErrorEnvelope = {
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.details === undefined ? {} : { details: error.details }),
+      request_id: requestId,
+    },
+  }
+  return c.json(body, error.status as ContentfulStatusCode)
+}

@@ -1,0 +1,83 @@
+import { OpenAPIHono } from '@hono/zod-openapi'
+import { ErrorEnvelope } from '@tributary/contract'
+import type { Context } from 'hono'
+import { z } from 'zod'
+
+import type { Principal, RequestContext } from '../auth/principal.js'
+import { errors } from '../lib/errors.js'
+
+export interface AppVariables {
+  requestId: string
+  principal: Principal
+}
+
+export interface AppEnv {
+  Variables: AppVariables
+}
+
+// A missing field reads "is required" rather than zod's "expected string, received undefined".
+z.config({
+  customError: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined),
+})
+
+/** Every router validates with the same hook, so every validation failure has one shape. */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationFailure(result.error, result.target)
+    },
+  })
+}
+
+const TARGET_NAMES: Record<string, string> = { json: 'body', query: 'query', param: 'path', header: 'header' }
+
+export function validationFailure(error: z.ZodError, target: string) {
+  const location = TARGET_NAMES[target] ?? target
+  const issues = error.issues.map((issue) => ({
+    location,
+    field: issue.path.map(String).join('.') || null,
+    message: issue.message,
+  }))
+  const message = issues
+    .map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : `${location}: ${issue.message}`))
+    .join('; ')
+  return errors.validation(message, { issues })
+}
+
+export function contextOf(c: Context<AppEnv>): RequestContext {
+  return { principal: c.get('principal'), requestId: c.get('requestId') }
+}
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  401: 'Missing, unknown, revoked or expired credentials (`authentication_error`)',
+  403: 'The caller may not do this (`authorization_error`)',
+  404: 'No such object in the caller’s organization (`not_found`)',
+  409: 'Conflicts with the current state (`conflict`)',
+  413: 'Body too large (`payload_too_large`)',
+  415: 'Body is not JSON (`unsupported_media_type`)',
+  422: 'Invalid input; the message names the field (`validation_error`)',
+  429: 'Rate limit exceeded (`rate_limit_exceeded`); see `Retry-After`',
+}
+
+const errorContent = { 'application/json': { schema: ErrorEnvelope } }
+
+/** The error responses of a route, for the OpenAPI document. */
+export function errorResponses(...statuses: number[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [status, { description: ERROR_DESCRIPTIONS[status] ?? 'Error', content: errorContent }]),
+  )
+}
+
+/** The errors every authenticated route can answer with. */
+export const AUTHENTICATED_ERRORS = [401, 403, 422, 429] as const
+export const WRITE_ERRORS = [...AUTHENTICATED_ERRORS, 413, 415] as const
+
+export const bearerSecurity = [{ bearerAuth: [] }]
+
+export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
+  return { required: true, content: { 'application/json': { schema } }, ...(description ? { description } : {}) }
+}
+
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { 'application/json': { schema } } }
+}

@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+
+import { PGlite } from '@electric-sql/pglite'
+import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationProvider } from 'kysely'
+import pg from 'pg'
+
+import * as foundation from './migrations/0001-foundation.js'
+import { PGliteDialect } from './pglite-dialect.js'
+import type { Database } from './schema.js'
+
+export type MetadataDb = Kysely<Database>
+
+export interface MetadataStoreOptions {
+  /** A PostgreSQL URL; without one the store is PGlite in `dataDir` (or in memory when that is absent too). */
+  databaseUrl?: string | undefined
+  dataDir?: string | undefined
+  poolSize?: number
+}
+
+export interface MetadataStore {
+  db: MetadataDb
+  kind: 'postgres' | 'pglite'
+  ping(): Promise<void>
+  close(): Promise<void>
+}
+
+const migrations: Record<string, Migration> = {
+  '0001-foundation': foundation,
+}
+
+const migrationProvider: MigrationProvider = { getMigrations: async () => migrations }
+
+// node-postgres would turn timestamps into Dates in local time and int8 into strings; keep int8
+// exact as a string but make it explicit here, once, for every pool.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value)
+
+/** Opens the metadata store and brings its schema up to date. */
+export async function openMetadataStore(options: MetadataStoreOptions): Promise<MetadataStore> {
+  let db: MetadataDb
+  let kind: MetadataStore['kind']
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 })
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    kind = 'postgres'
+  } else {
+    let dir: string | undefined
+    if (options.dataDir) {
+      dir = path.join(options.dataDir, 'metadata')
+      mkdirSync(dir, { recursive: true })
+    }
+    const pglite = new PGlite(dir)
+    db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
+    kind = 'pglite'
+  }
+
+  try {
+    await migrate(db)
+  } catch (error) {
+    await db.destroy()
+    throw error
+  }
+
+  return {
+    db,
+    kind,
+    ping: async () => {
+      await sql`select 1`.execute(db)
+    },
+    close: () => db.destroy(),
+  }
+}
+
+async function migrate(db: MetadataDb): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider })
+  const { error, results } = await migrator.migrateToLatest()
+  const failed = results?.find((result) => result.status === 'Error')
+  if (error || failed) {
+    throw new Error(`metadata migration ${failed?.migrationName ?? ''} failed`, { cause: error })
+  }
+}

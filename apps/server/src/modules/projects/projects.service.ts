@@ -1,0 +1,123 @@
+import type { CreateProject, ListQuery, Page, Project, UpdateProject } from '@tributary/contract'
+
+import { assertProjectVisible, requirePermission, requireProjectWrite, requireTenant } from '../../auth/access.js'
+import type { AccessCache } from '../../auth/authenticator.js'
+import type { RequestContext, TenantPrincipal } from '../../auth/principal.js'
+import { errors } from '../../lib/errors.js'
+import { decodeCursor, toPage } from '../../lib/pagination.js'
+import type { MetadataDb } from '../../metadata/database.js'
+import { isUniqueViolation } from '../../metadata/store-errors.js'
+import { AuditRepo } from '../audit/audit.repo.js'
+import { WorkspacesRepo } from '../workspaces/workspaces.repo.js'
+import { ProjectsRepo, toProject } from './projects.repo.js'
+
+export interface ProjectListQuery extends ListQuery {
+  workspace_id?: string | undefined
+}
+
+export class ProjectsService {
+  constructor(
+    private readonly db: MetadataDb,
+    private readonly access: AccessCache,
+  ) {}
+
+  async create(ctx: RequestContext, input: CreateProject): Promise<Project> {
+    const { principal } = requirePermission(ctx, 'projects:write')
+    return this.#writing(input.name, async (trx) => {
+      const workspace = await this.#workspace(trx, principal.organizationId, input.workspace_id)
+      const row = await new ProjectsRepo(trx).insert({
+        organization_id: principal.organizationId,
+        workspace_id: workspace,
+        name: input.name,
+        description: input.description ?? null,
+      })
+      await this.#audit(trx, ctx, principal, 'project.create', row.id, { name: row.name, workspace_id: workspace })
+      return toProject(row)
+    })
+  }
+
+  async list(ctx: RequestContext, query: ProjectListQuery): Promise<Page<Project>> {
+    const { principal } = requireTenant(ctx)
+    const rows = await new ProjectsRepo(this.db).list(principal.organizationId, {
+      after: decodeCursor(query.cursor),
+      workspaceId: query.workspace_id,
+      onlyId: principal.kind === 'project' ? principal.projectId : undefined,
+      limit: query.limit,
+    })
+    return toPage(rows, query.limit, toProject)
+  }
+
+  async get(ctx: RequestContext, id: string): Promise<Project> {
+    const { principal } = requireTenant(ctx)
+    assertProjectVisible(principal, id)
+    const row = await new ProjectsRepo(this.db).findActive(principal.organizationId, id)
+    if (!row) throw errors.notFound('project', id)
+    return toProject(row)
+  }
+
+  async update(ctx: RequestContext, id: string, input: UpdateProject): Promise<Project> {
+    await this.get(ctx, id)
+    const { principal } = requireProjectWrite(ctx, id)
+    if (input.workspace_id !== undefined && principal.kind === 'project') {
+      throw errors.authorization('a project key cannot move its project to another workspace')
+    }
+    return this.#writing(input.name, async (trx) => {
+      if (input.workspace_id !== undefined) await this.#workspace(trx, principal.organizationId, input.workspace_id)
+      const row = await new ProjectsRepo(trx).update(principal.organizationId, id, input)
+      if (!row) throw errors.notFound('project', id)
+      await this.#audit(trx, ctx, principal, 'project.update', id, { fields: Object.keys(input) })
+      return toProject(row)
+    })
+  }
+
+  /** Soft delete; the project's keys stop working at once. */
+  async archive(ctx: RequestContext, id: string): Promise<void> {
+    await this.get(ctx, id)
+    const { principal } = requirePermission(ctx, 'projects:write')
+    await this.db.transaction().execute(async (trx) => {
+      if (!(await new ProjectsRepo(trx).archive(principal.organizationId, id))) throw errors.notFound('project', id)
+      await this.#audit(trx, ctx, principal, 'project.delete', id)
+    })
+    this.access.forget((p) => p.kind === 'project' && p.projectId === id)
+  }
+
+  /** The named workspace, or the organization's default one. */
+  async #workspace(trx: MetadataDb, organizationId: string, workspaceId: string | undefined): Promise<string> {
+    const workspaces = new WorkspacesRepo(trx)
+    const workspace = workspaceId
+      ? await workspaces.findActive(organizationId, workspaceId)
+      : await workspaces.findDefault(organizationId)
+    if (!workspace) {
+      throw errors.validation(`workspace_id: workspace ${workspaceId ?? '(default)'} not found`, {
+        issues: [{ location: 'body', field: 'workspace_id', message: 'workspace not found' }],
+      })
+    }
+    return workspace.id
+  }
+
+  async #writing<T>(name: string | undefined, work: (trx: MetadataDb) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction().execute(work)
+    } catch (error) {
+      if (isUniqueViolation(error)) throw errors.conflict(`a project named '${name}' already exists in this workspace`)
+      throw error
+    }
+  }
+
+  #audit(
+    trx: MetadataDb,
+    ctx: RequestContext,
+    principal: TenantPrincipal,
+    action: string,
+    id: string,
+    details?: Record<string, unknown>,
+  ) {
+    return new AuditRepo(trx).record(ctx, {
+      action,
+      resourceType: 'project',
+      resourceId: id,
+      organizationId: principal.organizationId,
+      ...(details ? { details } : {}),
+    })
+  }
+}
