@@ -21,12 +21,22 @@ export interface Tributary {
   close(): Promise<void>
 }
 
+export interface TributaryOptions {
+  /** Tests: PGlite in memory, started from this snapshot, instead of the data directory. */
+  inMemoryMetadata?: { snapshot?: Blob | undefined }
+}
+
 /** Builds every dependency from config, in one place. `main.ts` and the tests both start here. */
-export async function createTributary(config: Config, logger: Logger): Promise<Tributary> {
+export async function createTributary(
+  config: Config,
+  logger: Logger,
+  options: TributaryOptions = {},
+): Promise<Tributary> {
   const store = await openMetadataStore({
     databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
+    dataDir: options.inMemoryMetadata ? undefined : config.dataDir,
     poolSize: config.databasePoolSize,
+    pgliteSnapshot: options.inMemoryMetadata?.snapshot,
   })
   const secret = await loadInstanceSecret(config)
   const sessions = new SessionTokens(secret, config.sessionTtlSeconds)

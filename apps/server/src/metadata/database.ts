@@ -16,6 +16,8 @@ export interface MetadataStoreOptions {
   databaseUrl?: string | undefined
   dataDir?: string | undefined
   poolSize?: number
+  /** Start PGlite from a dump of a data directory (`PGlite.dumpDataDir`); tests use a pre-migrated one. */
+  pgliteSnapshot?: Blob | undefined
 }
 
 export interface MetadataStore {
@@ -49,13 +51,17 @@ export async function openMetadataStore(options: MetadataStoreOptions): Promise<
       dir = path.join(options.dataDir, 'metadata')
       mkdirSync(dir, { recursive: true })
     }
-    const pglite = new PGlite(dir)
+    // The one-argument form: `new PGlite(undefined, options)` silently ignores the options.
+    const pglite = new PGlite({
+      ...(dir ? { dataDir: dir } : {}),
+      ...(options.pgliteSnapshot ? { loadDataDir: options.pgliteSnapshot } : {}),
+    })
     db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) })
     kind = 'pglite'
   }
 
   try {
-    await migrate(db)
+    await migrateToLatest(db)
   } catch (error) {
     await db.destroy()
     throw error
@@ -71,7 +77,7 @@ export async function openMetadataStore(options: MetadataStoreOptions): Promise<
   }
 }
 
-async function migrate(db: MetadataDb): Promise<void> {
+export async function migrateToLatest<T>(db: Kysely<T>): Promise<void> {
   const migrator = new Migrator({ db, provider: migrationProvider })
   const { error, results } = await migrator.migrateToLatest()
   const failed = results?.find((result) => result.status === 'Error')
