@@ -80,6 +80,11 @@ export class UsersRepo {
       .execute()
   }
 
+  /** Serialises role changes and deletions within one organization for the rest of the transaction. */
+  async lockOrganization(organizationId: string): Promise<void> {
+    await this.db.selectFrom('organizations').select('id').where('id', '=', organizationId).forUpdate().execute()
+  }
+
   async countActiveAdmins(organizationId: string): Promise<number> {
     const row = await this.#live(organizationId)
       .select((eb) => eb.fn.countAll<string>().as('count'))

@@ -208,8 +208,10 @@ export class UsersService {
     return row
   }
 
+  /** Two admins demoting each other at once must not leave the organization without one. */
   async #keepAnAdmin(users: UsersRepo, principal: TenantPrincipal, target: UserRow): Promise<void> {
     if (target.status !== 'active') return
+    await users.lockOrganization(principal.organizationId)
     if ((await users.countActiveAdmins(principal.organizationId)) <= 1) throw userErrors.lastAdmin()
   }
 

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { API, startTestApp, type TestApp } from '../../test/harness.js'
+
+interface Operation {
+  requestBody?: { required?: boolean; content: Record<string, { schema: unknown }> }
+  parameters?: { name: string; in: string }[]
+  responses: Record<string, { content?: Record<string, { schema: unknown }> }>
+  security?: unknown[]
+}
+
+const EXPECTED_ROUTES = [
+  'GET /health',
+  'POST /organizations',
+  'GET /organizations',
+  'GET /organizations/{organization_id}',
+  'PATCH /organizations/{organization_id}',
+  'DELETE /organizations/{organization_id}',
+  'POST /organizations/{organization_id}/api-keys',
+  'GET /organizations/{organization_id}/api-keys',
+  'DELETE /organizations/{organization_id}/api-keys/{key_id}',
+  'POST /workspaces',
+  'GET /workspaces',
+  'GET /workspaces/{workspace_id}',
+  'PATCH /workspaces/{workspace_id}',
+  'DELETE /workspaces/{workspace_id}',
+  'POST /projects',
+  'GET /projects',
+  'GET /projects/{project_id}',
+  'PATCH /projects/{project_id}',
+  'DELETE /projects/{project_id}',
+  'POST /projects/{project_id}/api-keys',
+  'GET /projects/{project_id}/api-keys',
+  'DELETE /projects/{project_id}/api-keys/{key_id}',
+  'POST /users',
+  'GET /users',
+  'GET /users/me',
+  'POST /users/invite',
+  'GET /users/{user_id}',
+  'PATCH /users/{user_id}',
+  'DELETE /users/{user_id}',
+  'PATCH /users/{user_id}/role',
+  'POST /auth/login',
+  'POST /auth/accept-invite',
+  'GET /audit-log',
+]
+
+describe('OpenAPI document and docs', () => {
+  let app: TestApp
+  let document: { openapi: string; paths: Record<string, Record<string, Operation>>; components: any }
+  beforeAll(async () => {
+    app = await startTestApp('pglite')
+    document = (await app.request('GET', `${API}/openapi.json`)).body
+  })
+  afterAll(() => app.close())
+
+  it('is OpenAPI 3.1 and describes exactly the routes the server answers', () => {
+    expect(document.openapi).toBe('3.1.0')
+    const routes = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path.replace(/^\/api\/v1/, '')}`),
+    )
+    expect(routes.sort()).toEqual([...EXPECTED_ROUTES].sort())
+  })
+
+  it('gives every write a required JSON body schema and every route its error responses', () => {
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const label = `${method.toUpperCase()} ${path}`
+        if (method === 'post' || method === 'patch') {
+          expect(operation.requestBody?.required, label).toBe(true)
+          expect(operation.requestBody?.content['application/json']?.schema, label).toBeDefined()
+        }
+        if (path.endsWith('/health')) continue
+        const takesInput = Boolean(operation.requestBody || operation.parameters?.length)
+        const expected = takesInput ? ['401', '422', '429'] : ['401', '429']
+        expect(Object.keys(operation.responses), label).toEqual(expect.arrayContaining(expected))
+        for (const status of expected) {
+          expect(operation.responses[status]!.content!['application/json']!.schema, `${label} ${status}`).toEqual({
+            $ref: '#/components/schemas/Error',
+          })
+        }
+        if (!path.includes('/auth/')) expect(operation.security, label).toEqual([{ bearerAuth: [] }])
+      }
+    }
+    expect(document.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' })
+  })
+
+  it('carries the validation rules of the request schemas', () => {
+    const schemas = document.components.schemas
+    expect(schemas.CreateProject.required).toEqual(['name'])
+    expect(schemas.CreateProject.properties.name).toMatchObject({ type: 'string', minLength: 1, maxLength: 200 })
+    expect(schemas.CreateProject.additionalProperties).toBe(false)
+    expect(schemas.CreateApiKey.properties.scopes.items.enum).toContain('query')
+    expect(schemas.UpdateRole.properties.role.enum).toEqual(['admin', 'editor', 'viewer'])
+  })
+
+  it('serves interactive docs from local assets', async () => {
+    const page = await app.request('GET', '/docs')
+    expect(page.status).toBe(200)
+    expect(page.body).toContain('SwaggerUIBundle')
+    expect(page.body).toContain(`${API}/openapi.json`)
+    const bundle = await app.tributary.app.request('/docs/assets/swagger-ui-bundle.js')
+    expect(bundle.status).toBe(200)
+    expect(bundle.headers.get('content-type')).toContain('javascript')
+    expect((await app.request('GET', '/docs/assets/..%2Fpackage.json')).status).toBe(404)
+  })
+})
