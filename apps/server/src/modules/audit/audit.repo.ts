@@ -1,6 +1,6 @@
 import type { AuditEntry } from '@tributary/contract'
 
-import { actorOf, type RequestContext } from '../../auth/principal.js'
+import { actorOf, type RequestContext, type TenantPrincipal } from '../../auth/principal.js'
 import { newId } from '../../lib/ids.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { AuditRow } from '../../metadata/schema.js'
@@ -42,6 +42,22 @@ export class AuditRepo {
         details: event.details ? JSON.stringify(event.details) : null,
       })
       .execute()
+  }
+
+  /** A write inside the caller's organization. */
+  async recordTenantWrite(
+    ctx: RequestContext,
+    principal: TenantPrincipal,
+    resourceType: string,
+    event: { action: string; id: string; details?: Record<string, unknown> | undefined },
+  ): Promise<void> {
+    await this.record(ctx, {
+      action: event.action,
+      resourceType,
+      resourceId: event.id,
+      organizationId: principal.organizationId,
+      ...(event.details ? { details: event.details } : {}),
+    })
   }
 
   /** Newest first. */

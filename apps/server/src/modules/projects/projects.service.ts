@@ -2,11 +2,11 @@ import type { CreateProject, ListQuery, Page, Project, UpdateProject } from '@tr
 
 import { assertProjectVisible, requirePermission, requireProjectWrite, requireTenant } from '../../auth/access.js'
 import type { AccessCache } from '../../auth/authenticator.js'
-import type { RequestContext, TenantPrincipal } from '../../auth/principal.js'
+import type { RequestContext } from '../../auth/principal.js'
 import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
-import { isUniqueViolation } from '../../metadata/store-errors.js'
+import { transactionOrConflict } from '../../metadata/store-errors.js'
 import { AuditRepo } from '../audit/audit.repo.js'
 import { WorkspacesRepo } from '../workspaces/workspaces.repo.js'
 import { ProjectsRepo, toProject } from './projects.repo.js'
@@ -23,17 +23,25 @@ export class ProjectsService {
 
   async create(ctx: RequestContext, input: CreateProject): Promise<Project> {
     const { principal } = requirePermission(ctx, 'projects:write')
-    return this.#writing(input.name, async (trx) => {
-      const workspace = await this.#workspace(trx, principal.organizationId, input.workspace_id)
-      const row = await new ProjectsRepo(trx).insert({
-        organization_id: principal.organizationId,
-        workspace_id: workspace,
-        name: input.name,
-        description: input.description ?? null,
-      })
-      await this.#audit(trx, ctx, principal, 'project.create', row.id, { name: row.name, workspace_id: workspace })
-      return toProject(row)
-    })
+    return transactionOrConflict(
+      this.db,
+      () => nameTaken(input.name),
+      async (trx) => {
+        const workspace = await this.#workspace(trx, principal.organizationId, input.workspace_id)
+        const row = await new ProjectsRepo(trx).insert({
+          organization_id: principal.organizationId,
+          workspace_id: workspace,
+          name: input.name,
+          description: input.description ?? null,
+        })
+        await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'project', {
+          action: 'project.create',
+          id: row.id,
+          details: { name: row.name, workspace_id: workspace },
+        })
+        return toProject(row)
+      },
+    )
   }
 
   async list(ctx: RequestContext, query: ProjectListQuery): Promise<Page<Project>> {
@@ -61,13 +69,21 @@ export class ProjectsService {
     if (input.workspace_id !== undefined && principal.kind === 'project') {
       throw errors.authorization('a project key cannot move its project to another workspace')
     }
-    return this.#writing(input.name, async (trx) => {
-      if (input.workspace_id !== undefined) await this.#workspace(trx, principal.organizationId, input.workspace_id)
-      const row = await new ProjectsRepo(trx).update(principal.organizationId, id, input)
-      if (!row) throw errors.notFound('project', id)
-      await this.#audit(trx, ctx, principal, 'project.update', id, { fields: Object.keys(input) })
-      return toProject(row)
-    })
+    return transactionOrConflict(
+      this.db,
+      () => nameTaken(input.name),
+      async (trx) => {
+        if (input.workspace_id !== undefined) await this.#workspace(trx, principal.organizationId, input.workspace_id)
+        const row = await new ProjectsRepo(trx).update(principal.organizationId, id, input)
+        if (!row) throw errors.notFound('project', id)
+        await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'project', {
+          action: 'project.update',
+          id: id,
+          details: { fields: Object.keys(input) },
+        })
+        return toProject(row)
+      },
+    )
   }
 
   /** Soft delete; the project's keys stop working at once. */
@@ -76,7 +92,7 @@ export class ProjectsService {
     const { principal } = requirePermission(ctx, 'projects:write')
     await this.db.transaction().execute(async (trx) => {
       if (!(await new ProjectsRepo(trx).archive(principal.organizationId, id))) throw errors.notFound('project', id)
-      await this.#audit(trx, ctx, principal, 'project.delete', id)
+      await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'project', { action: 'project.delete', id: id })
     })
     this.access.forget((p) => p.kind === 'project' && p.projectId === id)
   }
@@ -94,30 +110,7 @@ export class ProjectsService {
     }
     return workspace.id
   }
-
-  async #writing<T>(name: string | undefined, work: (trx: MetadataDb) => Promise<T>): Promise<T> {
-    try {
-      return await this.db.transaction().execute(work)
-    } catch (error) {
-      if (isUniqueViolation(error)) throw errors.conflict(`a project named '${name}' already exists in this workspace`)
-      throw error
-    }
-  }
-
-  #audit(
-    trx: MetadataDb,
-    ctx: RequestContext,
-    principal: TenantPrincipal,
-    action: string,
-    id: string,
-    details?: Record<string, unknown>,
-  ) {
-    return new AuditRepo(trx).record(ctx, {
-      action,
-      resourceType: 'project',
-      resourceId: id,
-      organizationId: principal.organizationId,
-      ...(details ? { details } : {}),
-    })
-  }
 }
+
+const nameTaken = (name: string | undefined) =>
+  errors.conflict(`a project named '${name}' already exists in this workspace`)

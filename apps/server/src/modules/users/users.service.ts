@@ -22,8 +22,8 @@ import { decodeCursor, toPage } from '../../lib/pagination.js'
 import { generateToken, sha256 } from '../../lib/secrets.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { UserRow } from '../../metadata/schema.js'
-import { isUniqueViolation } from '../../metadata/store-errors.js'
-import { AuditRepo, type AuditEvent } from '../audit/audit.repo.js'
+import { transactionOrConflict } from '../../metadata/store-errors.js'
+import { AuditRepo } from '../audit/audit.repo.js'
 import { userErrors } from './users.errors.js'
 import { toUser, UsersRepo } from './users.repo.js'
 
@@ -105,7 +105,11 @@ export class UsersService {
         ...(passwordHash === undefined ? {} : { password_hash: passwordHash }),
       })
       if (!row) throw errors.notFound('user', id)
-      await this.#audit(trx, ctx, principal, { action: 'user.update', id, details: { fields: Object.keys(input) } })
+      await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'user', {
+        action: 'user.update',
+        id,
+        details: { fields: Object.keys(input) },
+      })
       return toUser(row)
     })
   }
@@ -120,7 +124,7 @@ export class UsersService {
       if (current.role === 'admin' && input.role !== 'admin') await this.#keepAnAdmin(users, principal, current)
       const updated = await users.update(principal.organizationId, id, { role: input.role })
       if (!updated) throw errors.notFound('user', id)
-      await this.#audit(trx, ctx, principal, {
+      await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'user', {
         action: 'user.role_change',
         id,
         details: { from: current.role, to: input.role },
@@ -140,7 +144,11 @@ export class UsersService {
       const current = await this.#find(trx, principal.organizationId, id)
       if (current.role === 'admin') await this.#keepAnAdmin(users, principal, current)
       await users.archive(principal.organizationId, id)
-      await this.#audit(trx, ctx, principal, { action: 'user.delete', id, details: { email: current.email } })
+      await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'user', {
+        action: 'user.delete',
+        id,
+        details: { email: current.email },
+      })
     })
     this.access.forget((p) => p.kind === 'user' && p.userId === id)
   }
@@ -164,7 +172,10 @@ export class UsersService {
         principal: { kind: 'user', userId: updated.id, organizationId: updated.organization_id, role: updated.role },
         requestId,
       }
-      await this.#audit(trx, ctx, ctx.principal as TenantPrincipal, { action: 'user.accept_invite', id: updated.id })
+      await new AuditRepo(trx).recordTenantWrite(ctx, ctx.principal as TenantPrincipal, 'user', {
+        action: 'user.accept_invite',
+        id: updated.id,
+      })
       return updated
     })
     return this.#session(row)
@@ -190,16 +201,19 @@ export class UsersService {
     action: string,
     values: Parameters<UsersRepo['insert']>[0],
   ): Promise<UserRow> {
-    try {
-      return await this.db.transaction().execute(async (trx) => {
+    return transactionOrConflict(
+      this.db,
+      () => userErrors.emailTaken(email),
+      async (trx) => {
         const row = await new UsersRepo(trx).insert(values)
-        await this.#audit(trx, ctx, principal, { action, id: row.id, details: { email, role: row.role } })
+        await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'user', {
+          action,
+          id: row.id,
+          details: { email, role: row.role },
+        })
         return row
-      })
-    } catch (error) {
-      if (isUniqueViolation(error)) throw userErrors.emailTaken(email)
-      throw error
-    }
+      },
+    )
   }
 
   async #find(db: MetadataDb, organizationId: string, id: string): Promise<UserRow> {
@@ -213,20 +227,5 @@ export class UsersService {
     if (target.status !== 'active') return
     await users.lockOrganization(principal.organizationId)
     if ((await users.countActiveAdmins(principal.organizationId)) <= 1) throw userErrors.lastAdmin()
-  }
-
-  #audit(
-    trx: MetadataDb,
-    ctx: RequestContext,
-    principal: TenantPrincipal,
-    event: { action: string; id: string; details?: AuditEvent['details'] },
-  ) {
-    return new AuditRepo(trx).record(ctx, {
-      action: event.action,
-      resourceType: 'user',
-      resourceId: event.id,
-      organizationId: principal.organizationId,
-      ...(event.details ? { details: event.details } : {}),
-    })
   }
 }

@@ -5,7 +5,7 @@ import type { RequestContext, TenantPrincipal } from '../../auth/principal.js'
 import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
-import { isUniqueViolation } from '../../metadata/store-errors.js'
+import { transactionOrConflict } from '../../metadata/store-errors.js'
 import { AuditRepo } from '../audit/audit.repo.js'
 import { ProjectsRepo } from '../projects/projects.repo.js'
 import { toWorkspace, WorkspacesRepo } from './workspaces.repo.js'
@@ -15,16 +15,24 @@ export class WorkspacesService {
 
   async create(ctx: RequestContext, input: CreateWorkspace): Promise<Workspace> {
     const { principal } = requirePermission(ctx, 'organization:admin')
-    return this.#writing(input.name, async (trx) => {
-      const row = await new WorkspacesRepo(trx).insert({
-        organization_id: principal.organizationId,
-        name: input.name,
-        description: input.description ?? null,
-        is_default: false,
-      })
-      await this.#audit(trx, ctx, principal, 'workspace.create', row.id, { name: row.name })
-      return toWorkspace(row)
-    })
+    return transactionOrConflict(
+      this.db,
+      () => nameTaken(input.name),
+      async (trx) => {
+        const row = await new WorkspacesRepo(trx).insert({
+          organization_id: principal.organizationId,
+          name: input.name,
+          description: input.description ?? null,
+          is_default: false,
+        })
+        await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'workspace', {
+          action: 'workspace.create',
+          id: row.id,
+          details: { name: row.name },
+        })
+        return toWorkspace(row)
+      },
+    )
   }
 
   async list(ctx: RequestContext, query: ListQuery): Promise<Page<Workspace>> {
@@ -50,12 +58,20 @@ export class WorkspacesService {
 
   async update(ctx: RequestContext, id: string, input: UpdateWorkspace): Promise<Workspace> {
     const { principal } = await this.#visibleForWrite(ctx, id)
-    return this.#writing(input.name, async (trx) => {
-      const row = await new WorkspacesRepo(trx).update(principal.organizationId, id, input)
-      if (!row) throw errors.notFound('workspace', id)
-      await this.#audit(trx, ctx, principal, 'workspace.update', id, { fields: Object.keys(input) })
-      return toWorkspace(row)
-    })
+    return transactionOrConflict(
+      this.db,
+      () => nameTaken(input.name),
+      async (trx) => {
+        const row = await new WorkspacesRepo(trx).update(principal.organizationId, id, input)
+        if (!row) throw errors.notFound('workspace', id)
+        await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'workspace', {
+          action: 'workspace.update',
+          id: id,
+          details: { fields: Object.keys(input) },
+        })
+        return toWorkspace(row)
+      },
+    )
   }
 
   /** The default workspace stays, and a workspace with live projects cannot go. */
@@ -73,7 +89,7 @@ export class WorkspacesService {
         })
       }
       await workspaces.archive(principal.organizationId, id)
-      await this.#audit(trx, ctx, principal, 'workspace.delete', id)
+      await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'workspace', { action: 'workspace.delete', id: id })
     })
   }
 
@@ -87,32 +103,9 @@ export class WorkspacesService {
   async #projectKeyWorkspace(principal: TenantPrincipal): Promise<string | undefined> {
     if (principal.kind !== 'project') return undefined
     const project = await new ProjectsRepo(this.db).findActive(principal.organizationId, principal.projectId)
-    return project?.workspace_id ?? principal.projectId
-  }
-
-  async #writing<T>(name: string | undefined, work: (trx: MetadataDb) => Promise<T>): Promise<T> {
-    try {
-      return await this.db.transaction().execute(work)
-    } catch (error) {
-      if (isUniqueViolation(error)) throw errors.conflict(`a workspace named '${name}' already exists`)
-      throw error
-    }
-  }
-
-  #audit(
-    trx: MetadataDb,
-    ctx: RequestContext,
-    principal: TenantPrincipal,
-    action: string,
-    id: string,
-    details?: Record<string, unknown>,
-  ) {
-    return new AuditRepo(trx).record(ctx, {
-      action,
-      resourceType: 'workspace',
-      resourceId: id,
-      organizationId: principal.organizationId,
-      ...(details ? { details } : {}),
-    })
+    if (!project) throw errors.notFound('project', principal.projectId)
+    return project.workspace_id
   }
 }
+
+const nameTaken = (name: string | undefined) => errors.conflict(`a workspace named '${name}' already exists`)
