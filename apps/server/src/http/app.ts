@@ -50,20 +50,16 @@ export function createApp(deps: AppDependencies) {
   const { services } = deps
   const limiter = new RateLimiter(deps.rateLimitPerMinute)
 
+  const byAddress = (c: Context<AppEnv>) => `ip:${clientAddress(c)}`
+
   const publicApi = createRouter()
     .route('/', healthRoutes(deps.store))
-    .use(
-      '/auth/*',
-      rateLimit(limiter, (c) => `ip:${clientAddress(c)}`),
-    )
+    .use('/auth/*', rateLimit(limiter, byAddress))
     .route('/', authRoutes(services.users))
 
   const api = createRouter()
-    .use('*', authenticate(deps.authenticator))
-    .use(
-      '*',
-      rateLimit(limiter, (c) => principalKey(c)),
-    )
+    .use('*', authenticate(deps.authenticator, { limiter, keyOf: byAddress }))
+    .use('*', rateLimit(limiter, principalKey))
     .route('/', organizationRoutes(services.organizations, services.apiKeys))
     .route('/', workspaceRoutes(services.workspaces))
     .route('/', projectRoutes(services.projects, services.apiKeys))

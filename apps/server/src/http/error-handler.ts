@@ -26,6 +26,7 @@ function toAppError(error: Error): AppError | undefined {
   if (error instanceof HTTPException && error.status < 500) {
     if (error.status === 413) return new AppError('payload_too_large', error.message || 'request body too large')
     if (error.status === 401) return errors.authentication()
+    if (error.status === 415) return errors.unsupportedMediaType(undefined)
     return errors.validation(error.message || 'invalid request')
   }
   return undefined

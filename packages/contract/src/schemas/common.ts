@@ -6,10 +6,22 @@ export const Id = z.uuid({ error: 'must be a UUID' }).meta({ example: '0193a0c4-
 
 export const Timestamp = z.iso.datetime({ offset: true }).meta({ example: '2026-11-22T10:00:00.000Z' })
 
-/** A human-facing name: trimmed, 1–200 characters. */
-export const Name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters')
+/**
+ * Text a person typed: well-formed Unicode without NUL, which PostgreSQL cannot store, so that
+ * what is saved is exactly what was sent.
+ */
+export const Text = z
+  .string()
+  .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters')
+  .refine((value) => value.isWellFormed(), 'must be well-formed Unicode (no lone surrogates)')
 
-export const Description = z.string().max(2000, 'must be at most 2000 characters')
+/** A human-facing name: trimmed, 1–200 characters. */
+export const Name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').pipe(Text)
+
+export const Description = z.string().max(2000, 'must be at most 2000 characters').pipe(Text)
+
+/** A short filter value in a query string. */
+export const FilterText = z.string().max(100, 'must be at most 100 characters').pipe(Text)
 
 export const Email = z
   .email({ error: 'must be an e-mail address' })

@@ -25,7 +25,10 @@ export function requireJsonBody(): MiddlewareHandler<AppEnv> {
   return async function parseJsonBody(c, next) {
     if (!METHODS_WITH_BODY.has(c.req.method)) return next()
     const contentType = c.req.header('content-type')
-    const hasBody = contentType !== undefined || (c.req.header('content-length') ?? '0') !== '0'
+    const hasBody =
+      contentType !== undefined ||
+      c.req.header('transfer-encoding') !== undefined ||
+      (c.req.header('content-length') ?? '0') !== '0'
     if (!hasBody) return next()
     if (!contentType || !JSON_TYPE.test(contentType)) throw errors.unsupportedMediaType(contentType)
     try {

@@ -41,15 +41,20 @@ export class RateLimiter {
 
 export function rateLimit(limiter: RateLimiter, keyOf: (c: Context<AppEnv>) => string): MiddlewareHandler<AppEnv> {
   return async function limitRate(c, next) {
-    const { allowed, remaining, resetAt } = limiter.hit(keyOf(c))
-    const resetSeconds = Math.max(1, Math.ceil((resetAt - Date.now()) / 1000))
-    c.header('X-RateLimit-Limit', String(limiter.limitPerMinute))
-    c.header('X-RateLimit-Remaining', String(remaining))
-    c.header('X-RateLimit-Reset', String(Math.ceil(resetAt / 1000)))
-    if (!allowed) {
-      c.header('Retry-After', String(resetSeconds))
-      throw errors.rateLimited(resetSeconds)
-    }
+    enforceLimit(c, limiter, keyOf(c))
     await next()
+  }
+}
+
+/** Counts one request against `key`, sets the X-RateLimit headers, and throws 429 once over the limit. */
+export function enforceLimit(c: Context, limiter: RateLimiter, key: string): void {
+  const { allowed, remaining, resetAt } = limiter.hit(key)
+  const resetSeconds = Math.max(1, Math.ceil((resetAt - Date.now()) / 1000))
+  c.header('X-RateLimit-Limit', String(limiter.limitPerMinute))
+  c.header('X-RateLimit-Remaining', String(remaining))
+  c.header('X-RateLimit-Reset', String(Math.ceil(resetAt / 1000)))
+  if (!allowed) {
+    c.header('Retry-After', String(resetSeconds))
+    throw errors.rateLimited(resetSeconds)
   }
 }

@@ -1,5 +1,5 @@
-import { createRoute, z } from '@hono/zod-openapi'
-import { AuditEntry, Id, ListQuery, listOf } from '@tributary/contract'
+import { createRoute } from '@hono/zod-openapi'
+import { AuditEntry, FilterText, Id, ListQuery, listOf } from '@tributary/contract'
 
 import {
   AUTHENTICATED_ERRORS,
@@ -12,11 +12,11 @@ import {
 import type { AuditService } from './audit.service.js'
 
 const AuditQuery = ListQuery.extend({
-  action: z.string().max(100).optional(),
-  resource_type: z.string().max(100).optional(),
-  resource_id: z.string().max(100).optional(),
-  actor_id: z.string().max(100).optional(),
-  organization_id: Id.optional().meta({ description: 'Platform key only: one organization’s entries' }),
+  action: FilterText.optional(),
+  resource_type: FilterText.optional(),
+  resource_id: FilterText.optional(),
+  actor_id: FilterText.optional(),
+  organization_id: Id.optional().meta({ description: 'One organization’s entries (the platform key may name any)' }),
 })
 
 export function auditRoutes(audit: AuditService) {

@@ -2,6 +2,7 @@ import type { AuditEntry, Page } from '@tributary/contract'
 
 import { requirePermission } from '../../auth/access.js'
 import type { RequestContext } from '../../auth/principal.js'
+import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import { AuditRepo, toAuditEntry } from './audit.repo.js'
@@ -25,6 +26,9 @@ export class AuditService {
       ctx.principal.kind === 'platform'
         ? query.organization_id
         : requirePermission(ctx, 'audit:read').principal.organizationId
+    if (query.organization_id && query.organization_id !== organizationId) {
+      throw errors.notFound('organization', query.organization_id)
+    }
     const rows = await new AuditRepo(this.db).list({
       organizationId,
       action: query.action,

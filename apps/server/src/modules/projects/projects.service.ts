@@ -64,14 +64,14 @@ export class ProjectsService {
   }
 
   async update(ctx: RequestContext, id: string, input: UpdateProject): Promise<Project> {
-    await this.get(ctx, id)
+    const current = await this.get(ctx, id)
     const { principal } = requireProjectWrite(ctx, id)
     if (input.workspace_id !== undefined && principal.kind === 'project') {
       throw errors.authorization('a project key cannot move its project to another workspace')
     }
     return transactionOrConflict(
       this.db,
-      () => nameTaken(input.name),
+      () => nameTaken(input.name ?? current.name),
       async (trx) => {
         if (input.workspace_id !== undefined) await this.#workspace(trx, principal.organizationId, input.workspace_id)
         const row = await new ProjectsRepo(trx).update(principal.organizationId, id, input)

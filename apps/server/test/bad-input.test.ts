@@ -1,0 +1,556 @@
+import { ERROR_STATUS, type ErrorCode } from '@tributary/contract'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import {
+  API,
+  createOrganization,
+  createProject,
+  createProjectKey,
+  describeEachStore,
+  startTestApp,
+  type ApiResponse,
+  type TestApp,
+} from './harness.js'
+
+/**
+ * Bad input across every route: each case names the request, the status and error code it must
+ * get, and the field its message must name. Validation does not depend on the store, so the table
+ * runs on PGlite; the conflicts, which the store's unique indexes decide, run on both stores.
+ */
+
+type Caller = 'org' | 'platform' | 'none'
+
+interface BadInputCase {
+  name: string
+  method: string
+  /**
+   * Under the API base unless it starts with '!'. Filled in: `{org}`, `{project}`, `{workspace}`,
+   * `{default_workspace}`, `{user}`, `{org_key}`, `{project_key}`, `{missing}`.
+   */
+  path: string
+  /** Who calls; the organization key (admin scope) unless said otherwise. */
+  as?: Caller
+  /** JSON-encoded with Content-Type application/json. */
+  body?: unknown
+  /** Sent as is; Content-Type application/json unless `headers` says otherwise. */
+  raw?: string
+  /** Sent as bytes with no Content-Type at all. */
+  bytes?: string
+  headers?: Record<string, string>
+  status: number
+  code: ErrorCode
+  /** A substring the error message must contain, naming the offending field. */
+  field?: string
+}
+
+/** A well-formed UUID that names nothing. */
+const MISSING = '0190f2a1-0000-7000-8000-000000000000'
+const FAR_FUTURE = '2999-01-01T00:00:00.000Z'
+
+// prettier-ignore
+const CASES: BadInputCase[] = [
+  // Malformed JSON
+  { name: 'truncated JSON', method: 'POST', path: '/projects', raw: '{"name": "trunc', status: 422, code: 'validation_error', field: 'malformed JSON' },
+  { name: 'JSON with trailing garbage', method: 'POST', path: '/projects', raw: '{"name": "x"} garbage', status: 422, code: 'validation_error', field: 'malformed JSON' },
+  { name: 'a JSON string instead of an object', method: 'POST', path: '/projects', raw: '"just a string"', status: 422, code: 'validation_error', field: 'expected object' },
+  { name: 'a JSON array instead of an object', method: 'POST', path: '/workspaces', raw: '[{"name": "x"}]', status: 422, code: 'validation_error', field: 'expected object' },
+  { name: 'a JSON number instead of an object', method: 'PATCH', path: '/projects/{project}', raw: '42', status: 422, code: 'validation_error', field: 'expected object' },
+  { name: 'JSON null instead of an object', method: 'POST', path: '/users', raw: 'null', status: 422, code: 'validation_error', field: 'expected object' },
+  { name: 'an empty body with a JSON content type', method: 'POST', path: '/projects', raw: '', status: 422, code: 'validation_error', field: 'malformed JSON' },
+  { name: 'single quotes are not JSON', method: 'POST', path: '/auth/login', as: 'none', raw: "{'email': 'a@b.co'}", status: 422, code: 'validation_error', field: 'malformed JSON' },
+  { name: 'truncated JSON on accept-invite', method: 'POST', path: '/auth/accept-invite', as: 'none', raw: '{"token": "t', status: 422, code: 'validation_error', field: 'malformed JSON' },
+
+  // Content types
+  { name: 'a text/plain body', method: 'POST', path: '/projects', raw: '{"name": "plain"}', headers: { 'content-type': 'text/plain' }, status: 415, code: 'unsupported_media_type', field: 'text/plain' },
+  { name: 'a form-urlencoded body', method: 'POST', path: '/workspaces', raw: 'name=form', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'unsupported_media_type', field: 'application/x-www-form-urlencoded' },
+  { name: 'an XML body on a PATCH', method: 'PATCH', path: '/projects/{project}', raw: '<name>x</name>', headers: { 'content-type': 'application/xml' }, status: 415, code: 'unsupported_media_type', field: 'application/xml' },
+  { name: 'a text/plain login', method: 'POST', path: '/auth/login', as: 'none', raw: '{"email": "a@b.co", "password": "x"}', headers: { 'content-type': 'text/plain' }, status: 415, code: 'unsupported_media_type', field: 'text/plain' },
+  { name: 'a body without any Content-Type', method: 'POST', path: '/projects', bytes: '{"name": "no content type"}', status: 415, code: 'unsupported_media_type', field: 'Content-Type' },
+  { name: 'a body without any Content-Type on a PATCH', method: 'PATCH', path: '/workspaces/{workspace}', bytes: '{"name": "no content type"}', status: 415, code: 'unsupported_media_type', field: 'Content-Type' },
+
+  // Ids that are not UUIDs, in every kind of path parameter
+  { name: 'non-UUID organization_id', method: 'GET', path: '/organizations/not-a-uuid', as: 'platform', status: 422, code: 'validation_error', field: 'organization_id' },
+  { name: 'non-UUID organization_id on its keys', method: 'POST', path: '/organizations/123/api-keys', as: 'platform', body: { name: 'k' }, status: 422, code: 'validation_error', field: 'organization_id' },
+  { name: 'non-UUID organization key_id', method: 'DELETE', path: '/organizations/{org}/api-keys/key-1', as: 'platform', status: 422, code: 'validation_error', field: 'key_id' },
+  { name: 'non-UUID workspace_id', method: 'GET', path: '/workspaces/default', status: 422, code: 'validation_error', field: 'workspace_id' },
+  { name: 'non-UUID workspace_id on DELETE', method: 'DELETE', path: '/workspaces/1', status: 422, code: 'validation_error', field: 'workspace_id' },
+  { name: 'non-UUID project_id', method: 'GET', path: '/projects/1', status: 422, code: 'validation_error', field: 'project_id' },
+  { name: 'non-UUID project_id with a UUID-like shape', method: 'GET', path: '/projects/0190f2a1-0000-7000-8000-00000000000g', status: 422, code: 'validation_error', field: 'project_id' },
+  { name: 'non-UUID project_id on PATCH', method: 'PATCH', path: '/projects/abc', body: { name: 'x' }, status: 422, code: 'validation_error', field: 'project_id' },
+  { name: 'non-UUID project key_id', method: 'DELETE', path: '/projects/{project}/api-keys/nope', status: 422, code: 'validation_error', field: 'key_id' },
+  { name: 'non-UUID user_id', method: 'GET', path: '/users/abc', status: 422, code: 'validation_error', field: 'user_id' },
+  { name: 'non-UUID user_id on the role route', method: 'PATCH', path: '/users/42/role', body: { role: 'viewer' }, status: 422, code: 'validation_error', field: 'user_id' },
+  { name: 'non-UUID workspace_id filter', method: 'GET', path: '/projects?workspace_id=nope', status: 422, code: 'validation_error', field: 'workspace_id' },
+  { name: 'non-UUID organization_id audit filter', method: 'GET', path: '/audit-log?organization_id=nope', as: 'platform', status: 422, code: 'validation_error', field: 'organization_id' },
+  { name: 'non-UUID workspace_id in a body', method: 'POST', path: '/projects', body: { name: 'x', workspace_id: 'nope' }, status: 422, code: 'validation_error', field: 'workspace_id' },
+
+  // Missing required fields, and null for them
+  { name: 'project without a name', method: 'POST', path: '/projects', body: {}, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'workspace without a name', method: 'POST', path: '/workspaces', body: { description: 'd' }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'organization without a name', method: 'POST', path: '/organizations', as: 'platform', body: {}, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'organization key without a name', method: 'POST', path: '/organizations/{org}/api-keys', as: 'platform', body: { scopes: ['*'] }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'project key without a name', method: 'POST', path: '/projects/{project}/api-keys', body: {}, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'user without a password', method: 'POST', path: '/users', body: { email: 'nopass@example.com' }, status: 422, code: 'validation_error', field: 'password' },
+  { name: 'user without an e-mail', method: 'POST', path: '/users', body: { password: 'long enough password' }, status: 422, code: 'validation_error', field: 'email' },
+  { name: 'invitation without an e-mail', method: 'POST', path: '/users/invite', body: { role: 'viewer' }, status: 422, code: 'validation_error', field: 'email' },
+  { name: 'role change without a role', method: 'PATCH', path: '/users/{user}/role', body: {}, status: 422, code: 'validation_error', field: 'role' },
+  { name: 'login without a password', method: 'POST', path: '/auth/login', as: 'none', body: { email: 'a@example.com' }, status: 422, code: 'validation_error', field: 'password' },
+  { name: 'accept-invite without a token', method: 'POST', path: '/auth/accept-invite', as: 'none', body: { password: 'long enough password' }, status: 422, code: 'validation_error', field: 'token' },
+  { name: 'null project name', method: 'POST', path: '/projects', body: { name: null }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'null role', method: 'PATCH', path: '/users/{user}/role', body: { role: null }, status: 422, code: 'validation_error', field: 'role' },
+  { name: 'null login e-mail', method: 'POST', path: '/auth/login', as: 'none', body: { email: null, password: 'x' }, status: 422, code: 'validation_error', field: 'email' },
+
+  // Wrongly typed fields
+  { name: 'a number for a name', method: 'POST', path: '/projects', body: { name: 42 }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a boolean for a workspace name', method: 'POST', path: '/workspaces', body: { name: true }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a huge number for a name', method: 'POST', path: '/projects', raw: '{"name": 123456789012345678901234567890e300}', status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a number for a description', method: 'PATCH', path: '/projects/{project}', body: { description: 7 }, status: 422, code: 'validation_error', field: 'description' },
+  { name: 'a string for scopes', method: 'POST', path: '/projects/{project}/api-keys', body: { name: 'k', scopes: 'admin' }, status: 422, code: 'validation_error', field: 'scopes' },
+  { name: 'an object for a role', method: 'PATCH', path: '/users/{user}/role', body: { role: { name: 'admin' } }, status: 422, code: 'validation_error', field: 'role' },
+  { name: 'an array for an e-mail', method: 'POST', path: '/users/invite', body: { email: ['a@example.com'] }, status: 422, code: 'validation_error', field: 'email' },
+  { name: 'a number for expires_at', method: 'POST', path: '/organizations/{org}/api-keys', as: 'platform', body: { name: 'k', expires_at: 4102444800 }, status: 422, code: 'validation_error', field: 'expires_at' },
+
+  // Unknown enum values
+  { name: "role 'owner' on create", method: 'POST', path: '/users', body: { email: 'owner@example.com', password: 'long enough password', role: 'owner' }, status: 422, code: 'validation_error', field: 'role' },
+  { name: "role 'owner' on invite", method: 'POST', path: '/users/invite', body: { email: 'owner@example.com', role: 'owner' }, status: 422, code: 'validation_error', field: 'role' },
+  { name: "role 'owner' on a role change", method: 'PATCH', path: '/users/{user}/role', body: { role: 'owner' }, status: 422, code: 'validation_error', field: 'role' },
+  { name: "role 'Admin' (case matters)", method: 'PATCH', path: '/users/{user}/role', body: { role: 'Admin' }, status: 422, code: 'validation_error', field: 'role' },
+  { name: "scope 'superuser' on a project key", method: 'POST', path: '/projects/{project}/api-keys', body: { name: 'k', scopes: ['query', 'superuser'], expires_at: FAR_FUTURE }, status: 422, code: 'validation_error', field: 'scopes' },
+  { name: "scope 'superuser' on an organization key", method: 'POST', path: '/organizations/{org}/api-keys', as: 'platform', body: { name: 'k', scopes: ['superuser'] }, status: 422, code: 'validation_error', field: 'scopes' },
+  { name: 'an empty scope list', method: 'POST', path: '/projects/{project}/api-keys', body: { name: 'k', scopes: [] }, status: 422, code: 'validation_error', field: 'scopes' },
+
+  // Unknown extra fields (every body is a strict object)
+  { name: 'an unknown field on a project', method: 'POST', path: '/projects', body: { name: 'x', owner: 'me' }, status: 422, code: 'validation_error', field: 'owner' },
+  { name: 'is_default: false on the default workspace', method: 'PATCH', path: '/workspaces/{default_workspace}', body: { is_default: false }, status: 422, code: 'validation_error', field: 'is_default' },
+  { name: 'is_default on a workspace update', method: 'PATCH', path: '/workspaces/{workspace}', body: { is_default: true }, status: 422, code: 'validation_error', field: 'is_default' },
+  { name: 'organization_id on a project', method: 'POST', path: '/projects', body: { name: 'x', organization_id: MISSING }, status: 422, code: 'validation_error', field: 'organization_id' },
+  { name: 'status on a user', method: 'POST', path: '/users', body: { email: 'extra@example.com', password: 'long enough password', status: 'active' }, status: 422, code: 'validation_error', field: 'status' },
+  { name: 'role on a user update', method: 'PATCH', path: '/users/{user}', body: { role: 'admin' }, status: 422, code: 'validation_error', field: 'role' },
+  { name: 'an unknown field on login', method: 'POST', path: '/auth/login', as: 'none', body: { email: 'a@example.com', password: 'x', remember_me: true }, status: 422, code: 'validation_error', field: 'remember_me' },
+  { name: 'project_id on an organization key', method: 'POST', path: '/organizations/{org}/api-keys', as: 'platform', body: { name: 'k', project_id: MISSING }, status: 422, code: 'validation_error', field: 'project_id' },
+  { name: 'an unknown query parameter', method: 'GET', path: '/projects?sort=name', status: 422, code: 'validation_error', field: 'sort' },
+  { name: '__proto__ in a body', method: 'POST', path: '/projects', raw: '{"__proto__": {"polluted": true}, "name": "proto"}', status: 422, code: 'validation_error', field: '__proto__' },
+  { name: 'constructor.prototype in a body', method: 'POST', path: '/workspaces', raw: '{"constructor": {"prototype": {"polluted": true}}, "name": "ctor"}', status: 422, code: 'validation_error', field: 'constructor' },
+  { name: '__proto__ in a query', method: 'GET', path: '/workspaces?__proto__=1', status: 422, code: 'validation_error', field: '__proto__' },
+
+  // Lengths and blank names
+  { name: 'a 201-character project name', method: 'POST', path: '/projects', body: { name: 'n'.repeat(201) }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a 201-character organization name', method: 'POST', path: '/organizations', as: 'platform', body: { name: 'o'.repeat(201) }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a 201-character workspace rename', method: 'PATCH', path: '/workspaces/{workspace}', body: { name: 'w'.repeat(201) }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a 2001-character workspace description', method: 'POST', path: '/workspaces', body: { name: 'long', description: 'd'.repeat(2001) }, status: 422, code: 'validation_error', field: 'description' },
+  { name: 'a 2001-character project description', method: 'PATCH', path: '/projects/{project}', body: { description: 'd'.repeat(2001) }, status: 422, code: 'validation_error', field: 'description' },
+  { name: 'an empty project name', method: 'POST', path: '/projects', body: { name: '' }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a whitespace-only project name', method: 'POST', path: '/projects', body: { name: '   ' }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a whitespace-only workspace rename', method: 'PATCH', path: '/workspaces/{workspace}', body: { name: '\t \n' }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a whitespace-only user name', method: 'PATCH', path: '/users/{user}', body: { name: '  ' }, status: 422, code: 'validation_error', field: 'name' },
+
+  // NUL characters, which PostgreSQL text cannot hold
+  { name: 'a NUL character in a project name', method: 'POST', path: '/projects', body: { name: 'nul\u0000name' }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a NUL character in an organization name', method: 'POST', path: '/organizations', as: 'platform', body: { name: 'org\u0000' }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a NUL character in a workspace description', method: 'PATCH', path: '/workspaces/{workspace}', body: { description: 'd\u0000d' }, status: 422, code: 'validation_error', field: 'description' },
+  { name: 'a NUL character in a user name', method: 'PATCH', path: '/users/{user}', body: { name: '\u0000' }, status: 422, code: 'validation_error', field: 'name' },
+  { name: 'a NUL character in an audit filter', method: 'GET', path: '/audit-log?action=project%00create', status: 422, code: 'validation_error', field: 'action' },
+
+  // E-mail and password
+  { name: 'an invalid e-mail on create', method: 'POST', path: '/users', body: { email: 'not-an-email', password: 'long enough password' }, status: 422, code: 'validation_error', field: 'email' },
+  { name: 'an invalid e-mail on invite', method: 'POST', path: '/users/invite', body: { email: 'someone@' }, status: 422, code: 'validation_error', field: 'email' },
+  { name: 'an invalid e-mail on login', method: 'POST', path: '/auth/login', as: 'none', body: { email: 'a b@example.com', password: 'x' }, status: 422, code: 'validation_error', field: 'email' },
+  { name: 'a 9-character password on create', method: 'POST', path: '/users', body: { email: 'short@example.com', password: '123456789' }, status: 422, code: 'validation_error', field: 'password' },
+  { name: 'a short password on update', method: 'PATCH', path: '/users/{user}', body: { password: 'short' }, status: 422, code: 'validation_error', field: 'password' },
+  { name: 'a short password on accept-invite', method: 'POST', path: '/auth/accept-invite', as: 'none', body: { token: 'trbinv_x', password: 'short' }, status: 422, code: 'validation_error', field: 'password' },
+  { name: 'an empty login password', method: 'POST', path: '/auth/login', as: 'none', body: { email: 'a@example.com', password: '' }, status: 422, code: 'validation_error', field: 'password' },
+
+  // expires_at
+  { name: 'expires_at in the past', method: 'POST', path: '/projects/{project}/api-keys', body: { name: 'k', expires_at: '2001-01-01T00:00:00Z' }, status: 422, code: 'validation_error', field: 'expires_at' },
+  { name: 'expires_at not ISO', method: 'POST', path: '/organizations/{org}/api-keys', as: 'platform', body: { name: 'k', expires_at: 'tomorrow' }, status: 422, code: 'validation_error', field: 'expires_at' },
+  { name: 'expires_at as a bare date', method: 'POST', path: '/projects/{project}/api-keys', body: { name: 'k', expires_at: '2999-01-01' }, status: 422, code: 'validation_error', field: 'expires_at' },
+
+  // List query parameters
+  { name: 'limit=0', method: 'GET', path: '/projects?limit=0', status: 422, code: 'validation_error', field: 'limit' },
+  { name: 'limit=201', method: 'GET', path: '/workspaces?limit=201', status: 422, code: 'validation_error', field: 'limit' },
+  { name: 'limit=abc', method: 'GET', path: '/users?limit=abc', status: 422, code: 'validation_error', field: 'limit' },
+  { name: 'limit=-1', method: 'GET', path: '/organizations?limit=-1', as: 'platform', status: 422, code: 'validation_error', field: 'limit' },
+  { name: 'limit=1.5', method: 'GET', path: '/audit-log?limit=1.5', status: 422, code: 'validation_error', field: 'limit' },
+  { name: 'a huge limit', method: 'GET', path: '/projects/{project}/api-keys?limit=99999999999999999999999', status: 422, code: 'validation_error', field: 'limit' },
+  { name: 'limit=1e400', method: 'GET', path: '/organizations/{org}/api-keys?limit=1e400', as: 'platform', status: 422, code: 'validation_error', field: 'limit' },
+  { name: 'a garbage cursor', method: 'GET', path: '/projects?cursor=garbage', status: 422, code: 'validation_error', field: 'cursor' },
+  { name: 'a garbage audit cursor', method: 'GET', path: '/audit-log?cursor=%F0%9F%92%A5', status: 422, code: 'validation_error', field: 'cursor' },
+  { name: 'an over-long cursor', method: 'GET', path: `/users?cursor=${'a'.repeat(201)}`, status: 422, code: 'validation_error', field: 'cursor' },
+  { name: 'an over-long audit action filter', method: 'GET', path: `/audit-log?action=${'a'.repeat(101)}`, status: 422, code: 'validation_error', field: 'action' },
+
+  // PATCH with nothing to change
+  { name: 'PATCH project {}', method: 'PATCH', path: '/projects/{project}', body: {}, status: 422, code: 'validation_error', field: 'at least one field' },
+  { name: 'PATCH workspace {}', method: 'PATCH', path: '/workspaces/{workspace}', body: {}, status: 422, code: 'validation_error', field: 'at least one field' },
+  { name: 'PATCH user {}', method: 'PATCH', path: '/users/{user}', body: {}, status: 422, code: 'validation_error', field: 'at least one field' },
+  { name: 'PATCH organization {}', method: 'PATCH', path: '/organizations/{org}', as: 'platform', body: {}, status: 422, code: 'validation_error', field: 'at least one field' },
+
+  // Well-formed ids that name nothing
+  { name: 'an unknown project', method: 'GET', path: '/projects/{missing}', status: 404, code: 'not_found', field: MISSING },
+  { name: 'an unknown workspace', method: 'PATCH', path: '/workspaces/{missing}', body: { name: 'x' }, status: 404, code: 'not_found', field: MISSING },
+  { name: 'an unknown user', method: 'DELETE', path: '/users/{missing}', status: 404, code: 'not_found', field: MISSING },
+  { name: 'an unknown user on the role route', method: 'PATCH', path: '/users/{missing}/role', body: { role: 'viewer' }, status: 404, code: 'not_found', field: MISSING },
+  { name: 'an unknown organization', method: 'GET', path: '/organizations/{missing}', as: 'platform', status: 404, code: 'not_found', field: MISSING },
+  { name: 'a key for an unknown project', method: 'POST', path: '/projects/{missing}/api-keys', body: { name: 'k' }, status: 404, code: 'not_found', field: MISSING },
+  { name: 'an unknown project key', method: 'DELETE', path: '/projects/{project}/api-keys/{missing}', status: 404, code: 'not_found', field: MISSING },
+  { name: 'an unknown organization key', method: 'DELETE', path: '/organizations/{org}/api-keys/{missing}', as: 'platform', status: 404, code: 'not_found', field: MISSING },
+  { name: 'a project in an unknown workspace', method: 'POST', path: '/projects', body: { name: 'orphan', workspace_id: MISSING }, status: 422, code: 'validation_error', field: 'workspace_id' },
+  { name: 'a project key’s id on the organization key route', method: 'DELETE', path: '/organizations/{org}/api-keys/{project_key}', as: 'platform', status: 404, code: 'not_found' },
+  { name: 'an organization key’s id on the project key route', method: 'DELETE', path: '/projects/{project}/api-keys/{org_key}', status: 404, code: 'not_found' },
+
+  // Routes and methods
+  { name: 'an unknown route', method: 'GET', path: '/nope', status: 404, code: 'not_found', field: '/api/v1/nope' },
+  { name: 'an unknown route without credentials', method: 'GET', path: '/nope', as: 'none', status: 401, code: 'authentication_error' },
+  { name: 'PUT on the projects collection', method: 'PUT', path: '/projects', body: { name: 'x' }, status: 404, code: 'not_found', field: 'PUT' },
+  { name: 'DELETE on the workspaces collection', method: 'DELETE', path: '/workspaces', status: 404, code: 'not_found', field: 'DELETE' },
+  { name: 'POST on a project', method: 'POST', path: '/projects/{project}', body: { name: 'x' }, status: 404, code: 'not_found', field: 'POST' },
+  { name: 'GET on login', method: 'GET', path: '/auth/login', status: 404, code: 'not_found', field: 'GET' },
+  { name: 'an unknown path outside the API', method: 'GET', path: '!/nope', as: 'none', status: 404, code: 'not_found', field: '/nope' },
+]
+
+/** The ids a path may name, made once per app. */
+interface Fixture {
+  org: string
+  orgKey: string
+  orgKeyId: string
+  project: string
+  projectKeyId: string
+  workspace: string
+  defaultWorkspace: string
+  user: string
+}
+
+function fillPath(template: string, f: Fixture): string {
+  const path = template
+    .replaceAll('{org}', f.org)
+    .replaceAll('{project}', f.project)
+    .replaceAll('{workspace}', f.workspace)
+    .replaceAll('{default_workspace}', f.defaultWorkspace)
+    .replaceAll('{user}', f.user)
+    .replaceAll('{org_key}', f.orgKeyId)
+    .replaceAll('{project_key}', f.projectKeyId)
+    .replaceAll('{missing}', MISSING)
+  // A leading '!' means "outside the API base".
+  return path.startsWith('!') ? path.slice(1) : `${API}${path}`
+}
+
+async function send(app: TestApp, f: Fixture, c: BadInputCase): Promise<ApiResponse> {
+  const key = c.as === 'platform' ? app.platformKey : c.as === 'none' ? undefined : f.orgKey
+  const url = fillPath(c.path, f)
+  if (c.bytes !== undefined) {
+    // A body with no Content-Type: bytes, so that fetch does not add text/plain.
+    const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {}
+    const response = await app.tributary.app.request(url, {
+      method: c.method,
+      headers,
+      body: new TextEncoder().encode(c.bytes),
+    })
+    const text = await response.text()
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : text }
+  }
+  if (c.raw !== undefined) {
+    return app.request(c.method, url, {
+      key,
+      rawBody: c.raw,
+      headers: c.headers ?? { 'content-type': 'application/json' },
+    })
+  }
+  return app.request(c.method, url, { key, body: c.body, ...(c.headers ? { headers: c.headers } : {}) })
+}
+
+/** The one error envelope, with the request id of the response header. */
+function expectEnvelope(response: ApiResponse, status: number, code: ErrorCode, requestIds?: Set<string>) {
+  const context = JSON.stringify(response.body)
+  expect(response.status, context).toBe(status)
+  expect(ERROR_STATUS[code]).toBe(status)
+  expect(response.headers.get('content-type') ?? '').toContain('application/json')
+  expect(response.body, context).toMatchObject({ error: { code, message: expect.any(String) } })
+  const { error } = response.body
+  expect(Object.keys(error).sort()).toEqual(
+    ['code', 'message', 'request_id', ...(error.details === undefined ? [] : ['details'])].sort(),
+  )
+  expect(typeof error.request_id).toBe('string')
+  expect(error.request_id.length).toBeGreaterThan(0)
+  expect(error.request_id).toBe(response.headers.get('x-request-id'))
+  expect(context).not.toMatch(/\bat .+:\d+:\d+|node_modules|\.ts\b/)
+  if (requestIds) {
+    expect(requestIds.has(error.request_id)).toBe(false)
+    requestIds.add(error.request_id)
+  }
+  if (code === 'validation_error' && error.details?.issues) {
+    for (const issue of error.details.issues) {
+      expect(['body', 'query', 'path']).toContain(issue.location)
+      expect(typeof issue.message).toBe('string')
+    }
+  }
+}
+
+type Item = Record<string, unknown> & { id: string }
+
+/** Every item of a list, following cursors. */
+async function listAll(app: TestApp, key: string, path: string): Promise<Item[]> {
+  const items: Item[] = []
+  let cursor: string | null = null
+  do {
+    const separator = path.includes('?') ? '&' : '?'
+    const page: ApiResponse<{ data: Item[]; next_cursor: string | null }> = await app.request(
+      'GET',
+      `${API}${path}${separator}limit=200${cursor ? `&cursor=${cursor}` : ''}`,
+      {
+        key,
+      },
+    )
+    expect(page.status, JSON.stringify(page.body)).toBe(200)
+    items.push(...page.body.data)
+    cursor = page.body.next_cursor
+  } while (cursor)
+  return items
+}
+
+async function snapshot(app: TestApp, f: Fixture) {
+  const [organizations, workspaces, projects, users, orgKeys, projectKeys, audit] = await Promise.all([
+    listAll(app, app.platformKey, '/organizations'),
+    listAll(app, f.orgKey, '/workspaces'),
+    listAll(app, f.orgKey, '/projects'),
+    listAll(app, f.orgKey, '/users'),
+    listAll(app, app.platformKey, `/organizations/${f.org}/api-keys`),
+    listAll(app, f.orgKey, `/projects/${f.project}/api-keys`),
+    listAll(app, app.platformKey, '/audit-log'),
+  ])
+  const strip = (items: Item[]) =>
+    items.map(({ last_used_at: _used, ...rest }) => rest).sort((a, b) => a.id.localeCompare(b.id))
+  return {
+    organizations: strip(organizations),
+    workspaces: strip(workspaces),
+    projects: strip(projects),
+    users: strip(users),
+    orgKeys: strip(orgKeys),
+    projectKeys: strip(projectKeys),
+    auditIds: audit.map((entry) => entry.id).sort(),
+  }
+}
+
+async function makeFixture(app: TestApp): Promise<Fixture> {
+  const { organization, orgKey, orgKeyId } = await createOrganization(app, 'Bad Input Org')
+  const project = await createProject(app, orgKey, 'Target project')
+  const projectKey = await createProjectKey(app, orgKey, project.id, ['query'])
+  const workspace = await app.request('POST', `${API}/workspaces`, { key: orgKey, body: { name: 'Empty workspace' } })
+  expect(workspace.status).toBe(201)
+  const user = await app.request('POST', `${API}/users`, {
+    key: orgKey,
+    body: { email: `target-${Math.random().toString(36).slice(2)}@example.com`, password: 'long enough password' },
+  })
+  expect(user.status).toBe(201)
+  return {
+    org: organization.id,
+    orgKey,
+    orgKeyId,
+    project: project.id,
+    projectKeyId: projectKey.id,
+    workspace: workspace.body.id,
+    defaultWorkspace: project.workspace_id,
+    user: user.body.id,
+  }
+}
+
+describe('bad input [pglite]', () => {
+  let app: TestApp
+  let f: Fixture
+  let before: Awaited<ReturnType<typeof snapshot>>
+  const requestIds = new Set<string>()
+
+  beforeAll(async () => {
+    app = await startTestApp('pglite')
+    f = await makeFixture(app)
+    before = await snapshot(app, f)
+  })
+  afterAll(() => app?.close())
+
+  it('has a broad table', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(45)
+    expect(new Set(CASES.map((c) => c.name)).size).toBe(CASES.length)
+  })
+
+  it.each(CASES)('$method $path, $name → $status $code', async (c) => {
+    const response = await send(app, f, c)
+    expectEnvelope(response, c.status, c.code, requestIds)
+    if (c.field !== undefined) expect(response.body.error.message).toContain(c.field)
+  })
+
+  it('left nothing half-written and polluted no prototype', async () => {
+    expect(await snapshot(app, f)).toEqual(before)
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect(Object.prototype).not.toHaveProperty('polluted')
+  })
+
+  describe('odd but valid input is stored verbatim', () => {
+    // The only writes that may change the store after the table above.
+    const created = { projects: 0, workspaces: 0 }
+
+    it.each([
+      ['unicode and emoji', '🚀 Projekt Ünïcødé 日本語 — ok'],
+      ['SQL-looking text', "'; drop table projects; --"],
+      ['quotes and backslashes', 'O\'Brien "quoted" \\ back\\slash'],
+      ['a 200-character name', 'x'.repeat(200)],
+      ['HTML', '<script>alert(1)</script>'],
+    ])('%s', async (_label, name) => {
+      const response = await app.request('POST', `${API}/projects`, { key: f.orgKey, body: { name } })
+      expect(response.status, JSON.stringify(response.body)).toBe(201)
+      created.projects++
+      expect(response.body.name).toBe(name)
+      const read = await app.request('GET', `${API}/projects/${response.body.id}`, { key: f.orgKey })
+      expect(read.status).toBe(200)
+      expect(read.body.name).toBe(name)
+      const listed = await listAll(app, f.orgKey, '/projects')
+      expect(listed.filter((project) => project.name === name)).toHaveLength(1)
+    })
+
+    it('a 2000-character description and a padded name, trimmed', async () => {
+      const description = 'd'.repeat(2000)
+      const response = await app.request('POST', `${API}/workspaces`, {
+        key: f.orgKey,
+        body: { name: '  Padded name  ', description },
+      })
+      expect(response.status, JSON.stringify(response.body)).toBe(201)
+      created.workspaces++
+      expect(response.body).toMatchObject({ name: 'Padded name', description })
+    })
+
+    it('a charset parameter on the JSON content type', async () => {
+      const response = await app.request('POST', `${API}/projects`, {
+        key: f.orgKey,
+        rawBody: JSON.stringify({ name: 'charset' }),
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      })
+      expect(response.status, JSON.stringify(response.body)).toBe(201)
+      created.projects++
+    })
+
+    it('a lone UTF-16 surrogate is refused or kept, never silently replaced', async () => {
+      const name = 'lone \ud800 surrogate'
+      const response = await app.request('POST', `${API}/projects`, { key: f.orgKey, body: { name } })
+      if (response.status === 201) created.projects++
+      if (response.status === 422) {
+        expectEnvelope(response, 422, 'validation_error')
+        expect(response.body.error.message).toContain('name')
+      } else {
+        expect(response.status, JSON.stringify(response.body)).toBe(201)
+        expect(response.body.name).toBe(name)
+      }
+    })
+
+    it('after all of it, the writes that succeeded are the only change', async () => {
+      const after = await snapshot(app, f)
+      expect(after.organizations).toEqual(before.organizations)
+      expect(after.users).toEqual(before.users)
+      expect(after.orgKeys).toEqual(before.orgKeys)
+      expect(after.projectKeys).toEqual(before.projectKeys)
+      expect(after.workspaces).toHaveLength(before.workspaces.length + created.workspaces)
+      expect(after.projects).toHaveLength(before.projects.length + created.projects)
+      expect(after.auditIds).toHaveLength(before.auditIds.length + created.workspaces + created.projects)
+      expect(created).toEqual({ projects: expect.any(Number), workspaces: 1 })
+      expect(created.projects).toBeGreaterThanOrEqual(6)
+    })
+  })
+})
+
+interface ConflictFixture {
+  orgKey: string
+  defaultWorkspace: string
+  analytics: string
+  empty: string
+  churnDefault: string
+  churnAnalytics: string
+  admin: string
+  adminEmail: string
+}
+
+interface ConflictCase {
+  name: string
+  method: string
+  path: (f: ConflictFixture) => string
+  body?: (f: ConflictFixture) => unknown
+  status: number
+  code: ErrorCode
+  message: string
+}
+
+// prettier-ignore
+const CONFLICTS: ConflictCase[] = [
+  { name: 'a workspace name taken in the organization', method: 'POST', path: () => '/workspaces', body: () => ({ name: 'Analytics' }), status: 409, code: 'conflict', message: 'Analytics' },
+  { name: 'a workspace name taken, in another case and padded', method: 'POST', path: () => '/workspaces', body: () => ({ name: '  ANALYTICS ' }), status: 409, code: 'conflict', message: 'already exists' },
+  { name: 'renaming a workspace to a taken name', method: 'PATCH', path: (f) => `/workspaces/${f.empty}`, body: () => ({ name: 'analytics' }), status: 409, code: 'conflict', message: 'already exists' },
+  { name: 'a project name taken in the default workspace', method: 'POST', path: () => '/projects', body: () => ({ name: 'Churn' }), status: 409, code: 'conflict', message: 'already exists' },
+  { name: 'a project name taken in a named workspace', method: 'POST', path: () => '/projects', body: (f) => ({ name: 'churn', workspace_id: f.analytics }), status: 409, code: 'conflict', message: 'already exists' },
+  { name: 'moving a project next to a namesake', method: 'PATCH', path: (f) => `/projects/${f.churnDefault}`, body: (f) => ({ workspace_id: f.analytics }), status: 409, code: 'conflict', message: 'already exists' },
+  { name: 'a taken user e-mail', method: 'POST', path: () => '/users', body: (f) => ({ email: f.adminEmail, password: 'long enough password' }), status: 409, code: 'conflict', message: 'e-mail' },
+  { name: 'a taken user e-mail in capitals', method: 'POST', path: () => '/users', body: (f) => ({ email: f.adminEmail.toUpperCase(), password: 'long enough password' }), status: 409, code: 'conflict', message: 'e-mail' },
+  { name: 'inviting a taken e-mail', method: 'POST', path: () => '/users/invite', body: (f) => ({ email: f.adminEmail }), status: 409, code: 'conflict', message: 'e-mail' },
+  { name: 'deleting the default workspace', method: 'DELETE', path: (f) => `/workspaces/${f.defaultWorkspace}`, status: 409, code: 'conflict', message: 'default workspace' },
+  { name: 'deleting a workspace that holds projects', method: 'DELETE', path: (f) => `/workspaces/${f.analytics}`, status: 409, code: 'conflict', message: 'project' },
+  { name: 'demoting the last admin', method: 'PATCH', path: (f) => `/users/${f.admin}/role`, body: () => ({ role: 'viewer' }), status: 409, code: 'conflict', message: 'admin' },
+  { name: 'deleting the last admin', method: 'DELETE', path: (f) => `/users/${f.admin}`, status: 409, code: 'conflict', message: 'admin' },
+]
+
+describeEachStore('bad input: conflicts', (kind) => {
+  let app: TestApp
+  let f: ConflictFixture
+  let before: Record<string, unknown>
+  const requestIds = new Set<string>()
+
+  async function state() {
+    const [workspaces, projects, users, audit] = await Promise.all([
+      listAll(app, f.orgKey, '/workspaces'),
+      listAll(app, f.orgKey, '/projects'),
+      listAll(app, f.orgKey, '/users'),
+      listAll(app, f.orgKey, '/audit-log'),
+    ])
+    return { workspaces, projects, users, auditIds: audit.map((entry) => entry.id) }
+  }
+
+  beforeAll(async () => {
+    app = await startTestApp(kind)
+    const { orgKey } = await createOrganization(app, `Conflict Org ${kind}`)
+    const analytics = await app.request('POST', `${API}/workspaces`, { key: orgKey, body: { name: 'Analytics' } })
+    const empty = await app.request('POST', `${API}/workspaces`, { key: orgKey, body: { name: 'Empty' } })
+    expect([analytics.status, empty.status]).toEqual([201, 201])
+    const churnDefault = await createProject(app, orgKey, 'Churn')
+    // The same name in another workspace is fine.
+    const churnAnalytics = await createProject(app, orgKey, 'Churn', { workspace_id: analytics.body.id })
+    const adminEmail = `admin-${kind}-${Math.random().toString(36).slice(2)}@example.com`
+    const admin = await app.request('POST', `${API}/users`, {
+      key: orgKey,
+      body: { email: adminEmail, password: 'long enough password', role: 'admin' },
+    })
+    expect(admin.status, JSON.stringify(admin.body)).toBe(201)
+    f = {
+      orgKey,
+      defaultWorkspace: churnDefault.workspace_id,
+      analytics: analytics.body.id,
+      empty: empty.body.id,
+      churnDefault: churnDefault.id,
+      churnAnalytics: churnAnalytics.id,
+      admin: admin.body.id,
+      adminEmail,
+    }
+    before = await state()
+  })
+  afterAll(() => app?.close())
+
+  it.each(CONFLICTS)('$method $name → $status $code', async (c) => {
+    const response = await app.request(c.method, `${API}${c.path(f)}`, {
+      key: f.orgKey,
+      ...(c.body ? { body: c.body(f) } : {}),
+    })
+    expectEnvelope(response, c.status, c.code, requestIds)
+    expect(response.body.error.message).toContain(c.message)
+    expect(response.body.error.message).not.toMatch(/undefined|null/)
+  })
+
+  it('changed nothing: same workspaces, projects, users and audit log', async () => {
+    expect(await state()).toEqual(before)
+    const churn = await app.request('GET', `${API}/projects/${f.churnDefault}`, { key: f.orgKey })
+    expect(churn.body.workspace_id).toBe(f.defaultWorkspace)
+    const admin = await app.request('GET', `${API}/users/${f.admin}`, { key: f.orgKey })
+    expect(admin.body).toMatchObject({ role: 'admin', status: 'active' })
+  })
+})
