@@ -2,12 +2,16 @@ import { Authenticator } from './auth/authenticator.js'
 import { SessionTokens } from './auth/session-tokens.js'
 import type { Config } from './config/config.js'
 import { loadInstanceSecret } from './config/instance-secret.js'
+import { CONNECTORS } from './engine/connectors/registry.js'
 import { createApp, type App } from './http/app.js'
 import type { Logger } from './lib/logger.js'
+import { deriveKey, SecretBox } from './lib/secret-box.js'
 import { openMetadataStore, type MetadataStore } from './metadata/database.js'
 import { ApiKeysRepo } from './modules/api-keys/api-keys.repo.js'
 import { ApiKeysService } from './modules/api-keys/api-keys.service.js'
 import { AuditService } from './modules/audit/audit.service.js'
+import { CatalogsService } from './modules/catalogs/catalogs.service.js'
+import { ConnectionsService } from './modules/connections/connections.service.js'
 import { OrganizationsService } from './modules/organizations/organizations.service.js'
 import { ProjectsService } from './modules/projects/projects.service.js'
 import { UsersRepo } from './modules/users/users.repo.js'
@@ -39,7 +43,8 @@ export async function createTributary(
     pgliteSnapshot: options.inMemoryMetadata?.snapshot,
   })
   const secret = await loadInstanceSecret(config)
-  const sessions = new SessionTokens(secret, config.sessionTtlSeconds)
+  const sessions = new SessionTokens(deriveKey(secret, 'sessions'), config.sessionTtlSeconds)
+  const secretBox = new SecretBox(deriveKey(secret, 'connection-secrets'))
   const { db } = store
   const authenticator = new Authenticator(
     {
@@ -50,7 +55,7 @@ export async function createTributary(
     sessions,
     config.authCacheTtlMs,
   )
-  const services = createServices(store, authenticator, sessions, config)
+  const services = createServices(store, authenticator, sessions, secretBox, config)
   const app = createApp({
     logger,
     store,
@@ -62,9 +67,22 @@ export async function createTributary(
   return { app, store, services, close: () => store.close() }
 }
 
-function createServices(store: MetadataStore, authenticator: Authenticator, sessions: SessionTokens, config: Config) {
+function createServices(
+  store: MetadataStore,
+  authenticator: Authenticator,
+  sessions: SessionTokens,
+  secrets: SecretBox,
+  config: Config,
+) {
   const { db } = store
+  const connections = new ConnectionsService(db, {
+    connectors: CONNECTORS,
+    secrets,
+    context: { fileRoots: config.fileRoots, connectTimeoutMs: config.connectTimeoutMs },
+  })
   return {
+    connections,
+    catalogs: new CatalogsService(db, connections),
     organizations: new OrganizationsService(db, authenticator),
     workspaces: new WorkspacesService(db),
     projects: new ProjectsService(db, authenticator),

@@ -1,3 +1,5 @@
+import type { Scope } from '@tributary/contract'
+
 import { errors } from '../lib/errors.js'
 import type { Principal, RequestContext, TenantContext, TenantPrincipal } from './principal.js'
 
@@ -71,6 +73,28 @@ export function requireProjectWrite(ctx: RequestContext, projectId: string): Ten
     return tenant
   }
   if (!hasPermission(principal, 'projects:write')) throw forbidden(principal, 'projects:write')
+  return tenant
+}
+
+/** Reading a project's contents: any member of the organization; a project key only its own project. */
+export function requireProjectRead(ctx: RequestContext, projectId: string): TenantContext {
+  const tenant = requireTenant(ctx)
+  assertProjectVisible(tenant.principal, projectId)
+  return tenant
+}
+
+/**
+ * Changing a project's contents in one feature area: editors and admins by role; keys when they
+ * carry the area's scope, `admin` or `*`.
+ */
+export function requireProjectContentWrite(ctx: RequestContext, projectId: string, scope: Scope): TenantContext {
+  const tenant = requireProjectRead(ctx, projectId)
+  const { principal } = tenant
+  if (principal.kind === 'user') {
+    if (!hasPermission(principal, 'projects:write')) throw forbidden(principal, 'projects:write')
+  } else if (!hasScope(principal.scopes, scope) && !hasScope(principal.scopes, 'admin')) {
+    throw errors.authorization(`this key lacks the '${scope}' scope`)
+  }
   return tenant
 }
 

@@ -18,6 +18,8 @@ export interface ActiveUser {
   id: string
   organizationId: string
   role: 'admin' | 'editor' | 'viewer'
+  /** Sessions issued before this (a password change) are void. */
+  sessionsValidAfter: Date | null
 }
 
 /** What the authenticator needs from the store: only live keys and users of live tenants. */
@@ -89,6 +91,7 @@ export class Authenticator implements AccessCache {
     if (!claims) return undefined
     const user = await this.store.findActiveUser(claims.userId, claims.organizationId)
     if (!user) return undefined
+    if (user.sessionsValidAfter && claims.issuedAt.getTime() < user.sessionsValidAfter.getTime()) return undefined
     return {
       principal: { kind: 'user', userId: user.id, organizationId: user.organizationId, role: user.role },
       validUntil: Math.min(now + this.cacheTtlMs, claims.expiresAt.getTime()),

@@ -6,6 +6,7 @@ export interface SessionClaims {
 }
 
 export interface VerifiedSession extends SessionClaims {
+  issuedAt: Date
   expiresAt: Date
 }
 
@@ -24,8 +25,10 @@ export class SessionTokens {
   }
 
   async issue(claims: SessionClaims): Promise<{ token: string; expiresAt: Date }> {
-    const expiresAt = new Date(Date.now() + this.ttlSeconds * 1000)
-    const token = await new SignJWT({ org: claims.organizationId })
+    const issuedAt = Date.now()
+    const expiresAt = new Date(issuedAt + this.ttlSeconds * 1000)
+    // `iat` has one-second resolution; a password change must void a token issued a moment before it.
+    const token = await new SignJWT({ org: claims.organizationId, iat_ms: issuedAt })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(claims.userId)
       .setIssuer(ISSUER)
@@ -44,10 +47,20 @@ export class SessionTokens {
         audience: AUDIENCE,
         algorithms: ['HS256'],
       })
-      if (typeof payload.sub !== 'string' || typeof payload.org !== 'string' || payload.exp === undefined) {
+      if (
+        typeof payload.sub !== 'string' ||
+        typeof payload.org !== 'string' ||
+        payload.exp === undefined ||
+        typeof payload.iat_ms !== 'number'
+      ) {
         return undefined
       }
-      return { userId: payload.sub, organizationId: payload.org, expiresAt: new Date(payload.exp * 1000) }
+      return {
+        userId: payload.sub,
+        organizationId: payload.org,
+        issuedAt: new Date(payload.iat_ms),
+        expiresAt: new Date(payload.exp * 1000),
+      }
     } catch {
       return undefined
     }

@@ -21,6 +21,8 @@ const ConfigSchema = z.object({
   TRIBUTARY_INVITE_TTL_HOURS: positiveInt.default(168),
   TRIBUTARY_AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(30_000),
   TRIBUTARY_SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  TRIBUTARY_FILE_ROOTS: z.string().optional(),
+  TRIBUTARY_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
 })
 
 export interface Config {
@@ -38,6 +40,9 @@ export interface Config {
   inviteTtlHours: number
   authCacheTtlMs: number
   shutdownTimeoutMs: number
+  /** Directories that SQLite and file connections may read from: `<data dir>/files` plus the operator's list. */
+  fileRoots: readonly string[]
+  connectTimeoutMs: number
 }
 
 export class ConfigError extends Error {
@@ -53,10 +58,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`)
   }
   const e = parsed.data
+  const dataDir = path.resolve(e.TRIBUTARY_DATA_DIR)
+  const operatorRoots = (e.TRIBUTARY_FILE_ROOTS ?? '')
+    .split(path.delimiter)
+    .map((root) => root.trim())
+    .filter(Boolean)
+  const relative = operatorRoots.find((root) => !path.isAbsolute(root))
+  if (relative)
+    throw new ConfigError(`invalid configuration:\n  TRIBUTARY_FILE_ROOTS: '${relative}' is not an absolute path`)
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
-    dataDir: path.resolve(e.TRIBUTARY_DATA_DIR),
+    dataDir,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     adminKey: e.TRIBUTARY_ADMIN_KEY,
@@ -68,5 +81,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     inviteTtlHours: e.TRIBUTARY_INVITE_TTL_HOURS,
     authCacheTtlMs: e.TRIBUTARY_AUTH_CACHE_TTL_MS,
     shutdownTimeoutMs: e.TRIBUTARY_SHUTDOWN_TIMEOUT_MS,
+    fileRoots: Object.freeze([path.join(dataDir, 'files'), ...operatorRoots.map((root) => path.resolve(root))]),
+    connectTimeoutMs: e.TRIBUTARY_CONNECT_TIMEOUT_MS,
   })
 }

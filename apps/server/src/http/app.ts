@@ -6,6 +6,10 @@ import { errors } from '../lib/errors.js'
 import type { Logger } from '../lib/logger.js'
 import type { MetadataStore } from '../metadata/database.js'
 import { auditRoutes } from '../modules/audit/audit.routes.js'
+import { catalogRoutes } from '../modules/catalogs/catalogs.routes.js'
+import type { CatalogsService } from '../modules/catalogs/catalogs.service.js'
+import { connectionRoutes } from '../modules/connections/connections.routes.js'
+import type { ConnectionsService } from '../modules/connections/connections.service.js'
 import type { AuditService } from '../modules/audit/audit.service.js'
 import type { ApiKeysService } from '../modules/api-keys/api-keys.service.js'
 import { healthRoutes } from '../modules/health/health.routes.js'
@@ -35,6 +39,8 @@ export interface Services {
   apiKeys: ApiKeysService
   users: UsersService
   audit: AuditService
+  connections: ConnectionsService
+  catalogs: CatalogsService
 }
 
 export interface AppDependencies {
@@ -65,6 +71,8 @@ export function createApp(deps: AppDependencies) {
     .route('/', projectRoutes(services.projects, services.apiKeys))
     .route('/', userRoutes(services.users))
     .route('/', auditRoutes(services.audit))
+    .route('/', connectionRoutes(services.connections))
+    .route('/', catalogRoutes(services.catalogs))
 
   const app = createRouter()
   app.use('*', requestId({ headerName: 'X-Request-Id' }))

@@ -4,7 +4,7 @@ import type { Context } from 'hono'
 import { z } from 'zod'
 
 import type { Principal, RequestContext } from '../auth/principal.js'
-import { errors } from '../lib/errors.js'
+import { validationError } from '../lib/validation.js'
 
 export interface AppVariables {
   requestId: string
@@ -32,16 +32,7 @@ export function createRouter() {
 const TARGET_NAMES: Record<string, string> = { json: 'body', query: 'query', param: 'path', header: 'header' }
 
 export function validationFailure(error: z.ZodError, target: string) {
-  const location = TARGET_NAMES[target] ?? target
-  const issues = error.issues.map((issue) => ({
-    location,
-    field: issue.path.map(String).join('.') || null,
-    message: issue.message,
-  }))
-  const message = issues
-    .map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : `${location}: ${issue.message}`))
-    .join('; ')
-  return errors.validation(message, { issues })
+  return validationError(error, TARGET_NAMES[target] ?? target)
 }
 
 export function contextOf(c: Context<AppEnv>): RequestContext {

@@ -42,7 +42,11 @@ describeEachStore('metadata store', (kind) => {
 
   it('is migrated, and migrating again changes nothing', async () => {
     const before = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)
-    expect(before.rows.map((row) => row.name)).toEqual(['0001-foundation'])
+    expect(before.rows.map((row) => row.name)).toEqual([
+      '0001-foundation',
+      '0002-connections',
+      '0003-session-revocation',
+    ])
     await migrateToLatest(store.db)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)
     expect(after.rows).toEqual(before.rows)

@@ -6,6 +6,8 @@ import { Kysely, Migrator, PostgresDialect, sql, type Migration, type MigrationP
 import pg from 'pg'
 
 import * as foundation from './migrations/0001-foundation.js'
+import * as connections from './migrations/0002-connections.js'
+import * as sessionRevocation from './migrations/0003-session-revocation.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import type { Database } from './schema.js'
 
@@ -29,6 +31,8 @@ export interface MetadataStore {
 
 const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
+  '0002-connections': connections,
+  '0003-session-revocation': sessionRevocation,
 }
 
 const migrationProvider: MigrationProvider = { getMigrations: async () => migrations }

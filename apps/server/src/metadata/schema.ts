@@ -44,6 +44,7 @@ export interface UsersTable {
   status: 'invited' | 'active'
   invite_token_hash: string | null
   invite_expires_at: NullableTimestamp
+  sessions_valid_after: NullableTimestamp
   created_at: Timestamp
   updated_at: Timestamp
   archived_at: NullableTimestamp
@@ -77,6 +78,26 @@ export interface AuditLogTable {
   created_at: Generated<Date>
 }
 
+export interface ConnectionsTable {
+  id: string
+  organization_id: string
+  project_id: string
+  name: string
+  type: string
+  catalog: string
+  config: ColumnType<Record<string, unknown>, string, string>
+  secrets: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+  archived_at: NullableTimestamp
+}
+
+export interface SourceCatalogsTable {
+  connection_id: string
+  snapshot: ColumnType<unknown, string, string>
+  refreshed_at: Timestamp
+}
+
 export interface Database {
   organizations: OrganizationsTable
   workspaces: WorkspacesTable
@@ -84,6 +105,8 @@ export interface Database {
   users: UsersTable
   api_keys: ApiKeysTable
   audit_log: AuditLogTable
+  connections: ConnectionsTable
+  source_catalogs: SourceCatalogsTable
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>
@@ -94,3 +117,4 @@ export type ApiKeyRow = Selectable<ApiKeysTable>
 export type AuditRow = Selectable<AuditLogTable>
 export type NewAuditRow = Insertable<AuditLogTable>
 export type ProjectUpdate = Updateable<ProjectsTable>
+export type ConnectionRow = Selectable<ConnectionsTable>

@@ -7,6 +7,7 @@ import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import { AuditRepo } from '../audit/audit.repo.js'
+import { UsersRepo } from '../users/users.repo.js'
 import { WorkspacesRepo } from '../workspaces/workspaces.repo.js'
 import { OrganizationsRepo, toOrganization } from './organizations.repo.js'
 
@@ -88,6 +89,7 @@ export class OrganizationsService {
     requirePlatform(ctx)
     await this.db.transaction().execute(async (trx) => {
       if (!(await new OrganizationsRepo(trx).archive(id))) throw errors.notFound('organization', id)
+      await new UsersRepo(trx).archiveAll(id)
       await new AuditRepo(trx).record(ctx, {
         action: 'organization.delete',
         resourceType: 'organization',

@@ -37,14 +37,21 @@ export class UsersRepo {
     const row = await this.db
       .selectFrom('users as u')
       .innerJoin('organizations as o', 'o.id', 'u.organization_id')
-      .select(['u.id', 'u.organization_id', 'u.role'])
+      .select(['u.id', 'u.organization_id', 'u.role', 'u.sessions_valid_after'])
       .where('u.id', '=', id)
       .where('u.organization_id', '=', organizationId)
       .where('u.status', '=', 'active')
       .where('u.archived_at', 'is', null)
       .where('o.archived_at', 'is', null)
       .executeTakeFirst()
-    return row && { id: row.id, organizationId: row.organization_id, role: row.role }
+    return (
+      row && {
+        id: row.id,
+        organizationId: row.organization_id,
+        role: row.role,
+        sessionsValidAfter: row.sessions_valid_after,
+      }
+    )
   }
 
   /** For login: the live account with this e-mail in a live organization. */
@@ -98,7 +105,9 @@ export class UsersRepo {
     organizationId: string,
     id: string,
     changes: Partial<
-      Pick<NewUser, 'name' | 'role' | 'password_hash' | 'status' | 'invite_token_hash' | 'invite_expires_at'>
+      Pick<NewUser, 'name' | 'role' | 'password_hash' | 'status' | 'invite_token_hash' | 'invite_expires_at'> & {
+        sessions_valid_after: Date
+      }
     >,
   ): Promise<UserRow | undefined> {
     return this.db
@@ -117,6 +126,16 @@ export class UsersRepo {
       .set({ archived_at: new Date(), updated_at: new Date(), invite_token_hash: null })
       .where('organization_id', '=', organizationId)
       .where('id', '=', id)
+      .execute()
+  }
+
+  /** Every user of an organization that is going away, so that their e-mails are free again. */
+  async archiveAll(organizationId: string): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ archived_at: new Date(), updated_at: new Date(), invite_token_hash: null })
+      .where('organization_id', '=', organizationId)
+      .where('archived_at', 'is', null)
       .execute()
   }
 

@@ -99,19 +99,22 @@ export class UsersService {
     await this.#find(this.db, principal.organizationId, id)
     if (!isSelf) requirePermission(ctx, 'organization:admin')
     const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password)
-    return this.db.transaction().execute(async (trx) => {
-      const row = await new UsersRepo(trx).update(principal.organizationId, id, {
+    const row = await this.db.transaction().execute(async (trx) => {
+      const updated = await new UsersRepo(trx).update(principal.organizationId, id, {
         ...(input.name === undefined ? {} : { name: input.name }),
-        ...(passwordHash === undefined ? {} : { password_hash: passwordHash }),
+        ...(passwordHash === undefined ? {} : { password_hash: passwordHash, sessions_valid_after: new Date() }),
       })
-      if (!row) throw errors.notFound('user', id)
+      if (!updated) throw errors.notFound('user', id)
       await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'user', {
         action: 'user.update',
         id,
         details: { fields: Object.keys(input) },
       })
-      return toUser(row)
+      return updated
     })
+    // A new password ends every session signed in with the old one.
+    if (passwordHash !== undefined) this.access.forget((p) => p.kind === 'user' && p.userId === id)
+    return toUser(row)
   }
 
   async setRole(ctx: RequestContext, id: string, input: UpdateRole): Promise<User> {

@@ -75,8 +75,10 @@ describe('users, invitations and sessions', () => {
     expect(response.status).toBe(401)
   })
 
-  it('lets a user change their own password, after which only the new one works', async () => {
+  it('lets a user change their own password, after which only the new one works and old sessions end', async () => {
     const { user, token, password } = await createUserSession(app, orgKey, 'viewer')
+    const otherSession = await app.request('POST', `${API}/auth/login`, { body: { email: user.email, password } })
+    expect((await app.request('GET', `${API}/users/me`, { key: otherSession.body.token })).status).toBe(200)
     const changed = await app.request('PATCH', `${API}/users/${user.id}`, {
       key: token,
       body: { password: 'brand new secret 1', name: 'Renamed' },
@@ -89,6 +91,11 @@ describe('users, invitations and sessions', () => {
       body: { email: user.email, password: 'brand new secret 1' },
     })
     expect(fresh.status).toBe(200)
+    expect((await app.request('GET', `${API}/users/me`, { key: fresh.body.token })).status).toBe(200)
+    for (const old of [token, otherSession.body.token]) {
+      const response = await app.request('GET', `${API}/users/me`, { key: old })
+      expect(response.status).toBe(401)
+    }
   })
 
   it('ends the sessions of a deleted user at once and frees the e-mail', async () => {
@@ -100,6 +107,19 @@ describe('users, invitations and sessions', () => {
     expect((await app.request('GET', `${API}/users/${user.id}`, { key: orgKey })).status).toBe(404)
     const reinvited = await invite('leaver@example.com')
     expect(reinvited.status).toBe(201)
+  })
+
+  it('frees the e-mails of a deleted organization for use elsewhere', async () => {
+    const gone = await createOrganization(app, 'Going away')
+    const { user } = await createUserSession(app, gone.orgKey, 'admin', 'mover@example.com')
+    expect(
+      (await app.request('DELETE', `${API}/organizations/${gone.organization.id}`, { key: app.platformKey })).status,
+    ).toBe(204)
+    const login = await app.request('POST', `${API}/auth/login`, {
+      body: { email: user.email, password: 'correct horse battery staple' },
+    })
+    expect(login.status).toBe(401)
+    expect((await invite('mover@example.com')).status).toBe(201)
   })
 
   it('refuses a second account with the same e-mail', async () => {

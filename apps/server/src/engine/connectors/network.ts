@@ -1,0 +1,95 @@
+import { z } from 'zod'
+
+import { SourceError, type ConnectorContext } from './connector.js'
+
+const requiredText = (max: number) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+
+/** The config of a database reached over the network: the same fields for every such connector. */
+export function networkDatabaseConfig(limits: { defaultPort: number; databaseMax: number; userMax: number }) {
+  return z.strictObject(
+    {
+      // A host starting with '/' would make the driver use a Unix socket on this machine, where the
+      // platform's own database may trust any local user: only network hosts are allowed.
+      host: requiredText(255).regex(/^[^\s/\\]*$/, 'must be a host name or IP address, without spaces or slashes'),
+      port: z
+        .number({ error: 'must be a number' })
+        .int('must be a whole number')
+        .min(1, 'must be between 1 and 65535')
+        .max(65535, 'must be between 1 and 65535')
+        .default(limits.defaultPort),
+      database: requiredText(limits.databaseMax),
+      user: requiredText(limits.userMax),
+      password: z.string({ error: 'must be a string' }).max(1024, 'must be at most 1024 characters').default(''),
+      ssl: z
+        .enum(['disable', 'require', 'verify-full'], { error: "must be 'disable', 'require' or 'verify-full'" })
+        .default('disable'),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be an object',
+    },
+  )
+}
+
+export interface NetworkTarget {
+  host: string
+  port: number
+  password: string
+}
+
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/
+
+/**
+ * What a failure that any networked source can have means for the person configuring it, or
+ * undefined when the error is the database's own (the connector explains those).
+ */
+export function describeNetworkError(
+  code: string | undefined,
+  message: string,
+  target: NetworkTarget,
+  context: ConnectorContext,
+): string | undefined {
+  const where = `${target.host}:${target.port}`
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `connection refused by ${where} — is the server running and accepting TCP connections?`
+    case 'ENOTFOUND':
+      return `host '${target.host}' was not found — check the host name`
+    case 'EAI_AGAIN':
+      return `host '${target.host}' could not be looked up (DNS did not answer) — check the host name and try again`
+    case 'ETIMEDOUT':
+      return timedOut(target, context)
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return `${where} is unreachable from this server — check the host and the network between them`
+  }
+  if (code && CERTIFICATE_ERROR.test(code)) {
+    return (
+      `the TLS certificate of ${where} could not be verified (${message}) — use ssl 'require' to encrypt ` +
+      `without verifying, or give the server a certificate for this host name from a trusted authority`
+    )
+  }
+  if (code?.startsWith('ERR_SSL') || code === 'EPROTO') return `TLS with ${where} failed: ${message}`
+  return undefined
+}
+
+export function timedOut(target: NetworkTarget, context: ConnectorContext): string {
+  return `no answer from ${target.host}:${target.port} within ${context.connectTimeoutMs} ms — check the host, the port and any firewall in between`
+}
+
+export function errorParts(error: unknown): { code: string | undefined; message: string } {
+  if (!(error instanceof Error)) return { code: undefined, message: String(error) }
+  let code = (error as { code?: unknown }).code
+  // Node reports every address it tried when a name resolves to several; the first says enough.
+  if (code === undefined && error instanceof AggregateError) code = (error.errors[0] as { code?: unknown })?.code
+  return { code: typeof code === 'string' ? code : undefined, message: error.message || error.name }
+}
+
+/** Belt and braces: no message leaves with the password in it, whatever the source put there. */
+export function sourceError(text: string, target: NetworkTarget): SourceError {
+  return new SourceError(target.password ? text.replaceAll(target.password, '***') : text)
+}

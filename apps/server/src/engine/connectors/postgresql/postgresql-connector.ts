@@ -1,0 +1,231 @@
+import type { z } from 'zod'
+
+import pg from 'pg'
+import {
+  type Connector,
+  type ConnectorContext,
+  type SourceCatalog,
+  type SourceSchema,
+  type SourceSession,
+} from '../connector.js'
+import { describeNetworkError, errorParts, networkDatabaseConfig, sourceError, timedOut } from '../network.js'
+import { postgresqlTypeToDuckDb } from './postgresql-types.js'
+
+/** Long enough for a catalog of tens of thousands of columns; scans will set their own limits per query. */
+const STATEMENT_TIMEOUT_MS = 30_000
+
+export const PostgresqlConfigSchema = networkDatabaseConfig({ defaultPort: 5432, databaseMax: 63, userMax: 63 })
+
+export type PostgresqlConfig = z.output<typeof PostgresqlConfigSchema>
+
+/** The options every session is opened with; exported so tests can prove what a session may do. */
+export function postgresqlClientConfig(config: PostgresqlConfig, context: ConnectorContext): pg.ClientConfig {
+  return {
+    host: config.host,
+    port: config.port,
+    database: config.database,
+    user: config.user,
+    // pg falls back to PGPASSWORD and ~/.pgpass when the password is empty: a tenant's connection must never
+    // borrow the platform's own credentials, so the password is always given, even when it is ''.
+    password: () => config.password,
+    // Given explicitly, for the same reason: otherwise PGSSLMODE from the platform's environment applies.
+    ssl:
+      config.ssl === 'disable'
+        ? false
+        : // 'require' encrypts without checking who answers, like libpq's sslmode=require.
+          { rejectUnauthorized: config.ssl === 'verify-full' },
+    connectionTimeoutMillis: context.connectTimeoutMs,
+    application_name: 'tributary',
+    // Set at startup rather than by a later SET, so no statement ever runs before the session is read-only.
+    options: `-c default_transaction_read_only=on -c statement_timeout=${STATEMENT_TIMEOUT_MS}`,
+  }
+}
+
+/** A connected client in a read-only session, or a SourceError saying what to fix. */
+export async function openPostgresqlClient(config: PostgresqlConfig, context: ConnectorContext): Promise<pg.Client> {
+  const client = new pg.Client(postgresqlClientConfig(config, context))
+  // An idle client whose server goes away emits 'error'; without a listener that would crash the process.
+  // The failure also surfaces in the next query, which is where it is reported.
+  client.on('error', () => undefined)
+  try {
+    await client.connect()
+  } catch (error) {
+    throw describePostgresqlError(error, config, context)
+  }
+  return client
+}
+
+/**
+ * One round trip for the whole catalog. Domains are followed down to their base type (through domains of
+ * domains), keeping any NOT NULL a domain adds. Only what the user may read is listed (schemas with USAGE,
+ * tables and columns with SELECT), as MySQL's information_schema does by itself: anything else would fail
+ * the moment it is queried. Empty schemas come through as one row without a table. `name` sorts in byte
+ * order, so schemas and tables arrive sorted by name whatever the database's collation.
+ */
+const INTROSPECT_SQL = `
+with recursive domain_chain(domain_oid, base_oid, base_typmod, not_null) as (
+  select t.oid, t.typbasetype, t.typtypmod, t.typnotnull
+  from pg_catalog.pg_type t
+  where t.typtype = 'd'
+  union all
+  select d.domain_oid, b.typbasetype, b.typtypmod, d.not_null or b.typnotnull
+  from domain_chain d
+  join pg_catalog.pg_type b on b.oid = d.base_oid and b.typtype = 'd'
+),
+domain_base as (
+  select d.domain_oid, d.base_oid, d.base_typmod, d.not_null
+  from domain_chain d
+  join pg_catalog.pg_type b on b.oid = d.base_oid and b.typtype <> 'd'
+)
+select
+  n.nspname as schema_name,
+  c.relname as table_name,
+  c.relkind as relkind,
+  a.attname as column_name,
+  not (a.attnotnull or coalesce(db.not_null, false)) as nullable,
+  pg_catalog.format_type(a.atttypid, a.atttypmod) as source_type,
+  bt.typname as base_name,
+  bn.nspname as base_schema,
+  case when db.domain_oid is null then a.atttypmod else db.base_typmod end as base_typmod,
+  (select pg_catalog.scale(0::money::numeric)) as money_scale
+from pg_catalog.pg_namespace n
+left join pg_catalog.pg_class c
+  on c.relnamespace = n.oid
+  and c.relkind in ('r', 'p', 'v', 'm', 'f')
+  and pg_catalog.has_any_column_privilege(c.oid, 'SELECT')
+left join pg_catalog.pg_attribute a
+  on a.attrelid = c.oid
+  and a.attnum > 0
+  and not a.attisdropped
+  and pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT')
+left join domain_base db on db.domain_oid = a.atttypid
+left join pg_catalog.pg_type bt on bt.oid = coalesce(db.base_oid, a.atttypid)
+left join pg_catalog.pg_namespace bn on bn.oid = bt.typnamespace
+where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
+  and n.nspname !~ '^pg_(toast_)?temp_'
+  and pg_catalog.has_schema_privilege(n.oid, 'USAGE')
+order by n.nspname, c.relname, a.attnum
+`
+
+interface IntrospectRow {
+  schema_name: string
+  table_name: string | null
+  relkind: string | null
+  column_name: string | null
+  nullable: boolean | null
+  source_type: string | null
+  base_name: string | null
+  base_schema: string | null
+  base_typmod: number | null
+  money_scale: number
+}
+
+function catalogFromRows(rows: readonly IntrospectRow[]): SourceCatalog {
+  const schemas: SourceSchema[] = []
+  for (const row of rows) {
+    let schema = schemas.at(-1)
+    if (schema?.name !== row.schema_name) {
+      schema = { name: row.schema_name, tables: [] }
+      schemas.push(schema)
+    }
+    if (row.table_name === null) continue
+    let table = schema.tables.at(-1)
+    if (table?.name !== row.table_name) {
+      // Materialized views hold data, but like views they are derived and cannot be written.
+      table = { name: row.table_name, kind: row.relkind === 'v' || row.relkind === 'm' ? 'view' : 'table', columns: [] }
+      schema.tables.push(table)
+    }
+    if (row.column_name === null) continue
+    table.columns.push({
+      name: row.column_name,
+      type: postgresqlTypeToDuckDb({
+        name: row.base_name ?? '',
+        schema: row.base_schema ?? '',
+        typmod: row.base_typmod ?? -1,
+        moneyScale: row.money_scale,
+      }),
+      nullable: row.nullable ?? true,
+      source_type: row.source_type ?? '',
+    })
+  }
+  return { schemas }
+}
+
+class PostgresqlSession implements SourceSession {
+  private closed = false
+  /** The error that broke the connection while idle, to explain the next failure with. */
+  private broken: unknown
+
+  constructor(
+    private readonly client: pg.Client,
+    private readonly config: PostgresqlConfig,
+    private readonly context: ConnectorContext,
+  ) {
+    client.on('error', (error) => {
+      this.broken = error
+    })
+  }
+
+  async introspect(): Promise<SourceCatalog> {
+    try {
+      const result = await this.client.query<IntrospectRow>(INTROSPECT_SQL)
+      return catalogFromRows(result.rows)
+    } catch (error) {
+      throw describePostgresqlError(this.broken ?? error, this.config, this.context)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.client.end().catch(() => undefined)
+  }
+}
+
+export const postgresqlConnector: Connector<PostgresqlConfig> = {
+  type: 'postgresql',
+  displayName: 'PostgreSQL',
+  category: 'database',
+  configSchema: PostgresqlConfigSchema,
+  secretFields: ['password'],
+  async connect(config, context) {
+    const client = await openPostgresqlClient(config, context)
+    return new PostgresqlSession(client, config, context)
+  },
+}
+
+/** Turns whatever pg or the network threw into a message that says what to fix, without the password. */
+function describePostgresqlError(error: unknown, config: PostgresqlConfig, context: ConnectorContext) {
+  const { code, message } = errorParts(error)
+  const where = `${config.host}:${config.port}`
+  const text = (() => {
+    const network = describeNetworkError(code, message, config, context)
+    if (network) return network
+    switch (code) {
+      case 'ECONNRESET':
+        return `${where} reset the connection — is it a PostgreSQL server, and does it expect SSL as configured?`
+      case '28P01':
+        return `password authentication failed for user '${config.user}' — check the user name and password`
+      case '28000':
+        return `the server refused user '${config.user}' (${message}) — check the user name and the server's pg_hba.conf`
+      case '3D000':
+        return `database '${config.database}' does not exist on ${where}`
+      case '57014':
+        return `reading the source took longer than ${STATEMENT_TIMEOUT_MS / 1000} s and was cancelled`
+      case '53300':
+        return `${where} has no free connection slots (${message}) — try again later or raise max_connections`
+    }
+    if (message === 'timeout expired') return timedOut(config, context)
+    if (message === 'The server does not support SSL connections') {
+      return `${where} does not support SSL — set ssl to 'disable', or enable SSL on the server`
+    }
+    if (message.includes('client password must be a non-empty string')) {
+      return `the server asks for a password for user '${config.user}', and none is set`
+    }
+    if (message === 'Connection terminated unexpectedly') {
+      return `${where} closed the connection — is it a PostgreSQL server, and does it expect SSL as configured?`
+    }
+    return code && /^[0-9A-Z]{5}$/.test(code) ? `PostgreSQL error ${code}: ${message}` : message
+  })()
+  return sourceError(text, config)
+}

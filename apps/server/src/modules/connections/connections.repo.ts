@@ -1,0 +1,108 @@
+import { newId } from '../../lib/ids.js'
+import type { MetadataDb } from '../../metadata/database.js'
+import type { ConnectionRow } from '../../metadata/schema.js'
+
+export interface NewConnection {
+  organization_id: string
+  project_id: string
+  name: string
+  type: string
+  catalog: string
+  config: Record<string, unknown>
+  secrets: string | null
+}
+
+export class ConnectionsRepo {
+  constructor(private readonly db: MetadataDb) {}
+
+  async insert(values: NewConnection): Promise<ConnectionRow> {
+    return this.db
+      .insertInto('connections')
+      .values({ id: newId(), ...values, config: JSON.stringify(values.config) })
+      .returningAll()
+      .executeTakeFirstOrThrow()
+  }
+
+  async findActive(organizationId: string, projectId: string, id: string): Promise<ConnectionRow | undefined> {
+    return this.#live(organizationId, projectId).selectAll().where('id', '=', id).executeTakeFirst()
+  }
+
+  async findByCatalog(organizationId: string, projectId: string, catalog: string): Promise<ConnectionRow | undefined> {
+    return this.#live(organizationId, projectId).selectAll().where('catalog', '=', catalog).executeTakeFirst()
+  }
+
+  async list(organizationId: string, projectId: string, after: string | undefined, limit: number) {
+    let query = this.#live(organizationId, projectId).selectAll()
+    if (after) query = query.where('id', '>', after)
+    return query
+      .orderBy('id')
+      .limit(limit + 1)
+      .execute()
+  }
+
+  async listAll(organizationId: string, projectId: string): Promise<ConnectionRow[]> {
+    return this.#live(organizationId, projectId).selectAll().orderBy('catalog').execute()
+  }
+
+  async update(
+    organizationId: string,
+    projectId: string,
+    id: string,
+    changes: { name?: string; catalog?: string; config?: Record<string, unknown>; secrets?: string | null },
+  ): Promise<ConnectionRow | undefined> {
+    const { config, ...rest } = changes
+    return this.db
+      .updateTable('connections')
+      .set({ ...rest, ...(config ? { config: JSON.stringify(config) } : {}), updated_at: new Date() })
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where('id', '=', id)
+      .where('archived_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst()
+  }
+
+  async archive(organizationId: string, projectId: string, id: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('connections')
+      .set({ archived_at: new Date(), updated_at: new Date() })
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where('id', '=', id)
+      .where('archived_at', 'is', null)
+      .executeTakeFirst()
+    return result.numUpdatedRows > 0n
+  }
+
+  async readSnapshot(connectionId: string): Promise<{ snapshot: unknown; refreshed_at: Date } | undefined> {
+    return this.db
+      .selectFrom('source_catalogs')
+      .select(['snapshot', 'refreshed_at'])
+      .where('connection_id', '=', connectionId)
+      .executeTakeFirst()
+  }
+
+  async writeSnapshot(connectionId: string, snapshot: unknown): Promise<Date> {
+    const row = await this.db
+      .insertInto('source_catalogs')
+      .values({ connection_id: connectionId, snapshot: JSON.stringify(snapshot) })
+      .onConflict((conflict) =>
+        conflict.column('connection_id').doUpdateSet({ snapshot: JSON.stringify(snapshot), refreshed_at: new Date() }),
+      )
+      .returning('refreshed_at')
+      .executeTakeFirstOrThrow()
+    return row.refreshed_at
+  }
+
+  async deleteSnapshot(connectionId: string): Promise<void> {
+    await this.db.deleteFrom('source_catalogs').where('connection_id', '=', connectionId).execute()
+  }
+
+  #live(organizationId: string, projectId: string) {
+    return this.db
+      .selectFrom('connections')
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where('archived_at', 'is', null)
+  }
+}

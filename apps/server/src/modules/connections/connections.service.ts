@@ -1,0 +1,300 @@
+import {
+  CatalogName,
+  type Connection,
+  type ConnectionTestResult,
+  type ConnectionType,
+  type CreateConnection,
+  type ListQuery,
+  type Page,
+  type UpdateConnection,
+} from '@tributary/contract'
+import { z } from 'zod'
+
+import { requireProjectContentWrite, requireProjectRead } from '../../auth/access.js'
+import type { RequestContext, TenantContext } from '../../auth/principal.js'
+import {
+  SourceError,
+  type Connector,
+  type ConnectorContext,
+  type SourceCatalog,
+} from '../../engine/connectors/connector.js'
+import { errors } from '../../lib/errors.js'
+import { decodeCursor, toPage } from '../../lib/pagination.js'
+import type { SecretBox } from '../../lib/secret-box.js'
+import { validationError } from '../../lib/validation.js'
+import type { MetadataDb } from '../../metadata/database.js'
+import type { ConnectionRow } from '../../metadata/schema.js'
+import { toIso, transactionOrConflict } from '../../metadata/store-errors.js'
+import { AuditRepo } from '../audit/audit.repo.js'
+import { ProjectsRepo } from '../projects/projects.repo.js'
+import { connectionErrors } from './connections.errors.js'
+import { ConnectionsRepo } from './connections.repo.js'
+
+export interface ConnectionsServiceOptions {
+  connectors: readonly Connector<unknown>[]
+  secrets: SecretBox
+  context: ConnectorContext
+}
+
+/** A connection's full config, secrets included: only ever in memory, on the way to a source. */
+export interface OpenedConnection {
+  row: ConnectionRow
+  connector: Connector<unknown>
+  config: unknown
+}
+
+export class ConnectionsService {
+  readonly #connectors: ReadonlyMap<string, Connector<unknown>>
+
+  constructor(
+    private readonly db: MetadataDb,
+    private readonly options: ConnectionsServiceOptions,
+  ) {
+    this.#connectors = new Map(options.connectors.map((connector) => [connector.type, connector]))
+  }
+
+  types(): ConnectionType[] {
+    return [...this.#connectors.values()].map((connector) => ({
+      type: connector.type,
+      display_name: connector.displayName,
+      category: connector.category,
+      config_schema: z.toJSONSchema(connector.configSchema, { io: 'input', unrepresentable: 'any' }),
+      secret_fields: [...connector.secretFields],
+    }))
+  }
+
+  async create(ctx: RequestContext, projectId: string, input: CreateConnection): Promise<Connection> {
+    const tenant = await this.#writable(ctx, projectId)
+    const connector = this.#connector(input.type)
+    const config = await this.#validConfig(connector, input.config)
+    const catalog = input.catalog ?? catalogNameFrom(input.name)
+    const { plain, sealed } = this.#split(connector, config)
+    return transactionOrConflict(
+      this.db,
+      () => connectionErrors.catalogTaken(catalog),
+      async (trx) => {
+        const row = await new ConnectionsRepo(trx).insert({
+          organization_id: tenant.principal.organizationId,
+          project_id: projectId,
+          name: input.name,
+          type: connector.type,
+          catalog,
+          config: plain,
+          secrets: sealed,
+        })
+        await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'connection', {
+          action: 'connection.create',
+          id: row.id,
+          details: { name: row.name, type: row.type, catalog: row.catalog, project_id: projectId },
+        })
+        return this.#toConnection(row)
+      },
+    )
+  }
+
+  async list(ctx: RequestContext, projectId: string, query: ListQuery): Promise<Page<Connection>> {
+    const tenant = await this.#readable(ctx, projectId)
+    const rows = await new ConnectionsRepo(this.db).list(
+      tenant.principal.organizationId,
+      projectId,
+      decodeCursor(query.cursor),
+      query.limit,
+    )
+    return toPage(rows, query.limit, (row) => this.#toConnection(row))
+  }
+
+  async get(ctx: RequestContext, projectId: string, id: string): Promise<Connection> {
+    const tenant = await this.#readable(ctx, projectId)
+    return this.#toConnection(await this.#find(tenant, projectId, id))
+  }
+
+  /** Changed config fields replace the stored ones; fields left out, secrets included, stay as they were. */
+  async update(ctx: RequestContext, projectId: string, id: string, input: UpdateConnection): Promise<Connection> {
+    const tenant = await this.#readable(ctx, projectId)
+    const current = await this.#find(tenant, projectId, id)
+    requireProjectContentWrite(ctx, projectId, 'connections')
+    const connector = this.#connector(current.type)
+    let sealedChanges: { config?: Record<string, unknown>; secrets?: string | null } = {}
+    if (input.config) {
+      const merged = { ...this.#fullConfig(current), ...input.config }
+      const { plain, sealed } = this.#split(connector, await this.#validConfig(connector, merged))
+      sealedChanges = { config: plain, secrets: sealed }
+    }
+    const catalog = input.catalog ?? current.catalog
+    return transactionOrConflict(
+      this.db,
+      () => connectionErrors.catalogTaken(catalog),
+      async (trx) => {
+        const repo = new ConnectionsRepo(trx)
+        const row = await repo.update(tenant.principal.organizationId, projectId, id, {
+          ...(input.name === undefined ? {} : { name: input.name }),
+          ...(input.catalog === undefined ? {} : { catalog: input.catalog }),
+          ...sealedChanges,
+        })
+        if (!row) throw errors.notFound('connection', id)
+        // New settings may point at another source: what was read from the old one is stale.
+        if (input.config) await repo.deleteSnapshot(id)
+        await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'connection', {
+          action: 'connection.update',
+          id,
+          details: { fields: Object.keys(input), config_fields: Object.keys(input.config ?? {}) },
+        })
+        return this.#toConnection(row)
+      },
+    )
+  }
+
+  async archive(ctx: RequestContext, projectId: string, id: string): Promise<void> {
+    const tenant = await this.#readable(ctx, projectId)
+    await this.#find(tenant, projectId, id)
+    requireProjectContentWrite(ctx, projectId, 'connections')
+    await this.db.transaction().execute(async (trx) => {
+      const repo = new ConnectionsRepo(trx)
+      if (!(await repo.archive(tenant.principal.organizationId, projectId, id))) throw errors.notFound('connection', id)
+      await repo.deleteSnapshot(id)
+      await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'connection', {
+        action: 'connection.delete',
+        id,
+      })
+    })
+  }
+
+  /** Connects, reads the source's catalog and keeps it; a refusal is a result, not an error. */
+  async test(ctx: RequestContext, projectId: string, id: string): Promise<ConnectionTestResult> {
+    const tenant = await this.#readable(ctx, projectId)
+    const opened = this.#open(await this.#find(tenant, projectId, id))
+    const started = performance.now()
+    try {
+      const catalog = await this.introspect(opened)
+      await new ConnectionsRepo(this.db).writeSnapshot(id, catalog)
+      return {
+        ok: true,
+        latency_ms: elapsed(started),
+        schema_count: catalog.schemas.length,
+        table_count: catalog.schemas.reduce((sum, schema) => sum + schema.tables.length, 0),
+      }
+    } catch (error) {
+      if (error instanceof SourceError) {
+        return { ok: false, latency_ms: elapsed(started), error: { code: 'connection_error', message: error.message } }
+      }
+      throw error
+    }
+  }
+
+  /** For catalog browsing and, later, the engine: a connection with its secrets opened. */
+  async openByCatalog(ctx: RequestContext, projectId: string, catalog: string): Promise<OpenedConnection | undefined> {
+    const tenant = await this.#readable(ctx, projectId)
+    const row = await new ConnectionsRepo(this.db).findByCatalog(tenant.principal.organizationId, projectId, catalog)
+    return row && this.#open(row)
+  }
+
+  async listCatalogConnections(ctx: RequestContext, projectId: string): Promise<ConnectionRow[]> {
+    const tenant = await this.#readable(ctx, projectId)
+    return new ConnectionsRepo(this.db).listAll(tenant.principal.organizationId, projectId)
+  }
+
+  /** Reads a source's catalog; a source failure becomes `connection_error` (502). */
+  async introspect(opened: OpenedConnection): Promise<SourceCatalog> {
+    let session
+    try {
+      session = await opened.connector.connect(opened.config, this.options.context)
+      return await session.introspect()
+    } finally {
+      await session?.close().catch(() => undefined)
+    }
+  }
+
+  async #readable(ctx: RequestContext, projectId: string): Promise<TenantContext> {
+    const tenant = requireProjectRead(ctx, projectId)
+    const project = await new ProjectsRepo(this.db).findActive(tenant.principal.organizationId, projectId)
+    if (!project) throw errors.notFound('project', projectId)
+    return tenant
+  }
+
+  async #writable(ctx: RequestContext, projectId: string): Promise<TenantContext> {
+    await this.#readable(ctx, projectId)
+    return requireProjectContentWrite(ctx, projectId, 'connections')
+  }
+
+  async #find(tenant: TenantContext, projectId: string, id: string): Promise<ConnectionRow> {
+    const row = await new ConnectionsRepo(this.db).findActive(tenant.principal.organizationId, projectId, id)
+    if (!row) throw errors.notFound('connection', id)
+    return row
+  }
+
+  #connector(type: string): Connector<unknown> {
+    const connector = this.#connectors.get(type)
+    if (!connector) throw connectionErrors.unknownType(type, [...this.#connectors.keys()])
+    return connector
+  }
+
+  async #validConfig(connector: Connector<unknown>, config: unknown): Promise<Record<string, unknown>> {
+    const parsed = connector.configSchema.safeParse(config)
+    if (!parsed.success) throw validationError(parsed.error, 'body', ['config'])
+    try {
+      await connector.checkConfig?.(parsed.data, this.options.context)
+    } catch (error) {
+      if (error instanceof SourceError) throw connectionErrors.invalidConfig(error.message)
+      throw error
+    }
+    return parsed.data as Record<string, unknown>
+  }
+
+  #split(connector: Connector<unknown>, config: Record<string, unknown>) {
+    const plain: Record<string, unknown> = {}
+    const secret: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(config)) {
+      if (!connector.secretFields.includes(key)) plain[key] = value
+      else if (value !== undefined && value !== '') secret[key] = value
+    }
+    return { plain, sealed: Object.keys(secret).length ? this.options.secrets.seal(JSON.stringify(secret)) : null }
+  }
+
+  /** Only secrets with a value are sealed (see #split), so every key here is a field that is set. */
+  #secrets(row: ConnectionRow): Record<string, unknown> {
+    return row.secrets ? (JSON.parse(this.options.secrets.open(row.secrets)) as Record<string, unknown>) : {}
+  }
+
+  #fullConfig(row: ConnectionRow): Record<string, unknown> {
+    return { ...row.config, ...this.#secrets(row) }
+  }
+
+  #toConnection(row: ConnectionRow): Connection {
+    return toConnection(row, Object.keys(this.#secrets(row)))
+  }
+
+  #open(row: ConnectionRow): OpenedConnection {
+    const connector = this.#connector(row.type)
+    return { row, connector, config: this.#fullConfig(row) }
+  }
+}
+
+function toConnection(row: ConnectionRow, secretFieldsSet: string[]): Connection {
+  return {
+    id: row.id,
+    organization_id: row.organization_id,
+    project_id: row.project_id,
+    name: row.name,
+    type: row.type,
+    catalog: row.catalog,
+    config: row.config,
+    secret_fields_set: secretFieldsSet,
+    created_at: toIso(row.created_at),
+    updated_at: toIso(row.updated_at),
+  }
+}
+
+/** `Shop DB (prod)` → `shop_db_prod`; a name that is not an identifier or is reserved gets a suffix or prefix. */
+export function catalogNameFrom(name: string): string {
+  const base = name
+    .normalize('NFKD')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 55)
+  if (!base) return 'connection'
+  const candidate = /^[a-z_]/.test(base) ? base : `c_${base}`
+  return CatalogName.safeParse(candidate).success ? candidate : `${candidate}_source`
+}
+
+const elapsed = (started: number) => Math.round((performance.now() - started) * 10) / 10

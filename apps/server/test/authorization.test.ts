@@ -1,0 +1,931 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+
+import type {
+  ApiKey,
+  AuditEntry,
+  CreatedApiKey,
+  Invitation,
+  Organization,
+  Page,
+  Project,
+  User,
+  Workspace,
+} from '@tributary/contract'
+import { SignJWT } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { SessionTokens } from '../src/auth/session-tokens.js'
+import {
+  API,
+  type ApiResponse,
+  createOrganization,
+  createProject,
+  createProjectKey,
+  createUserSession,
+  describeEachStore,
+  startTestApp,
+  type TestApp,
+} from './harness.js'
+
+/**
+ * The role matrix, route by route and caller by caller, as src/auth/access.ts and the services
+ * implement it; then authentication failures, and role changes that must take effect at once.
+ */
+
+interface ErrorBody {
+  error: { code: string; message: string; request_id: string; details?: unknown }
+}
+
+interface Session {
+  user: User
+  token: string
+  password: string
+}
+
+const WHO = [
+  'platform key',
+  "org key ['*']",
+  "org key ['query']",
+  "project key ['*']",
+  "project key ['query']",
+  'admin',
+  'editor',
+  'viewer',
+] as const
+type Who = (typeof WHO)[number]
+
+const USERS: readonly Who[] = ['admin', 'editor', 'viewer']
+const PROJECT_KEYS: readonly Who[] = ["project key ['*']", "project key ['query']"]
+const TENANTS: readonly Who[] = WHO.filter((who) => who !== 'platform key')
+
+function expectError(response: ApiResponse, status: number, code: string): void {
+  const body = response.body as ErrorBody
+  expect({ status: response.status, code: body?.error?.code }, JSON.stringify(body)).toEqual({ status, code })
+  expect(body.error.message).toMatch(/\S/)
+  expect(body.error.request_id).toMatch(/\S/)
+  expect(body.error.request_id).toBe(response.headers.get('x-request-id'))
+}
+
+const email = (tag: string) => `${tag}-${randomUUID()}@example.com`
+const uniqueName = (tag: string) => `${tag} ${randomUUID().slice(0, 8)}`
+
+/** Keys as a listing shows them, without `last_used_at`, which every use of a key moves. */
+const stableKeys = (keys: ApiKey[]) =>
+  keys.map(({ last_used_at: _lastUsed, ...rest }) => rest).sort((a, b) => a.id.localeCompare(b.id))
+
+interface Fixture {
+  organization: Organization
+  orgKey: string
+  orgKeyId: string
+  orgQueryKey: string
+  orgQueryKeyId: string
+  defaultWorkspace: Workspace
+  secondWorkspace: Workspace
+  project: Project
+  projectAllKey: { key: string; id: string }
+  projectQueryKey: { key: string; id: string }
+  admin: Session
+  editor: Session
+  viewer: Session
+}
+
+interface Target {
+  path: string
+  body?: unknown
+  /** Observes what the request may change: equal before and after a refusal, different after a success. */
+  probe?: () => Promise<unknown>
+}
+
+interface MatrixRoute {
+  route: string
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
+  /** The success status per caller; every caller not named gets 403 `authorization_error`. */
+  allowed: Partial<Record<Who, number>>
+  target: (who: Who) => Target | Promise<Target>
+  verify?: (response: ApiResponse, who: Who, target: Target) => void | Promise<void>
+}
+
+const only = (whos: readonly Who[], status: number): Partial<Record<Who, number>> =>
+  Object.fromEntries(whos.map((who) => [who, status]))
+
+describeEachStore('authorization', (kind) => {
+  let app: TestApp
+  let f: Fixture
+  let expiring: { key: string; expiresAt: number; statusBeforeExpiry: number }
+
+  function keyOf(who: Who): string {
+    switch (who) {
+      case 'platform key':
+        return app.platformKey
+      case "org key ['*']":
+        return f.orgKey
+      case "org key ['query']":
+        return f.orgQueryKey
+      case "project key ['*']":
+        return f.projectAllKey.key
+      case "project key ['query']":
+        return f.projectQueryKey.key
+      case 'admin':
+      case 'editor':
+      case 'viewer':
+        return f[who].token
+    }
+  }
+
+  const get = <T = unknown>(path: string, key: string) => app.request<T>('GET', `${API}${path}`, { key })
+
+  async function listAll<T extends { id: string }>(path: string, key: string): Promise<T[]> {
+    const items: T[] = []
+    let cursor: string | null = null
+    do {
+      const page: ApiResponse<Page<T>> = await get<Page<T>>(
+        `${path}?limit=200${cursor ? `&cursor=${cursor}` : ''}`,
+        key,
+      )
+      expect(page.status, JSON.stringify(page.body)).toBe(200)
+      items.push(...page.body.data)
+      cursor = page.body.next_cursor
+    } while (cursor)
+    return items
+  }
+
+  const idsOf = async (path: string, key = f.orgKey) => (await listAll(path, key)).map((item) => item.id).sort()
+  const readBack = async (path: string, key = f.orgKey) => {
+    const response = await get(path, key)
+    return { status: response.status, body: response.body }
+  }
+  const statusWith = async (key: string, path: string) => (await get(path, key)).status
+
+  async function freshWorkspace(): Promise<Workspace> {
+    const created = await app.request<Workspace>('POST', `${API}/workspaces`, {
+      key: f.orgKey,
+      body: { name: uniqueName('Workspace') },
+    })
+    expect(created.status).toBe(201)
+    return created.body
+  }
+  const freshProject = async () => (await createProject(app, f.orgKey, uniqueName('Project'))) as Project
+  async function freshInvitee(): Promise<User> {
+    const invited = await app.request<Invitation>('POST', `${API}/users/invite`, {
+      key: f.orgKey,
+      body: { email: email('invitee'), role: 'viewer' },
+    })
+    expect(invited.status).toBe(201)
+    return invited.body.user
+  }
+  async function freshOrganizationKey(): Promise<CreatedApiKey> {
+    const created = await app.request<CreatedApiKey>('POST', `${API}/organizations/${f.organization.id}/api-keys`, {
+      key: app.platformKey,
+      body: { name: uniqueName('Organization key') },
+    })
+    expect(created.status).toBe(201)
+    return created.body
+  }
+
+  const ROUTES: MatrixRoute[] = [
+    // ── Organizations: the platform key's business; a tenant may read its own.
+    {
+      route: 'POST /organizations',
+      method: 'POST',
+      allowed: { 'platform key': 201 },
+      target: () => ({ path: '/organizations', body: { name: uniqueName('Organization') } }),
+      verify: async (response, _who, target) => {
+        const created = response.body as Organization
+        expect(created.name).toBe((target.body as { name: string }).name)
+        expect((await get(`/organizations/${created.id}`, app.platformKey)).status).toBe(200)
+      },
+    },
+    {
+      route: 'GET /organizations',
+      method: 'GET',
+      allowed: { 'platform key': 200 },
+      target: () => ({ path: '/organizations' }),
+      verify: async () => expect(await idsOf('/organizations', app.platformKey)).toContain(f.organization.id),
+    },
+    {
+      route: 'GET /organizations/{own}',
+      method: 'GET',
+      allowed: only(WHO, 200),
+      target: () => ({ path: `/organizations/${f.organization.id}` }),
+      verify: (response) => expect(response.body).toEqual(f.organization),
+    },
+    {
+      route: 'PATCH /organizations/{own}',
+      method: 'PATCH',
+      allowed: { 'platform key': 200 },
+      target: (who) => ({
+        path: `/organizations/${f.organization.id}`,
+        body: { description: `by ${who}` },
+        probe: () => readBack(`/organizations/${f.organization.id}`, app.platformKey),
+      }),
+      verify: (response, who) => expect((response.body as Organization).description).toBe(`by ${who}`),
+    },
+    {
+      route: 'DELETE /organizations/{id}',
+      method: 'DELETE',
+      allowed: { 'platform key': 204 },
+      // A tenant tries its own organization; the platform key deletes a throwaway one.
+      target: async (who) => {
+        const id =
+          who === 'platform key'
+            ? (await createOrganization(app, uniqueName('Doomed'))).organization.id
+            : f.organization.id
+        return { path: `/organizations/${id}`, probe: () => readBack(`/organizations/${id}`, app.platformKey) }
+      },
+    },
+    {
+      route: 'POST /organizations/{own}/api-keys',
+      method: 'POST',
+      allowed: { 'platform key': 201 },
+      target: () => ({
+        path: `/organizations/${f.organization.id}/api-keys`,
+        body: { name: uniqueName('Key') },
+        probe: () => idsOf(`/organizations/${f.organization.id}/api-keys`, app.platformKey),
+      }),
+      verify: async (response) => {
+        const created = response.body as CreatedApiKey
+        expect(created).toMatchObject({
+          kind: 'organization',
+          organization_id: f.organization.id,
+          project_id: null,
+          scopes: ['*'],
+        })
+        expect(created.key).toMatch(/^trb_/)
+        expect(created.prefix).toBe(created.key.slice(0, created.prefix.length))
+        expect(await statusWith(created.key, '/workspaces')).toBe(200)
+      },
+    },
+    {
+      route: 'GET /organizations/{own}/api-keys',
+      method: 'GET',
+      allowed: { 'platform key': 200 },
+      target: () => ({ path: `/organizations/${f.organization.id}/api-keys` }),
+      verify: (response) => {
+        const keys = (response.body as Page<ApiKey>).data
+        expect(keys.map((k) => k.id)).toEqual(expect.arrayContaining([f.orgKeyId, f.orgQueryKeyId]))
+        expect(keys.every((k) => k.kind === 'organization' && k.organization_id === f.organization.id)).toBe(true)
+        expect(JSON.stringify(keys)).not.toContain(f.orgKey)
+      },
+    },
+    {
+      route: 'DELETE /organizations/{own}/api-keys/{id}',
+      method: 'DELETE',
+      allowed: { 'platform key': 204 },
+      target: async () => {
+        const doomed = await freshOrganizationKey()
+        return {
+          path: `/organizations/${f.organization.id}/api-keys/${doomed.id}`,
+          probe: () => statusWith(doomed.key, `/organizations/${f.organization.id}`),
+        }
+      },
+    },
+
+    // ── Workspaces: everyone reads (a project key only its project's); admins write.
+    {
+      route: 'POST /workspaces',
+      method: 'POST',
+      allowed: { "org key ['*']": 201, admin: 201 },
+      target: () => ({
+        path: '/workspaces',
+        body: { name: uniqueName('Workspace') },
+        probe: () => idsOf('/workspaces'),
+      }),
+      verify: (response, _who, target) =>
+        expect(response.body).toMatchObject({
+          organization_id: f.organization.id,
+          name: (target.body as { name: string }).name,
+          is_default: false,
+        }),
+    },
+    {
+      route: 'GET /workspaces',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: '/workspaces' }),
+      verify: (response, who) => {
+        const ids = (response.body as Page<Workspace>).data.map((w) => w.id)
+        if (PROJECT_KEYS.includes(who)) expect(ids).toEqual([f.defaultWorkspace.id])
+        else expect(ids).toEqual(expect.arrayContaining([f.defaultWorkspace.id, f.secondWorkspace.id]))
+      },
+    },
+    {
+      route: "GET /workspaces/{project's}",
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: `/workspaces/${f.defaultWorkspace.id}` }),
+      verify: (response) => expect((response.body as Workspace).id).toBe(f.defaultWorkspace.id),
+    },
+    {
+      route: "PATCH /workspaces/{project's}",
+      method: 'PATCH',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      target: (who) => ({
+        path: `/workspaces/${f.defaultWorkspace.id}`,
+        body: { description: `by ${who}` },
+        probe: () => readBack(`/workspaces/${f.defaultWorkspace.id}`),
+      }),
+      verify: (response, who) => expect((response.body as Workspace).description).toBe(`by ${who}`),
+    },
+    {
+      route: 'DELETE /workspaces/{id}',
+      method: 'DELETE',
+      allowed: { "org key ['*']": 204, admin: 204 },
+      // A project key tries the workspace it can see (its project's); everyone else an empty one.
+      target: async (who) => {
+        const id = PROJECT_KEYS.includes(who) ? f.defaultWorkspace.id : (await freshWorkspace()).id
+        return { path: `/workspaces/${id}`, probe: () => readBack(`/workspaces/${id}`) }
+      },
+    },
+
+    // ── Projects: everyone reads (a project key only its own); editors and admins write.
+    {
+      route: 'POST /projects',
+      method: 'POST',
+      allowed: { "org key ['*']": 201, admin: 201, editor: 201 },
+      target: () => ({ path: '/projects', body: { name: uniqueName('Project') }, probe: () => idsOf('/projects') }),
+      verify: (response) =>
+        expect(response.body).toMatchObject({
+          organization_id: f.organization.id,
+          workspace_id: f.defaultWorkspace.id,
+        }),
+    },
+    {
+      route: 'GET /projects',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: '/projects' }),
+      verify: (response, who) => {
+        const ids = (response.body as Page<Project>).data.map((p) => p.id)
+        if (PROJECT_KEYS.includes(who)) expect(ids).toEqual([f.project.id])
+        else expect(ids).toContain(f.project.id)
+      },
+    },
+    {
+      route: 'GET /projects/{id}',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: `/projects/${f.project.id}` }),
+      verify: (response) => expect((response.body as Project).id).toBe(f.project.id),
+    },
+    {
+      route: 'PATCH /projects/{id}',
+      method: 'PATCH',
+      allowed: { "org key ['*']": 200, admin: 200, editor: 200, "project key ['*']": 200 },
+      target: (who) => ({
+        path: `/projects/${f.project.id}`,
+        body: { description: `by ${who}` },
+        probe: () => readBack(`/projects/${f.project.id}`),
+      }),
+      verify: (response, who) => expect((response.body as Project).description).toBe(`by ${who}`),
+    },
+    {
+      route: 'PATCH /projects/{id} {workspace_id}',
+      method: 'PATCH',
+      allowed: { "org key ['*']": 200, admin: 200, editor: 200 },
+      // A project key tries to move its own project; everyone else moves a throwaway one.
+      target: async (who) => {
+        const id = PROJECT_KEYS.includes(who) ? f.project.id : (await freshProject()).id
+        return {
+          path: `/projects/${id}`,
+          body: { workspace_id: f.secondWorkspace.id },
+          probe: () => readBack(`/projects/${id}`),
+        }
+      },
+      verify: (response) => expect((response.body as Project).workspace_id).toBe(f.secondWorkspace.id),
+    },
+    {
+      route: 'DELETE /projects/{id}',
+      method: 'DELETE',
+      allowed: { "org key ['*']": 204, admin: 204, editor: 204 },
+      target: async (who) => {
+        const id = PROJECT_KEYS.includes(who) ? f.project.id : (await freshProject()).id
+        return { path: `/projects/${id}`, probe: () => readBack(`/projects/${id}`) }
+      },
+    },
+
+    // ── Project keys: whoever may change projects, but never a project key.
+    {
+      route: 'POST /projects/{id}/api-keys',
+      method: 'POST',
+      allowed: { "org key ['*']": 201, admin: 201, editor: 201 },
+      target: () => ({
+        path: `/projects/${f.project.id}/api-keys`,
+        body: { name: uniqueName('Project key'), scopes: ['query'] },
+        probe: () => idsOf(`/projects/${f.project.id}/api-keys`),
+      }),
+      verify: async (response) => {
+        const created = response.body as CreatedApiKey
+        expect(created).toMatchObject({
+          kind: 'project',
+          organization_id: f.organization.id,
+          project_id: f.project.id,
+          scopes: ['query'],
+        })
+        expect(await statusWith(created.key, `/projects/${f.project.id}`)).toBe(200)
+      },
+    },
+    {
+      route: 'GET /projects/{id}/api-keys',
+      method: 'GET',
+      allowed: { "org key ['*']": 200, admin: 200, editor: 200 },
+      target: () => ({ path: `/projects/${f.project.id}/api-keys` }),
+      verify: (response) => {
+        const keys = (response.body as Page<ApiKey>).data
+        expect(keys.map((k) => k.id)).toEqual(expect.arrayContaining([f.projectAllKey.id, f.projectQueryKey.id]))
+        expect(keys.every((k) => k.kind === 'project' && k.project_id === f.project.id)).toBe(true)
+      },
+    },
+    {
+      route: 'DELETE /projects/{id}/api-keys/{key_id}',
+      method: 'DELETE',
+      allowed: { "org key ['*']": 204, admin: 204, editor: 204 },
+      target: async () => {
+        const doomed = await createProjectKey(app, f.orgKey, f.project.id)
+        return {
+          path: `/projects/${f.project.id}/api-keys/${doomed.id}`,
+          probe: () => statusWith(doomed.key, `/projects/${f.project.id}`),
+        }
+      },
+    },
+
+    // ── Users: everyone in the organization reads, except project keys; admins write.
+    {
+      route: 'GET /users',
+      method: 'GET',
+      allowed: only(["org key ['*']", "org key ['query']", ...USERS], 200),
+      target: () => ({ path: '/users' }),
+      verify: (response) =>
+        expect((response.body as Page<User>).data.map((u) => u.id)).toEqual(
+          expect.arrayContaining([f.admin.user.id, f.editor.user.id, f.viewer.user.id]),
+        ),
+    },
+    {
+      route: 'GET /users/{id}',
+      method: 'GET',
+      allowed: only(["org key ['*']", "org key ['query']", ...USERS], 200),
+      target: () => ({ path: `/users/${f.viewer.user.id}` }),
+      verify: (response) => expect(response.body).toMatchObject({ id: f.viewer.user.id, role: 'viewer' }),
+    },
+    {
+      route: 'POST /users',
+      method: 'POST',
+      allowed: { "org key ['*']": 201, admin: 201 },
+      target: () => ({
+        path: '/users',
+        body: { email: email('created'), password: 'a long enough password', role: 'editor' },
+        probe: () => idsOf('/users'),
+      }),
+      verify: (response) => expect(response.body).toMatchObject({ role: 'editor', status: 'active' }),
+    },
+    {
+      route: 'POST /users/invite',
+      method: 'POST',
+      allowed: { "org key ['*']": 201, admin: 201 },
+      target: () => ({
+        path: '/users/invite',
+        body: { email: email('invited'), role: 'admin' },
+        probe: () => idsOf('/users'),
+      }),
+      verify: (response) => {
+        const invitation = response.body as Invitation
+        expect(invitation.user).toMatchObject({ role: 'admin', status: 'invited', organization_id: f.organization.id })
+        expect(invitation.invitation_token).toMatch(/^trbinv_/)
+      },
+    },
+    {
+      route: 'PATCH /users/{another user}',
+      method: 'PATCH',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      target: async (who) => {
+        const user = await freshInvitee()
+        return { path: `/users/${user.id}`, body: { name: `by ${who}` }, probe: () => readBack(`/users/${user.id}`) }
+      },
+      verify: (response, who) => expect((response.body as User).name).toBe(`by ${who}`),
+    },
+    {
+      route: 'PATCH /users/{id}/role',
+      method: 'PATCH',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      target: async () => {
+        const user = await freshInvitee()
+        return { path: `/users/${user.id}/role`, body: { role: 'admin' }, probe: () => readBack(`/users/${user.id}`) }
+      },
+      verify: (response) => expect((response.body as User).role).toBe('admin'),
+    },
+    {
+      route: 'DELETE /users/{id}',
+      method: 'DELETE',
+      allowed: { "org key ['*']": 204, admin: 204 },
+      target: async () => {
+        const user = await freshInvitee()
+        return { path: `/users/${user.id}`, probe: () => readBack(`/users/${user.id}`) }
+      },
+    },
+    {
+      route: 'GET /users/me',
+      method: 'GET',
+      allowed: only(USERS, 200),
+      target: () => ({ path: '/users/me' }),
+      verify: (response, who) => {
+        const session = f[who as 'admin' | 'editor' | 'viewer']
+        expect(response.body).toMatchObject({ id: session.user.id, role: who, organization_id: f.organization.id })
+      },
+    },
+
+    // ── The audit log: admins of the organization; the platform key sees every entry.
+    {
+      route: 'GET /audit-log',
+      method: 'GET',
+      allowed: { 'platform key': 200, "org key ['*']": 200, admin: 200 },
+      target: () => ({ path: '/audit-log?limit=200' }),
+      verify: async (response, who) => {
+        const entries = (response.body as Page<AuditEntry>).data
+        expect(entries.length).toBeGreaterThan(0)
+        if (who !== 'platform key') {
+          expect(entries.every((entry) => entry.organization_id === f.organization.id)).toBe(true)
+        }
+        const ofProject = await get<Page<AuditEntry>>(`/audit-log?resource_id=${f.project.id}`, keyOf(who))
+        expect(ofProject.body.data.map((entry) => entry.action)).toContain('project.create')
+        expect(ofProject.body.data.every((entry) => entry.organization_id === f.organization.id)).toBe(true)
+      },
+    },
+  ]
+
+  beforeAll(async () => {
+    app = await startTestApp(kind)
+    const { organization, orgKey, orgKeyId } = await createOrganization(app, 'Matrix')
+    const queryKey = await app.request<CreatedApiKey>('POST', `${API}/organizations/${organization.id}/api-keys`, {
+      key: app.platformKey,
+      body: { name: 'query only', scopes: ['query'] },
+    })
+    if (queryKey.status !== 201) throw new Error(JSON.stringify(queryKey.body))
+    const workspaces = await app.request<Page<Workspace>>('GET', `${API}/workspaces`, { key: orgKey })
+    const second = await app.request<Workspace>('POST', `${API}/workspaces`, { key: orgKey, body: { name: 'Second' } })
+    const project = (await createProject(app, orgKey, 'Matrix project')) as Project
+    const [projectAllKey, projectQueryKey, admin, editor, viewer] = await Promise.all([
+      createProjectKey(app, orgKey, project.id, ['*']),
+      createProjectKey(app, orgKey, project.id, ['query']),
+      createUserSession(app, orgKey, 'admin', email('matrix-admin')),
+      createUserSession(app, orgKey, 'editor', email('matrix-editor')),
+      createUserSession(app, orgKey, 'viewer', email('matrix-viewer')),
+    ])
+    f = {
+      organization: organization as Organization,
+      orgKey,
+      orgKeyId,
+      orgQueryKey: queryKey.body.key,
+      orgQueryKeyId: queryKey.body.id,
+      defaultWorkspace: workspaces.body.data.find((w) => w.is_default)!,
+      secondWorkspace: second.body,
+      project,
+      projectAllKey,
+      projectQueryKey,
+      admin,
+      editor,
+      viewer,
+    }
+
+    // A key that expires shortly; the expiry test at the end of the file waits for it.
+    const expiresAt = Date.now() + 2_000
+    const shortLived = await app.request<CreatedApiKey>('POST', `${API}/organizations/${organization.id}/api-keys`, {
+      key: app.platformKey,
+      body: { name: 'short-lived', expires_at: new Date(expiresAt).toISOString() },
+    })
+    if (shortLived.status !== 201) throw new Error(JSON.stringify(shortLived.body))
+    expiring = {
+      key: shortLived.body.key,
+      expiresAt,
+      statusBeforeExpiry: await statusWith(shortLived.body.key, '/workspaces'),
+    }
+  })
+  afterAll(() => app.close())
+
+  it('the fixture keys carry the scopes the matrix assumes', async () => {
+    const orgKeys = stableKeys(await listAll<ApiKey>(`/organizations/${f.organization.id}/api-keys`, app.platformKey))
+    expect(orgKeys.find((k) => k.id === f.orgKeyId)?.scopes).toEqual(['*'])
+    expect(orgKeys.find((k) => k.id === f.orgQueryKeyId)?.scopes).toEqual(['query'])
+    const projectKeys = await listAll<ApiKey>(`/projects/${f.project.id}/api-keys`, f.orgKey)
+    expect(projectKeys.find((k) => k.id === f.projectAllKey.id)?.scopes).toEqual(['*'])
+    expect(projectKeys.find((k) => k.id === f.projectQueryKey.id)?.scopes).toEqual(['query'])
+  })
+
+  describe('role matrix', () => {
+    for (const route of ROUTES) {
+      for (const who of WHO) {
+        const expected = route.allowed[who]
+        it(`${route.route} as ${who} → ${expected ?? 403}`, async () => {
+          const target = await route.target(who)
+          const before = await target.probe?.()
+          const response = await app.request(route.method, `${API}${target.path}`, {
+            key: keyOf(who),
+            body: target.body,
+          })
+          const after = await target.probe?.()
+          if (expected === undefined) {
+            expectError(response, 403, 'authorization_error')
+            expect(after, 'a refused request changed nothing').toEqual(before)
+          } else {
+            expect(response.status, JSON.stringify(response.body)).toBe(expected)
+            if (expected === 204) expect(response.body).toBe('')
+            if (target.probe) expect(after, 'an accepted request took effect').not.toEqual(before)
+            await route.verify?.(response, who, target)
+          }
+        })
+      }
+    }
+  })
+
+  describe('users changing themselves', () => {
+    for (const role of ['admin', 'editor', 'viewer'] as const) {
+      it(`a ${role} may PATCH their own name`, async () => {
+        const session = f[role]
+        const response = await app.request<User>('PATCH', `${API}/users/${session.user.id}`, {
+          key: session.token,
+          body: { name: `${role} renamed` },
+        })
+        expect(response.status).toBe(200)
+        expect(response.body).toMatchObject({ id: session.user.id, name: `${role} renamed`, role })
+      })
+    }
+
+    it('a viewer may change their own password, and only the new one signs in', async () => {
+      const user = await createUserSession(app, f.orgKey, 'viewer', email('password-changer'))
+      const newPassword = 'a brand new password'
+      const changed = await app.request('PATCH', `${API}/users/${user.user.id}`, {
+        key: user.token,
+        body: { password: newPassword },
+      })
+      expect(changed.status).toBe(200)
+      const withNew = await app.request('POST', `${API}/auth/login`, {
+        body: { email: user.user.email, password: newPassword },
+      })
+      expect(withNew.status).toBe(200)
+      const withOld = await app.request('POST', `${API}/auth/login`, {
+        body: { email: user.user.email, password: user.password },
+      })
+      expectError(withOld, 401, 'authentication_error')
+    })
+
+    for (const role of ['editor', 'viewer'] as const) {
+      it(`a ${role} cannot raise their own role`, async () => {
+        const session = f[role]
+        const viaUpdate = await app.request('PATCH', `${API}/users/${session.user.id}`, {
+          key: session.token,
+          body: { role: 'admin' },
+        })
+        expectError(viaUpdate, 422, 'validation_error')
+        const viaRole = await app.request('PATCH', `${API}/users/${session.user.id}/role`, {
+          key: session.token,
+          body: { role: 'admin' },
+        })
+        expectError(viaRole, 403, 'authorization_error')
+        expect((await get<User>('/users/me', session.token)).body.role).toBe(role)
+      })
+    }
+
+    it('an editor cannot PATCH the admin, nor a viewer the editor', async () => {
+      for (const [actor, target] of [
+        ['editor', 'admin'],
+        ['viewer', 'editor'],
+      ] as const) {
+        const before = await readBack(`/users/${f[target].user.id}`)
+        const response = await app.request('PATCH', `${API}/users/${f[target].user.id}`, {
+          key: f[actor].token,
+          body: { password: 'taking over this account' },
+        })
+        expectError(response, 403, 'authorization_error')
+        expect(await readBack(`/users/${f[target].user.id}`)).toEqual(before)
+      }
+    })
+  })
+
+  describe('authentication', () => {
+    const malformed: [string, () => Record<string, string>][] = [
+      ['no Authorization header', () => ({})],
+      ['an empty Authorization header', () => ({ authorization: '' })],
+      ['Basic credentials', () => ({ authorization: 'Basic xyz' })],
+      ['a valid key under the Basic scheme', () => ({ authorization: `Basic ${f.orgKey}` })],
+      ['"Bearer" alone', () => ({ authorization: 'Bearer' })],
+      ['"Bearer " and spaces', () => ({ authorization: 'Bearer    ' })],
+      ['a valid key without a scheme', () => ({ authorization: f.orgKey })],
+      ['a valid key under another scheme', () => ({ authorization: `Token ${f.orgKey}` })],
+      ['a valid key followed by junk', () => ({ authorization: `Bearer ${f.orgKey} extra` })],
+      ['an unknown trb_ key', () => ({ authorization: `Bearer trb_${randomBytes(32).toString('base64url')}` })],
+      ['a truncated key', () => ({ authorization: `Bearer ${f.orgKey.slice(0, -1)}` })],
+      ['a random token', () => ({ authorization: `Bearer ${randomBytes(24).toString('hex')}` })],
+      ['an over-long token', () => ({ authorization: `Bearer trb_${'a'.repeat(3000)}` })],
+    ]
+
+    for (const [label, headers] of malformed) {
+      it(`${label} → 401`, async () => {
+        const response = await app.request('GET', `${API}/workspaces`, { headers: headers() })
+        expectError(response, 401, 'authentication_error')
+      })
+    }
+
+    it('authentication comes before validation and lookups: no credentials → 401 everywhere', async () => {
+      const requests: [string, string, unknown?][] = [
+        ['POST', '/organizations', { bogus: true }],
+        ['GET', '/projects/not-a-uuid'],
+        ['GET', `/projects/${f.project.id}`],
+        ['DELETE', `/users/${f.viewer.user.id}`],
+        ['PATCH', `/users/${randomUUID()}/role`, { role: 'admin' }],
+        ['GET', '/audit-log?limit=100000'],
+        ['GET', '/users/me'],
+      ]
+      for (const [method, path, body] of requests) {
+        const response = await app.request(method, `${API}${path}`, { body })
+        expectError(response, 401, 'authentication_error')
+      }
+    })
+
+    it('a revoked organization key and a revoked project key → 401 at once', async () => {
+      const orgKey = await freshOrganizationKey()
+      expect(await statusWith(orgKey.key, '/workspaces')).toBe(200)
+      const projectKey = await createProjectKey(app, f.orgKey, f.project.id)
+      expect(await statusWith(projectKey.key, '/projects')).toBe(200)
+
+      const revokedOrg = await app.request(
+        'DELETE',
+        `${API}/organizations/${f.organization.id}/api-keys/${orgKey.id}`,
+        {
+          key: app.platformKey,
+        },
+      )
+      expect(revokedOrg.status).toBe(204)
+      const revokedProject = await app.request('DELETE', `${API}/projects/${f.project.id}/api-keys/${projectKey.id}`, {
+        key: f.editor.token,
+      })
+      expect(revokedProject.status).toBe(204)
+      expectError(await get('/workspaces', orgKey.key), 401, 'authentication_error')
+      expectError(await get('/projects', projectKey.key), 401, 'authentication_error')
+    })
+
+    it('a key cannot be created already expired', async () => {
+      const response = await app.request('POST', `${API}/projects/${f.project.id}/api-keys`, {
+        key: f.orgKey,
+        body: { name: 'stale', expires_at: new Date(Date.now() - 1_000).toISOString() },
+      })
+      expectError(response, 422, 'validation_error')
+    })
+
+    describe('session tokens', () => {
+      const whoAmI = (token: string) => app.request<User>('GET', `${API}/users/me`, { key: token })
+      /** The app's own issuer: validly signed tokens with claims that no login would hand out. */
+      function issuer(): SessionTokens {
+        const sessions = (app.tributary.services.users as unknown as { sessions?: unknown }).sessions
+        if (!(sessions instanceof SessionTokens)) throw new Error('UsersService.sessions is gone; update this test')
+        return sessions
+      }
+      const decode = (part: string) =>
+        JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>
+      const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+      it('a token the app issues is accepted (the control for the doctored ones below)', async () => {
+        const { token } = await issuer().issue({ userId: f.viewer.user.id, organizationId: f.organization.id })
+        const response = await whoAmI(token)
+        expect(response.status).toBe(200)
+        expect(response.body.id).toBe(f.viewer.user.id)
+      })
+
+      it('a token with a tampered signature → 401', async () => {
+        const token = f.viewer.token
+        const replacement = token.at(-2) === 'A' ? 'B' : 'A'
+        const tampered = `${token.slice(0, -2)}${replacement}${token.at(-1)}`
+        expect(tampered).not.toBe(token)
+        expectError(await whoAmI(tampered), 401, 'authentication_error')
+      })
+
+      it("a viewer's token with the admin's id in its payload, keeping its signature → 401", async () => {
+        const [header, payload, signature] = f.viewer.token.split('.') as [string, string, string]
+        const claims = decode(payload)
+        expect(claims.sub).toBe(f.viewer.user.id)
+        const forged = `${header}.${encode({ ...claims, sub: f.admin.user.id })}.${signature}`
+        expectError(await whoAmI(forged), 401, 'authentication_error')
+      })
+
+      it('a token signed with another secret, or unsigned → 401', async () => {
+        const [, payload] = f.admin.token.split('.') as [string, string]
+        const claims = decode(payload)
+        const otherSecret = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(randomBytes(32))
+        const unsigned = `${encode({ alg: 'none', typ: 'JWT' })}.${payload}.`
+        for (const token of [otherSecret, unsigned]) expectError(await whoAmI(token), 401, 'authentication_error')
+      })
+
+      it('a validly signed token naming a user with another organization, or no user → 401', async () => {
+        const other = await createOrganization(app, 'Other')
+        const tokens = [
+          await issuer().issue({ userId: f.admin.user.id, organizationId: other.organization.id }),
+          await issuer().issue({ userId: randomUUID(), organizationId: f.organization.id }),
+        ]
+        for (const { token } of tokens) expectError(await whoAmI(token), 401, 'authentication_error')
+      })
+    })
+  })
+
+  describe('role changes take effect at once', () => {
+    let org: Awaited<ReturnType<typeof createOrganization>>
+    let first: Session
+    let second: Session
+
+    beforeAll(async () => {
+      org = await createOrganization(app, 'Roles')
+      const sessions = await Promise.all([
+        createUserSession(app, org.orgKey, 'admin', email('first-admin')),
+        createUserSession(app, org.orgKey, 'admin', email('second-admin')),
+      ])
+      first = sessions[0]
+      second = sessions[1]
+    })
+
+    const setRole = (key: string, user: Session, role: string) =>
+      app.request<User>('PATCH', `${API}/users/${user.user.id}/role`, { key, body: { role } })
+    const createWorkspace = (key: string) =>
+      app.request('POST', `${API}/workspaces`, { key, body: { name: uniqueName('Workspace') } })
+
+    it('demoting an admin to viewer: the same session token gets 403 on the next admin request', async () => {
+      expect((await get('/audit-log', second.token)).status).toBe(200)
+      expect((await createWorkspace(second.token)).status).toBe(201)
+
+      const demoted = await setRole(first.token, second, 'viewer')
+      expect(demoted.status).toBe(200)
+      expect(demoted.body.role).toBe('viewer')
+
+      expectError(await get('/audit-log', second.token), 403, 'authorization_error')
+      expectError(await createWorkspace(second.token), 403, 'authorization_error')
+      expectError(await setRole(second.token, first, 'viewer'), 403, 'authorization_error')
+      expect((await get<User>('/users/me', second.token)).body.role).toBe('viewer')
+      expect((await get('/workspaces', second.token)).status).toBe(200)
+    })
+
+    it('promoting them back takes effect at once too', async () => {
+      expect((await setRole(org.orgKey, second, 'admin')).status).toBe(200)
+      expect((await get('/audit-log', second.token)).status).toBe(200)
+    })
+
+    it('a deleted admin: their session gets 401 at once', async () => {
+      expect((await get('/users/me', second.token)).status).toBe(200)
+      const deleted = await app.request('DELETE', `${API}/users/${second.user.id}`, { key: first.token })
+      expect(deleted.status).toBe(204)
+      expectError(await get('/users/me', second.token), 401, 'authentication_error')
+    })
+
+    it('the last active admin can be neither deleted nor demoted → 409', async () => {
+      // An invited admin is not an active one and does not count.
+      const invited = await app.request<Invitation>('POST', `${API}/users/invite`, {
+        key: org.orgKey,
+        body: { email: email('invited-admin'), role: 'admin' },
+      })
+      expect(invited.status).toBe(201)
+
+      const attempts: [string, string, string, unknown?][] = [
+        [org.orgKey, 'DELETE', `/users/${first.user.id}`],
+        [first.token, 'DELETE', `/users/${first.user.id}`],
+        [org.orgKey, 'PATCH', `/users/${first.user.id}/role`, { role: 'viewer' }],
+        [first.token, 'PATCH', `/users/${first.user.id}/role`, { role: 'editor' }],
+      ]
+      for (const [key, method, path, body] of attempts) {
+        expectError(await app.request(method, `${API}${path}`, { key, body }), 409, 'conflict')
+      }
+      expect((await get<User>(`/users/${first.user.id}`, org.orgKey)).body).toMatchObject({
+        role: 'admin',
+        status: 'active',
+      })
+      expect((await get('/audit-log', first.token)).status).toBe(200)
+
+      // Keeping the role is no demotion; the invited admin may go.
+      expect((await setRole(first.token, first, 'admin')).status).toBe(200)
+      const removed = await app.request('DELETE', `${API}/users/${invited.body.user.id}`, { key: first.token })
+      expect(removed.status).toBe(204)
+    })
+  })
+
+  it('an expired key → 401 (waits for the key made in beforeAll to expire)', async () => {
+    expect(expiring.statusBeforeExpiry).toBe(200)
+    const wait = expiring.expiresAt + 100 - Date.now()
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    expectError(await get('/workspaces', expiring.key), 401, 'authentication_error')
+  })
+
+  describe('an app whose sessions last 2 s', () => {
+    let shortLived: TestApp
+    beforeAll(async () => {
+      shortLived = await startTestApp(kind, { env: { TRIBUTARY_SESSION_TTL_SECONDS: '2' } })
+    })
+    afterAll(() => shortLived.close())
+
+    it('an expired session token → 401', async () => {
+      const { orgKey } = await createOrganization(shortLived, 'Short sessions')
+      const { user, token } = await createUserSession(shortLived, orgKey, 'viewer', email('short-session'))
+      const me = await shortLived.request<User>('GET', `${API}/users/me`, { key: token })
+      expect(me.status).toBe(200)
+      expect(me.body.id).toBe(user.id)
+
+      const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }
+      const wait = exp * 1000 + 50 - Date.now()
+      expect(wait).toBeLessThanOrEqual(2_050)
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+      expectError(await shortLived.request('GET', `${API}/users/me`, { key: token }), 401, 'authentication_error')
+    })
+  })
+})

@@ -1,0 +1,717 @@
+import { randomUUID } from 'node:crypto'
+
+import type { ApiKey, AuditEntry, Organization, Page, Project, User, Workspace } from '@tributary/contract'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import {
+  API,
+  type ApiResponse,
+  createOrganization,
+  createProject,
+  createProjectKey,
+  createUserSession,
+  describeEachStore,
+  startTestApp,
+  type TestApp,
+} from './harness.js'
+
+/**
+ * Tenant isolation: organization B (its organization key, its admin, its project key) and a key of
+ * another project in the same organization can neither see nor touch organization A's objects. The
+ * answer is always 404 `not_found`, worded exactly as for an id that exists nowhere, so that ids
+ * reveal nothing; lists never contain A's ids; and A's objects are unchanged afterwards.
+ */
+
+interface ErrorBody {
+  error: { code: string; message: string; request_id: string; details?: unknown }
+}
+
+interface Session {
+  user: User
+  token: string
+}
+
+interface Tenant {
+  label: string
+  organization: Organization
+  orgKey: string
+  orgKeyId: string
+  defaultWorkspace: Workspace
+  secondWorkspace: Workspace
+  p1: Project
+  p2: Project
+  p1Key: { key: string; id: string }
+  p2Key: { key: string; id: string }
+  admin: Session
+  editor: Session
+  viewer: Session
+  invited: User
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g
+
+function expectError(response: ApiResponse, status: number, code: string): void {
+  const body = response.body as ErrorBody
+  expect({ status: response.status, code: body?.error?.code }, JSON.stringify(body)).toEqual({ status, code })
+  expect(Object.keys(body)).toEqual(['error'])
+  expect(body.error.request_id).toMatch(/\S/)
+  expect(body.error.request_id).toBe(response.headers.get('x-request-id'))
+}
+
+const email = (tag: string) => `${tag}-${randomUUID()}@example.com`
+
+async function createTenant(app: TestApp, label: string): Promise<Tenant> {
+  // Both tenants use the same names on purpose: names are unique per organization, not per instance.
+  const { organization, orgKey, orgKeyId } = await createOrganization(app, 'Tenant')
+  const listed = await app.request<Page<Workspace>>('GET', `${API}/workspaces`, { key: orgKey })
+  const defaultWorkspace = listed.body.data.find((workspace) => workspace.is_default)
+  if (!defaultWorkspace) throw new Error('no default workspace')
+  const second = await app.request<Workspace>('POST', `${API}/workspaces`, { key: orgKey, body: { name: 'Second' } })
+  if (second.status !== 201) throw new Error(`creating workspace failed: ${JSON.stringify(second.body)}`)
+  const p1 = (await createProject(app, orgKey, 'Project 1')) as Project
+  const p2 = (await createProject(app, orgKey, 'Project 2', { workspace_id: second.body.id })) as Project
+  const p1Key = await createProjectKey(app, orgKey, p1.id)
+  const p2Key = await createProjectKey(app, orgKey, p2.id)
+  const [admin, editor, viewer] = await Promise.all([
+    createUserSession(app, orgKey, 'admin', email(`${label}-admin`)),
+    createUserSession(app, orgKey, 'editor', email(`${label}-editor`)),
+    createUserSession(app, orgKey, 'viewer', email(`${label}-viewer`)),
+  ])
+  const invited = await app.request<{ user: User }>('POST', `${API}/users/invite`, {
+    key: orgKey,
+    body: { email: email(`${label}-invited`), role: 'editor' },
+  })
+  if (invited.status !== 201) throw new Error(`inviting failed: ${JSON.stringify(invited.body)}`)
+  return {
+    label,
+    organization,
+    orgKey,
+    orgKeyId,
+    defaultWorkspace,
+    secondWorkspace: second.body,
+    p1,
+    p2,
+    p1Key,
+    p2Key,
+    admin,
+    editor,
+    viewer,
+    invited: invited.body.user,
+  }
+}
+
+/** Every page of a list. */
+async function listAll<T extends { id: string }>(app: TestApp, path: string, key: string): Promise<T[]> {
+  const items: T[] = []
+  let cursor: string | null = null
+  do {
+    const separator = path.includes('?') ? '&' : '?'
+    const url: string = `${API}${path}${separator}limit=200${cursor ? `&cursor=${cursor}` : ''}`
+    const page: ApiResponse<Page<T>> = await app.request<Page<T>>('GET', url, { key })
+    expect(page.status, `${path}: ${JSON.stringify(page.body)}`).toBe(200)
+    items.push(...page.body.data)
+    cursor = page.body.next_cursor
+  } while (cursor)
+  return items
+}
+
+const ids = (items: { id: string }[]) => items.map((item) => item.id).sort()
+
+/** Keys as a listing shows them, without `last_used_at`, which every use of a key moves. */
+const stableKeys = (keys: ApiKey[]) =>
+  keys.map(({ last_used_at: _lastUsed, ...rest }) => rest).sort((a, b) => a.id.localeCompare(b.id))
+
+type Attacker = 'B organization key' | 'B admin session' | 'B project key' | 'A project 2 key'
+
+interface Fixture {
+  A: Tenant
+  B: Tenant
+}
+
+function keyOf({ A, B }: Fixture, attacker: Attacker): string {
+  switch (attacker) {
+    case 'B organization key':
+      return B.orgKey
+    case 'B admin session':
+      return B.admin.token
+    case 'B project key':
+      return B.p1Key.key
+    case 'A project 2 key':
+      return A.p2Key.key
+  }
+}
+
+interface ProbeCase {
+  label: string
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
+  path: (f: Fixture) => string
+  body?: (f: Fixture) => unknown
+  attackers: Attacker[]
+}
+
+const OUTSIDERS: Attacker[] = ['B organization key', 'B admin session', 'B project key']
+const B_ORG_PRINCIPALS: Attacker[] = ['B organization key', 'B admin session']
+
+const userTargets = ['admin', 'editor', 'viewer', 'invited'] as const
+function userOf(tenant: Tenant, which: (typeof userTargets)[number]): User {
+  return which === 'invited' ? tenant.invited : tenant[which].user
+}
+
+const PROBES: ProbeCase[] = [
+  // Organizations
+  {
+    label: "GET A's organization",
+    method: 'GET',
+    path: ({ A }) => `/organizations/${A.organization.id}`,
+    attackers: OUTSIDERS,
+  },
+  {
+    label: "PATCH A's organization",
+    method: 'PATCH',
+    path: ({ A }) => `/organizations/${A.organization.id}`,
+    body: () => ({ name: 'hijacked' }),
+    attackers: OUTSIDERS,
+  },
+  {
+    label: "DELETE A's organization",
+    method: 'DELETE',
+    path: ({ A }) => `/organizations/${A.organization.id}`,
+    attackers: OUTSIDERS,
+  },
+  {
+    label: "POST A's organization keys",
+    method: 'POST',
+    path: ({ A }) => `/organizations/${A.organization.id}/api-keys`,
+    body: () => ({ name: 'backdoor' }),
+    attackers: OUTSIDERS,
+  },
+  {
+    label: "GET A's organization keys",
+    method: 'GET',
+    path: ({ A }) => `/organizations/${A.organization.id}/api-keys`,
+    attackers: OUTSIDERS,
+  },
+  {
+    label: "DELETE A's organization key",
+    method: 'DELETE',
+    path: ({ A }) => `/organizations/${A.organization.id}/api-keys/${A.orgKeyId}`,
+    attackers: OUTSIDERS,
+  },
+  // Workspaces: both of A's, and P1's workspace for the key of A's other project
+  ...(['defaultWorkspace', 'secondWorkspace'] as const).flatMap((which): ProbeCase[] => {
+    const attackers: Attacker[] = which === 'defaultWorkspace' ? [...OUTSIDERS, 'A project 2 key'] : OUTSIDERS
+    const path = ({ A }: Fixture) => `/workspaces/${A[which].id}`
+    return [
+      { label: `GET A's ${which}`, method: 'GET', path, attackers },
+      { label: `PATCH A's ${which}`, method: 'PATCH', path, body: () => ({ name: 'hijacked' }), attackers },
+      { label: `DELETE A's ${which}`, method: 'DELETE', path, attackers },
+    ]
+  }),
+  // Projects: P1 also against the key of A's project 2
+  ...(['p1', 'p2'] as const).flatMap((which): ProbeCase[] => {
+    const attackers: Attacker[] = which === 'p1' ? [...OUTSIDERS, 'A project 2 key'] : OUTSIDERS
+    const path = ({ A }: Fixture) => `/projects/${A[which].id}`
+    return [
+      { label: `GET A's ${which}`, method: 'GET', path, attackers },
+      { label: `PATCH A's ${which}`, method: 'PATCH', path, body: () => ({ name: 'hijacked' }), attackers },
+      {
+        label: `PATCH A's ${which} into B's workspace`,
+        method: 'PATCH',
+        path,
+        body: ({ B }) => ({ workspace_id: B.defaultWorkspace.id }),
+        attackers: B_ORG_PRINCIPALS,
+      },
+      { label: `DELETE A's ${which}`, method: 'DELETE', path, attackers },
+    ]
+  }),
+  // Project keys of A's P1
+  {
+    label: "POST A's p1 keys",
+    method: 'POST',
+    path: ({ A }) => `/projects/${A.p1.id}/api-keys`,
+    body: () => ({ name: 'backdoor' }),
+    attackers: [...OUTSIDERS, 'A project 2 key'],
+  },
+  {
+    label: "GET A's p1 keys",
+    method: 'GET',
+    path: ({ A }) => `/projects/${A.p1.id}/api-keys`,
+    attackers: [...OUTSIDERS, 'A project 2 key'],
+  },
+  {
+    label: "DELETE A's p1 key",
+    method: 'DELETE',
+    path: ({ A }) => `/projects/${A.p1.id}/api-keys/${A.p1Key.id}`,
+    attackers: [...OUTSIDERS, 'A project 2 key'],
+  },
+  {
+    label: "DELETE A's p1 key through B's own project path",
+    method: 'DELETE',
+    path: ({ A, B }) => `/projects/${B.p1.id}/api-keys/${A.p1Key.id}`,
+    attackers: B_ORG_PRINCIPALS,
+  },
+  // Users: every kind of A's users
+  ...userTargets.flatMap((which): ProbeCase[] => {
+    const path = ({ A }: Fixture) => `/users/${userOf(A, which).id}`
+    return [
+      { label: `GET A's ${which} user`, method: 'GET', path, attackers: B_ORG_PRINCIPALS },
+      {
+        label: `PATCH A's ${which} user`,
+        method: 'PATCH',
+        path,
+        body: () => ({ name: 'hijacked', password: 'a new password of mine' }),
+        attackers: B_ORG_PRINCIPALS,
+      },
+      {
+        label: `PATCH A's ${which} user's role`,
+        method: 'PATCH',
+        path: (f) => `${path(f)}/role`,
+        body: () => ({ role: which === 'admin' ? 'viewer' : 'admin' }),
+        attackers: B_ORG_PRINCIPALS,
+      },
+      { label: `DELETE A's ${which} user`, method: 'DELETE', path, attackers: B_ORG_PRINCIPALS },
+    ]
+  }),
+]
+
+describeEachStore('tenant isolation', (kind) => {
+  let app: TestApp
+  let A: Tenant
+  let B: Tenant
+  let fixture: Fixture
+  /** Ids of A's objects, mapped to a fresh random id that exists nowhere. */
+  const ghosts = new Map<string, string>()
+  let snapshotOfA: Awaited<ReturnType<typeof snapshot>>
+
+  /** Everything of A's, read with A's own organization key (and the platform key for organization keys). */
+  async function snapshot(tenant: Tenant) {
+    const organization = await app.request('GET', `${API}/organizations/${tenant.organization.id}`, {
+      key: tenant.orgKey,
+    })
+    expect(organization.status).toBe(200)
+    return {
+      organization: organization.body as Organization,
+      workspaces: await listAll<Workspace>(app, '/workspaces', tenant.orgKey),
+      projects: await listAll<Project>(app, '/projects', tenant.orgKey),
+      users: await listAll<User>(app, '/users', tenant.orgKey),
+      organizationKeys: stableKeys(
+        await listAll<ApiKey>(app, `/organizations/${tenant.organization.id}/api-keys`, app.platformKey),
+      ),
+      p1Keys: stableKeys(await listAll<ApiKey>(app, `/projects/${tenant.p1.id}/api-keys`, tenant.orgKey)),
+      p2Keys: stableKeys(await listAll<ApiKey>(app, `/projects/${tenant.p2.id}/api-keys`, tenant.orgKey)),
+    }
+  }
+
+  beforeAll(async () => {
+    app = await startTestApp(kind)
+    A = await createTenant(app, 'a')
+    B = await createTenant(app, 'b')
+    fixture = { A, B }
+    for (const id of [
+      A.organization.id,
+      A.orgKeyId,
+      A.defaultWorkspace.id,
+      A.secondWorkspace.id,
+      A.p1.id,
+      A.p2.id,
+      A.p1Key.id,
+      A.p2Key.id,
+      ...userTargets.map((which) => userOf(A, which).id),
+    ]) {
+      ghosts.set(id, randomUUID())
+    }
+    snapshotOfA = await snapshot(A)
+  })
+  afterAll(() => app.close())
+
+  it('the fixture is what the tests assume', () => {
+    expect(snapshotOfA.workspaces.map((w) => w.id).sort()).toEqual([A.defaultWorkspace.id, A.secondWorkspace.id].sort())
+    expect(snapshotOfA.projects.map((p) => [p.id, p.workspace_id]).sort()).toEqual(
+      [
+        [A.p1.id, A.defaultWorkspace.id],
+        [A.p2.id, A.secondWorkspace.id],
+      ].sort(),
+    )
+    expect(snapshotOfA.users.map((u) => [u.id, u.role, u.status]).sort()).toEqual(
+      [
+        [A.admin.user.id, 'admin', 'active'],
+        [A.editor.user.id, 'editor', 'active'],
+        [A.viewer.user.id, 'viewer', 'active'],
+        [A.invited.id, 'editor', 'invited'],
+      ].sort(),
+    )
+    expect(snapshotOfA.organizationKeys.map((k) => k.id)).toEqual([A.orgKeyId])
+    expect(snapshotOfA.p1Keys.map((k) => k.id)).toEqual([A.p1Key.id])
+    expect(snapshotOfA.p2Keys.map((k) => k.id)).toEqual([A.p2Key.id])
+    // Same names in both organizations: nothing is unique across tenants.
+    expect([B.secondWorkspace.name, B.p1.name]).toEqual([A.secondWorkspace.name, A.p1.name])
+  })
+
+  describe("another tenant's objects answer 404, exactly as ids that exist nowhere", () => {
+    for (const probe of PROBES) {
+      for (const attacker of probe.attackers) {
+        it(`${attacker}: ${probe.label} → 404`, async () => {
+          const key = keyOf(fixture, attacker)
+          const path = probe.path(fixture)
+          const body = probe.body?.(fixture)
+          const response = await app.request(probe.method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+
+          // The same request about an id that exists nowhere must read the same, ids aside.
+          const ghostPath = path.replace(UUID, (id) => ghosts.get(id) ?? id)
+          expect(ghostPath).not.toBe(path)
+          const ghost = await app.request(probe.method, `${API}${ghostPath}`, { key, body })
+          expectError(ghost, 404, 'not_found')
+          const anonymised = (message: string) => message.replace(UUID, '<id>')
+          expect(anonymised((response.body as ErrorBody).error.message)).toBe(
+            anonymised((ghost.body as ErrorBody).error.message),
+          )
+        })
+      }
+    }
+  })
+
+  describe("lists never contain another tenant's objects", () => {
+    for (const attacker of B_ORG_PRINCIPALS) {
+      it(`${attacker}: GET /workspaces lists exactly B's workspaces`, async () => {
+        const listed = await listAll<Workspace>(app, '/workspaces', keyOf(fixture, attacker))
+        expect(ids(listed)).toEqual(ids([B.defaultWorkspace, B.secondWorkspace]))
+        expect(listed.every((w) => w.organization_id === B.organization.id)).toBe(true)
+      })
+
+      it(`${attacker}: GET /projects lists exactly B's projects, and none for A's workspace ids`, async () => {
+        const key = keyOf(fixture, attacker)
+        const listed = await listAll<Project>(app, '/projects', key)
+        expect(ids(listed)).toEqual(ids([B.p1, B.p2]))
+        for (const workspace of [A.defaultWorkspace, A.secondWorkspace]) {
+          const filtered = await app.request<Page<Project>>('GET', `${API}/projects?workspace_id=${workspace.id}`, {
+            key,
+          })
+          expect(filtered.status).toBe(200)
+          expect(filtered.body).toEqual({ data: [], next_cursor: null })
+        }
+      })
+
+      it(`${attacker}: GET /users lists exactly B's users`, async () => {
+        const listed = await listAll<User>(app, '/users', keyOf(fixture, attacker))
+        expect(ids(listed)).toEqual(ids(userTargets.map((which) => userOf(B, which))))
+        expect(listed.every((u) => u.organization_id === B.organization.id)).toBe(true)
+      })
+
+      it(`${attacker}: GET /projects/{B's p1}/api-keys lists only B's key`, async () => {
+        const listed = await listAll<ApiKey>(app, `/projects/${B.p1.id}/api-keys`, keyOf(fixture, attacker))
+        expect(ids(listed)).toEqual([B.p1Key.id])
+      })
+    }
+
+    it("the platform key's listing of B's organization keys holds only B's key", async () => {
+      const listed = await listAll<ApiKey>(app, `/organizations/${B.organization.id}/api-keys`, app.platformKey)
+      expect(ids(listed)).toEqual([B.orgKeyId])
+    })
+
+    it("B's project key lists only its own project and its own workspace", async () => {
+      expect(ids(await listAll<Project>(app, '/projects', B.p1Key.key))).toEqual([B.p1.id])
+      expect(ids(await listAll<Workspace>(app, '/workspaces', B.p1Key.key))).toEqual([B.defaultWorkspace.id])
+    })
+  })
+
+  describe('writes cannot reach into another tenant', () => {
+    for (const attacker of B_ORG_PRINCIPALS) {
+      it(`${attacker}: POST /projects into A's workspace → 422, nothing created`, async () => {
+        for (const workspace of [A.defaultWorkspace, A.secondWorkspace]) {
+          const response = await app.request('POST', `${API}/projects`, {
+            key: keyOf(fixture, attacker),
+            body: { name: `Smuggled ${randomUUID()}`, workspace_id: workspace.id },
+          })
+          expectError(response, 422, 'validation_error')
+        }
+      })
+
+      it(`${attacker}: PATCH B's own project into A's workspace → 422, project stays put`, async () => {
+        const response = await app.request('PATCH', `${API}/projects/${B.p1.id}`, {
+          key: keyOf(fixture, attacker),
+          body: { workspace_id: A.secondWorkspace.id },
+        })
+        expectError(response, 422, 'validation_error')
+        const project = await app.request<Project>('GET', `${API}/projects/${B.p1.id}`, { key: B.orgKey })
+        expect(project.body.workspace_id).toBe(B.defaultWorkspace.id)
+      })
+    }
+
+    it("revoking A's project key through B's own project path leaves A's key working", async () => {
+      for (const key of [B.orgKey, B.admin.token]) {
+        const response = await app.request('DELETE', `${API}/projects/${B.p1.id}/api-keys/${A.p1Key.id}`, { key })
+        expectError(response, 404, 'not_found')
+      }
+      const stillWorks = await app.request<Project>('GET', `${API}/projects/${A.p1.id}`, { key: A.p1Key.key })
+      expect(stillWorks.status).toBe(200)
+      expect(stillWorks.body.id).toBe(A.p1.id)
+    })
+
+    it("the platform key cannot revoke A's organization key through B's organization path", async () => {
+      const response = await app.request('DELETE', `${API}/organizations/${B.organization.id}/api-keys/${A.orgKeyId}`, {
+        key: app.platformKey,
+      })
+      expectError(response, 404, 'not_found')
+      const stillWorks = await app.request('GET', `${API}/organizations/${A.organization.id}`, { key: A.orgKey })
+      expect(stillWorks.status).toBe(200)
+    })
+
+    it("an organization key cannot revoke a project key through its organization's key path", async () => {
+      // Project keys are not organization keys, even for the platform key.
+      const response = await app.request('DELETE', `${API}/organizations/${A.organization.id}/api-keys/${A.p1Key.id}`, {
+        key: app.platformKey,
+      })
+      expectError(response, 404, 'not_found')
+      expect((await app.request('GET', `${API}/projects/${A.p1.id}`, { key: A.p1Key.key })).status).toBe(200)
+    })
+  })
+
+  describe("a project key sees only its project and that project's workspace", () => {
+    it('GET /projects lists only P1', async () => {
+      const listed = await listAll<Project>(app, '/projects', A.p1Key.key)
+      expect(ids(listed)).toEqual([A.p1.id])
+      const other = await app.request<Page<Project>>('GET', `${API}/projects?workspace_id=${A.secondWorkspace.id}`, {
+        key: A.p1Key.key,
+      })
+      expect(other.body).toEqual({ data: [], next_cursor: null })
+    })
+
+    it('GET /projects/{P1} → 200, GET /projects/{P2} → 404', async () => {
+      const own = await app.request<Project>('GET', `${API}/projects/${A.p1.id}`, { key: A.p1Key.key })
+      expect(own.status).toBe(200)
+      expect(own.body).toEqual(A.p1)
+      expectError(await app.request('GET', `${API}/projects/${A.p2.id}`, { key: A.p1Key.key }), 404, 'not_found')
+    })
+
+    it("GET /workspaces lists only P1's workspace; the other workspace is 404", async () => {
+      const listed = await listAll<Workspace>(app, '/workspaces', A.p1Key.key)
+      expect(ids(listed)).toEqual([A.defaultWorkspace.id])
+      const own = await app.request('GET', `${API}/workspaces/${A.defaultWorkspace.id}`, { key: A.p1Key.key })
+      expect(own.status).toBe(200)
+      expectError(
+        await app.request('GET', `${API}/workspaces/${A.secondWorkspace.id}`, { key: A.p1Key.key }),
+        404,
+        'not_found',
+      )
+      // And the other way round, for the key of the project in the second workspace.
+      expect(ids(await listAll<Workspace>(app, '/workspaces', A.p2Key.key))).toEqual([A.secondWorkspace.id])
+    })
+  })
+
+  describe('the audit log', () => {
+    const aIds = () => new Set([...ghosts.keys()])
+
+    for (const attacker of B_ORG_PRINCIPALS) {
+      it(`${attacker}: never shows organization A's entries, whatever the filter`, async () => {
+        const key = keyOf(fixture, attacker)
+        const own = await listAll<AuditEntry>(app, '/audit-log', key)
+        expect(own.length).toBeGreaterThan(0)
+        expect(own.every((entry) => entry.organization_id === B.organization.id)).toBe(true)
+        expect(own.filter((entry) => aIds().has(entry.resource_id ?? ''))).toEqual([])
+
+        // A tenant may name its own organization; naming A's reads exactly as naming one that exists nowhere.
+        const named = await listAll<AuditEntry>(app, `/audit-log?organization_id=${B.organization.id}`, key)
+        expect(ids(named)).toEqual(ids(own))
+        const asked = await app.request('GET', `${API}/audit-log?organization_id=${A.organization.id}`, { key })
+        expectError(asked, 404, 'not_found')
+        const ghost = await app.request('GET', `${API}/audit-log?organization_id=${ghosts.get(A.organization.id)}`, {
+          key,
+        })
+        expectError(ghost, 404, 'not_found')
+        const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+        expect(anonymised(asked)).toBe(anonymised(ghost))
+        for (const filter of [`resource_id=${A.p1.id}`, `actor_id=${A.orgKeyId}`, `actor_id=${A.admin.user.id}`]) {
+          const filtered = await app.request('GET', `${API}/audit-log?${filter}`, { key })
+          expect(filtered.status).toBe(200)
+          expect(filtered.body).toEqual({ data: [], next_cursor: null })
+        }
+      })
+    }
+
+    it('the platform key filters by organization_id', async () => {
+      const ofA = await listAll<AuditEntry>(app, `/audit-log?organization_id=${A.organization.id}`, app.platformKey)
+      expect(ofA.every((entry) => entry.organization_id === A.organization.id)).toBe(true)
+      const actions = ofA.map((entry) => `${entry.action} ${entry.resource_id}`)
+      expect(actions).toEqual(
+        expect.arrayContaining([
+          `organization.create ${A.organization.id}`,
+          `workspace.create ${A.defaultWorkspace.id}`,
+          `workspace.create ${A.secondWorkspace.id}`,
+          `project.create ${A.p1.id}`,
+          `project.create ${A.p2.id}`,
+          `api_key.create ${A.orgKeyId}`,
+          `api_key.create ${A.p1Key.id}`,
+          `user.create ${A.admin.user.id}`,
+          `user.invite ${A.invited.id}`,
+        ]),
+      )
+      const ofB = await listAll<AuditEntry>(app, `/audit-log?organization_id=${B.organization.id}`, app.platformKey)
+      expect(ofB.length).toBeGreaterThan(0)
+      expect(ofB.every((entry) => entry.organization_id === B.organization.id)).toBe(true)
+      // No write by any of B's principals ever landed in A's log.
+      const bActors = new Set([B.orgKeyId, B.p1Key.id, B.p2Key.id, B.admin.user.id])
+      expect(ofA.filter((entry) => bActors.has(entry.actor_id ?? ''))).toEqual([])
+    })
+  })
+
+  it("after every attempt, A's objects are unchanged and A's keys and sessions still work", async () => {
+    expect(await snapshot(A)).toEqual(snapshotOfA)
+    for (const key of [A.orgKey, A.p1Key.key, A.p2Key.key, A.admin.token, A.editor.token, A.viewer.token]) {
+      const response = await app.request('GET', `${API}/organizations/${A.organization.id}`, { key })
+      expect(response.status).toBe(200)
+      expect(response.body).toEqual(snapshotOfA.organization)
+    }
+  })
+
+  describe('revocation and archival take effect at once', () => {
+    let C: Tenant
+
+    beforeAll(async () => {
+      C = await createTenant(app, 'c')
+    })
+
+    it('a revoked project key gets 401 on its very next request', async () => {
+      const { key, id } = await createProjectKey(app, C.orgKey, C.p1.id)
+      // Used twice first, so that the authenticator has it cached.
+      for (let i = 0; i < 2; i++) {
+        expect((await app.request('GET', `${API}/projects/${C.p1.id}`, { key })).status).toBe(200)
+      }
+      const revoked = await app.request('DELETE', `${API}/projects/${C.p1.id}/api-keys/${id}`, { key: C.orgKey })
+      expect(revoked.status).toBe(204)
+      expectError(await app.request('GET', `${API}/projects/${C.p1.id}`, { key }), 401, 'authentication_error')
+      expect(ids(await listAll<ApiKey>(app, `/projects/${C.p1.id}/api-keys`, C.orgKey))).toEqual([C.p1Key.id])
+      // Revoking twice is a 404: the key is gone.
+      expectError(
+        await app.request('DELETE', `${API}/projects/${C.p1.id}/api-keys/${id}`, { key: C.orgKey }),
+        404,
+        'not_found',
+      )
+    })
+
+    it('a revoked organization key gets 401 on its very next request', async () => {
+      const created = await app.request<{ key: string; id: string }>(
+        'POST',
+        `${API}/organizations/${C.organization.id}/api-keys`,
+        { key: app.platformKey, body: { name: 'to revoke' } },
+      )
+      expect(created.status).toBe(201)
+      const { key, id } = created.body
+      for (let i = 0; i < 2; i++) expect((await app.request('GET', `${API}/workspaces`, { key })).status).toBe(200)
+      const revoked = await app.request('DELETE', `${API}/organizations/${C.organization.id}/api-keys/${id}`, {
+        key: app.platformKey,
+      })
+      expect(revoked.status).toBe(204)
+      expectError(await app.request('GET', `${API}/workspaces`, { key }), 401, 'authentication_error')
+      expect(ids(await listAll<ApiKey>(app, `/organizations/${C.organization.id}/api-keys`, app.platformKey))).toEqual([
+        C.orgKeyId,
+      ])
+    })
+
+    it('an archived project: its key gets 401, it leaves the lists, GET is 404', async () => {
+      const project = (await createProject(app, C.orgKey, 'Doomed')) as Project
+      const { key } = await createProjectKey(app, C.orgKey, project.id)
+      expect((await app.request('GET', `${API}/projects/${project.id}`, { key })).status).toBe(200)
+
+      expect((await app.request('DELETE', `${API}/projects/${project.id}`, { key: C.orgKey })).status).toBe(204)
+      expectError(await app.request('GET', `${API}/projects/${project.id}`, { key }), 401, 'authentication_error')
+      expectError(await app.request('GET', `${API}/workspaces`, { key }), 401, 'authentication_error')
+      for (const reader of [C.orgKey, C.viewer.token]) {
+        expectError(await app.request('GET', `${API}/projects/${project.id}`, { key: reader }), 404, 'not_found')
+        expect(ids(await listAll<Project>(app, '/projects', reader))).toEqual(ids([C.p1, C.p2]))
+      }
+      for (const [method, suffix] of [
+        ['PATCH', ''],
+        ['DELETE', ''],
+        ['GET', '/api-keys'],
+        ['POST', '/api-keys'],
+      ] as const) {
+        const body = method === 'GET' || method === 'DELETE' ? undefined : { name: 'after archive' }
+        const response = await app.request(method, `${API}/projects/${project.id}${suffix}`, { key: C.orgKey, body })
+        expectError(response, 404, 'not_found')
+      }
+      // Its name is free again in that workspace.
+      expect((await createProject(app, C.orgKey, 'Doomed')).name).toBe('Doomed')
+    })
+
+    it('an archived workspace leaves the list and GET is 404', async () => {
+      const created = await app.request<Workspace>('POST', `${API}/workspaces`, {
+        key: C.admin.token,
+        body: { name: 'Temporary' },
+      })
+      expect(created.status).toBe(201)
+      const id = created.body.id
+      expect((await app.request('DELETE', `${API}/workspaces/${id}`, { key: C.admin.token })).status).toBe(204)
+      for (const reader of [C.orgKey, C.viewer.token]) {
+        expectError(await app.request('GET', `${API}/workspaces/${id}`, { key: reader }), 404, 'not_found')
+        expect(ids(await listAll<Workspace>(app, '/workspaces', reader))).toEqual(
+          ids([C.defaultWorkspace, C.secondWorkspace]),
+        )
+      }
+      expectError(
+        await app.request('PATCH', `${API}/workspaces/${id}`, { key: C.orgKey, body: { name: 'Back' } }),
+        404,
+        'not_found',
+      )
+      expectError(
+        await app.request('POST', `${API}/projects`, { key: C.orgKey, body: { name: 'Inside', workspace_id: id } }),
+        422,
+        'validation_error',
+      )
+    })
+
+    it('a deleted user: their session gets 401, they leave the list, GET is 404', async () => {
+      const doomed = await createUserSession(app, C.orgKey, 'editor', email('c-doomed'))
+      expect((await app.request('GET', `${API}/users/me`, { key: doomed.token })).status).toBe(200)
+      expect((await app.request('DELETE', `${API}/users/${doomed.user.id}`, { key: C.admin.token })).status).toBe(204)
+      expectError(await app.request('GET', `${API}/users/me`, { key: doomed.token }), 401, 'authentication_error')
+      expectError(await app.request('GET', `${API}/users/${doomed.user.id}`, { key: C.orgKey }), 404, 'not_found')
+      expect(ids(await listAll<User>(app, '/users', C.orgKey))).toEqual(ids(userTargets.map((w) => userOf(C, w))))
+      const login = await app.request('POST', `${API}/auth/login`, {
+        body: { email: doomed.user.email, password: doomed.password },
+      })
+      expectError(login, 401, 'authentication_error')
+    })
+
+    it("a deleted organization: its keys and its users' sessions get 401 and it vanishes", async () => {
+      const principals = [C.orgKey, C.p1Key.key, C.p2Key.key, C.admin.token, C.editor.token, C.viewer.token]
+      for (const key of principals) {
+        expect((await app.request('GET', `${API}/organizations/${C.organization.id}`, { key })).status).toBe(200)
+      }
+      const deleted = await app.request('DELETE', `${API}/organizations/${C.organization.id}`, { key: app.platformKey })
+      expect(deleted.status).toBe(204)
+      for (const key of principals) {
+        expectError(await app.request('GET', `${API}/workspaces`, { key }), 401, 'authentication_error')
+      }
+      expectError(
+        await app.request('GET', `${API}/organizations/${C.organization.id}`, { key: app.platformKey }),
+        404,
+        'not_found',
+      )
+      expectError(
+        await app.request('GET', `${API}/organizations/${C.organization.id}/api-keys`, { key: app.platformKey }),
+        404,
+        'not_found',
+      )
+      expectError(
+        await app.request('POST', `${API}/organizations/${C.organization.id}/api-keys`, {
+          key: app.platformKey,
+          body: { name: 'resurrect' },
+        }),
+        404,
+        'not_found',
+      )
+      const organizations = await listAll<Organization>(app, '/organizations', app.platformKey)
+      expect(organizations.map((o) => o.id)).not.toContain(C.organization.id)
+      expect(organizations.map((o) => o.id)).toEqual(expect.arrayContaining([A.organization.id, B.organization.id]))
+      const login = await app.request('POST', `${API}/auth/login`, {
+        body: { email: C.admin.user.email, password: 'correct horse battery staple' },
+      })
+      expectError(login, 401, 'authentication_error')
+
+      // A and B did not notice.
+      expect((await app.request('GET', `${API}/workspaces`, { key: A.orgKey })).status).toBe(200)
+      expect((await app.request('GET', `${API}/workspaces`, { key: B.admin.token })).status).toBe(200)
+    })
+  })
+})

@@ -1,0 +1,136 @@
+import { z } from 'zod'
+
+import { Id, Name, Timestamp } from './common.js'
+
+const RESERVED_CATALOGS = [
+  'internal',
+  'queries',
+  'system',
+  'information_schema',
+  'pg_catalog',
+  'main',
+  'temp',
+  'memory',
+]
+
+/** The SQL name of a catalog: a lowercase identifier that needs no quoting, unique in its project. */
+export const CatalogName = z
+  .string()
+  .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase identifier: a-z, 0-9 and _, not starting with a digit')
+  .refine((name) => !RESERVED_CATALOGS.includes(name), `is reserved (${RESERVED_CATALOGS.join(', ')})`)
+
+export const ConnectionType = z
+  .object({
+    type: z.string(),
+    display_name: z.string(),
+    category: z.enum(['database', 'files']),
+    config_schema: z.record(z.string(), z.unknown()).meta({ description: 'JSON Schema of `config`' }),
+    secret_fields: z.array(z.string()).meta({ description: 'Write-only fields of `config`' }),
+  })
+  .meta({ id: 'ConnectionType' })
+export type ConnectionType = z.infer<typeof ConnectionType>
+
+export const Connection = z
+  .object({
+    id: Id,
+    organization_id: Id,
+    project_id: Id,
+    name: z.string(),
+    type: z.string(),
+    catalog: z.string(),
+    config: z.record(z.string(), z.unknown()).meta({ description: 'Settings without the secret fields' }),
+    secret_fields_set: z.array(z.string()).meta({ description: 'Secret fields that hold a value' }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'Connection' })
+export type Connection = z.infer<typeof Connection>
+
+const ConfigObject = z.record(z.string(), z.unknown(), { error: 'must be an object' })
+
+export const CreateConnection = z
+  .strictObject({
+    name: Name,
+    type: z.string().min(1, 'must not be empty').max(50),
+    config: ConfigObject,
+    catalog: CatalogName.optional().meta({ description: 'SQL name; derived from `name` when absent' }),
+  })
+  .meta({ id: 'CreateConnection' })
+export type CreateConnection = z.infer<typeof CreateConnection>
+
+export const UpdateConnection = z
+  .strictObject({
+    name: Name.optional(),
+    catalog: CatalogName.optional(),
+    config: ConfigObject.optional().meta({
+      description: 'Fields to change; other fields, secrets included, keep their values',
+    }),
+  })
+  .refine((body) => Object.keys(body).length > 0, { message: 'provide at least one field to change' })
+  .meta({ id: 'UpdateConnection' })
+export type UpdateConnection = z.infer<typeof UpdateConnection>
+
+export const ConnectionTestResult = z
+  .union([
+    z.object({
+      ok: z.literal(true),
+      latency_ms: z.number(),
+      schema_count: z.number().int(),
+      table_count: z.number().int(),
+    }),
+    z.object({
+      ok: z.literal(false),
+      latency_ms: z.number(),
+      error: z.object({ code: z.literal('connection_error'), message: z.string() }),
+    }),
+  ])
+  .meta({ id: 'ConnectionTestResult' })
+export type ConnectionTestResult = z.infer<typeof ConnectionTestResult>
+
+export const Catalog = z
+  .object({
+    name: z.string(),
+    type: z.string().meta({ description: '`internal`, or the connection type' }),
+    connection_id: Id.nullable(),
+  })
+  .meta({ id: 'Catalog' })
+export type Catalog = z.infer<typeof Catalog>
+
+export const CatalogSchema = z.object({ name: z.string(), table_count: z.number().int() }).meta({ id: 'CatalogSchema' })
+export type CatalogSchema = z.infer<typeof CatalogSchema>
+
+export const CatalogTable = z
+  .object({ name: z.string(), kind: z.enum(['table', 'view']), column_count: z.number().int() })
+  .meta({ id: 'CatalogTable' })
+export type CatalogTable = z.infer<typeof CatalogTable>
+
+export const Column = z
+  .object({
+    name: z.string(),
+    type: z.string().meta({ description: 'DuckDB type, as SQL sees it' }),
+    nullable: z.boolean(),
+    source_type: z.string().meta({ description: 'The type as the source declares it' }),
+  })
+  .meta({ id: 'Column' })
+
+export const TableDetail = z
+  .object({
+    catalog: z.string(),
+    schema: z.string(),
+    name: z.string(),
+    kind: z.enum(['table', 'view']),
+    columns: z.array(Column),
+    refreshed_at: Timestamp.nullable(),
+  })
+  .meta({ id: 'TableDetail' })
+export type TableDetail = z.infer<typeof TableDetail>
+
+export const CatalogRefresh = z
+  .object({
+    catalog: z.string(),
+    schema_count: z.number().int(),
+    table_count: z.number().int(),
+    refreshed_at: Timestamp,
+  })
+  .meta({ id: 'CatalogRefresh' })
+export type CatalogRefresh = z.infer<typeof CatalogRefresh>
