@@ -34,9 +34,55 @@ export interface ConnectorContext {
   connectTimeoutMs: number
 }
 
+/** A literal in a pushed filter, already in the column's DuckDB type family. */
+export type FilterValue = string | number | bigint | boolean
+
+/**
+ * One conjunct the engine asks a source to apply. The engine applies every filter again itself,
+ * so a connector may push fewer (it must never push one that could drop a matching row, e.g. a
+ * text range under a collation that orders differently from DuckDB's byte order).
+ */
+export type PushedFilter =
+  | { column: string; op: '=' | '<>' | '<' | '<=' | '>' | '>='; value: FilterValue }
+  | { column: string; op: 'in'; values: FilterValue[] }
+  | { column: string; op: 'is_null' | 'is_not_null' }
+
+/** What the engine needs from one remote table. */
+export interface ScanRequest {
+  schema: string
+  table: string
+  /** The columns to read, in this order; their `type` is the DuckDB type the rows must parse as. */
+  columns: SourceColumn[]
+  filters: PushedFilter[]
+  /** A hint: at most this many rows are needed (only sent when nothing else limits the table). */
+  limit?: number
+}
+
+export interface ScanResult {
+  /** The query the source ran, for the caller's stats. */
+  remoteSql: string
+  rows: number
+}
+
+/**
+ * How scanned rows travel to DuckDB: CSV in the engine's dialect, one line per row, no header,
+ * `,` between fields, `"` quoting (doubled inside), NULL as an empty unquoted field, an empty
+ * string as `""`. Dates and timestamps in ISO-8601, booleans as true/false, blobs in base64.
+ */
+export interface CsvSink {
+  write(chunk: string | Buffer): Promise<void>
+}
+
 /** A live session with one source. Sources are only ever read, in read-only sessions where they have them. */
 export interface SourceSession {
   introspect(): Promise<SourceCatalog>
+  /**
+   * Streams the rows of one table, with the filters and limit it can push, into the sink.
+   * Aborting the signal must stop the source's query (not just stop reading it).
+   */
+  scan?(request: ScanRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult>
+  /** For sources DuckDB reads itself (files): the DuckDB SQL that reads the table. */
+  nativeReader?(request: ScanRequest): string
   close(): Promise<void>
 }
 
