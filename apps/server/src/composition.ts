@@ -3,6 +3,7 @@ import { SessionTokens } from './auth/session-tokens.js'
 import type { Config } from './config/config.js'
 import { loadInstanceSecret } from './config/instance-secret.js'
 import { CONNECTORS } from './engine/connectors/registry.js'
+import { SqlEngine } from './engine/engine.js'
 import { createApp, type App } from './http/app.js'
 import type { Logger } from './lib/logger.js'
 import { deriveKey, SecretBox } from './lib/secret-box.js'
@@ -14,6 +15,7 @@ import { CatalogsService } from './modules/catalogs/catalogs.service.js'
 import { ConnectionsService } from './modules/connections/connections.service.js'
 import { OrganizationsService } from './modules/organizations/organizations.service.js'
 import { ProjectsService } from './modules/projects/projects.service.js'
+import { SqlService } from './modules/sql/sql.service.js'
 import { UsersRepo } from './modules/users/users.repo.js'
 import { UsersService } from './modules/users/users.service.js'
 import { WorkspacesService } from './modules/workspaces/workspaces.service.js'
@@ -75,14 +77,14 @@ function createServices(
   config: Config,
 ) {
   const { db } = store
-  const connections = new ConnectionsService(db, {
-    connectors: CONNECTORS,
-    secrets,
-    context: { fileRoots: config.fileRoots, connectTimeoutMs: config.connectTimeoutMs },
-  })
+  const connectorContext = { fileRoots: config.fileRoots, connectTimeoutMs: config.connectTimeoutMs }
+  const connections = new ConnectionsService(db, { connectors: CONNECTORS, secrets, context: connectorContext })
+  const catalogs = new CatalogsService(db, connections)
+  const engine = new SqlEngine({ memoryLimit: config.queryMemoryLimit, threads: config.queryThreads })
   return {
     connections,
-    catalogs: new CatalogsService(db, connections),
+    catalogs,
+    sql: new SqlService(connections, catalogs, engine, connectorContext),
     organizations: new OrganizationsService(db, authenticator),
     workspaces: new WorkspacesService(db),
     projects: new ProjectsService(db, authenticator),

@@ -6,7 +6,7 @@ import { describe, inject } from 'vitest'
 
 import { createTributary, type Tributary } from '../src/composition.js'
 import { loadConfig } from '../src/config/config.js'
-import { createLogger } from '../src/lib/logger.js'
+import { createLogger, type Logger } from '../src/lib/logger.js'
 import { generateToken } from '../src/lib/secrets.js'
 
 export type StoreKind = 'pglite' | 'postgres'
@@ -47,6 +47,8 @@ export interface TestApp {
 
 export interface TestAppOptions {
   env?: Record<string, string>
+  /** Where the app logs; silent unless TEST_LOG_LEVEL says otherwise. */
+  logger?: Logger
 }
 
 /** The real app, in process, on a fresh in-memory PGlite or on the run's PostgreSQL database. */
@@ -62,9 +64,13 @@ export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}
     ...(postgresUrl ? { DATABASE_URL: postgresUrl, DATABASE_POOL_SIZE: '4' } : {}),
     ...options.env,
   })
-  const tributary = await createTributary(config, createLogger('silent'), {
-    ...(kind === 'pglite' ? { inMemoryMetadata: { snapshot: pgliteSnapshot() } } : {}),
-  })
+  const tributary = await createTributary(
+    config,
+    options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    {
+      ...(kind === 'pglite' ? { inMemoryMetadata: { snapshot: pgliteSnapshot() } } : {}),
+    },
+  )
   const platformKey = generateToken()
   await tributary.services.apiKeys.bootstrapPlatformKey(platformKey)
 

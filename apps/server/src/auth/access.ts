@@ -83,6 +83,16 @@ export function requireProjectRead(ctx: RequestContext, projectId: string): Tena
   return tenant
 }
 
+/** Using a feature of a project (running SQL, asking): every member by role; keys with the feature's scope. */
+export function requireProjectUse(ctx: RequestContext, projectId: string, scope: Scope): TenantContext {
+  const tenant = requireProjectRead(ctx, projectId)
+  const { principal } = tenant
+  if (principal.kind !== 'user' && !hasScope(principal.scopes, scope) && !hasScope(principal.scopes, 'admin')) {
+    throw errors.authorization(`this key lacks the '${scope}' scope`)
+  }
+  return tenant
+}
+
 /**
  * Changing a project's contents in one feature area: editors and admins by role; keys when they
  * carry the area's scope, `admin` or `*`.

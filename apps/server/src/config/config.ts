@@ -23,6 +23,11 @@ const ConfigSchema = z.object({
   TRIBUTARY_SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
   TRIBUTARY_FILE_ROOTS: z.string().optional(),
   TRIBUTARY_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
+  TRIBUTARY_QUERY_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must be a size such as 2GB')
+    .default('2GB'),
+  TRIBUTARY_QUERY_THREADS: positiveInt.default(2),
 })
 
 export interface Config {
@@ -43,6 +48,9 @@ export interface Config {
   /** Directories that SQLite and file connections may read from: `<data dir>/files` plus the operator's list. */
   fileRoots: readonly string[]
   connectTimeoutMs: number
+  /** DuckDB's memory limit and threads for one query. */
+  queryMemoryLimit: string
+  queryThreads: number
 }
 
 export class ConfigError extends Error {
@@ -83,5 +91,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: e.TRIBUTARY_SHUTDOWN_TIMEOUT_MS,
     fileRoots: Object.freeze([path.join(dataDir, 'files'), ...operatorRoots.map((root) => path.resolve(root))]),
     connectTimeoutMs: e.TRIBUTARY_CONNECT_TIMEOUT_MS,
+    queryMemoryLimit: e.TRIBUTARY_QUERY_MEMORY_LIMIT,
+    queryThreads: e.TRIBUTARY_QUERY_THREADS,
   })
 }

@@ -17,6 +17,8 @@ import { organizationRoutes } from '../modules/organizations/organizations.route
 import type { OrganizationsService } from '../modules/organizations/organizations.service.js'
 import { projectRoutes } from '../modules/projects/projects.routes.js'
 import type { ProjectsService } from '../modules/projects/projects.service.js'
+import { sqlRoutes } from '../modules/sql/sql.routes.js'
+import type { SqlService } from '../modules/sql/sql.service.js'
 import { authRoutes, userRoutes } from '../modules/users/users.routes.js'
 import type { UsersService } from '../modules/users/users.service.js'
 import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.js'
@@ -41,6 +43,7 @@ export interface Services {
   audit: AuditService
   connections: ConnectionsService
   catalogs: CatalogsService
+  sql: SqlService
 }
 
 export interface AppDependencies {
@@ -73,6 +76,7 @@ export function createApp(deps: AppDependencies) {
     .route('/', auditRoutes(services.audit))
     .route('/', connectionRoutes(services.connections))
     .route('/', catalogRoutes(services.catalogs))
+    .route('/', sqlRoutes(services.sql))
 
   const app = createRouter()
   app.use('*', requestId({ headerName: 'X-Request-Id' }))

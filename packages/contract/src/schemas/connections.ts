@@ -134,3 +134,33 @@ export const CatalogRefresh = z
   })
   .meta({ id: 'CatalogRefresh' })
 export type CatalogRefresh = z.infer<typeof CatalogRefresh>
+
+export const SqlRequest = z
+  .strictObject({
+    sql: z.string().min(1, 'must not be empty').max(1_000_000, 'must be at most 1,000,000 characters'),
+    limit: z.number().int().min(1, 'must be at least 1').max(10_000, 'must be at most 10000').default(1000),
+    timeout_ms: z.number().int().min(1, 'must be at least 1').max(600_000, 'must be at most 600000').default(30_000),
+  })
+  .meta({ id: 'SqlRequest' })
+export type SqlRequest = z.infer<typeof SqlRequest>
+
+export const SqlResult = z
+  .object({
+    columns: z.array(z.object({ name: z.string(), type: z.string().meta({ description: 'DuckDB type' }) })),
+    rows: z.array(z.array(z.unknown())).meta({
+      description:
+        'Rows as arrays in column order. Integers beyond 2^53 and decimals are strings; dates and timestamps ' +
+        'ISO-8601 strings; blobs base64; intervals ISO-8601 durations.',
+    }),
+    row_count: z.number().int(),
+    truncated: z.boolean().meta({ description: 'More rows matched than `limit`' }),
+    stats: z.object({
+      elapsed_ms: z.number(),
+      rows_scanned: z.number().int(),
+      sources: z.array(
+        z.object({ catalog: z.string(), table: z.string(), remote_sql: z.string(), rows: z.number().int() }),
+      ),
+    }),
+  })
+  .meta({ id: 'SqlResult' })
+export type SqlResult = z.infer<typeof SqlResult>

@@ -83,9 +83,18 @@ export class CatalogsService {
     }
   }
 
+  /** What a connection's source contains: the stored metadata, read from the source the first time. */
+  async sourceCatalog(opened: OpenedConnection): Promise<SourceCatalog> {
+    return (await this.#stored(opened)).catalog
+  }
+
   async #snapshot(ctx: RequestContext, projectId: string, catalog: string): Promise<Snapshot> {
     const opened = await this.#opened(ctx, projectId, catalog)
     if (!opened) return { catalog: { schemas: [] }, refreshedAt: null }
+    return this.#stored(opened)
+  }
+
+  async #stored(opened: OpenedConnection): Promise<Snapshot> {
     const stored = await new ConnectionsRepo(this.db).readSnapshot(opened.row.id)
     if (stored) return { catalog: stored.snapshot as SourceCatalog, refreshedAt: stored.refreshed_at }
     return this.#load(opened)

@@ -1,0 +1,341 @@
+import { execFile } from 'node:child_process'
+import { once } from 'node:events'
+import { createWriteStream } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { promisify } from 'node:util'
+
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
+
+import type { CsvSink, ScanRequest, SourceCatalog, SourceSession } from './connectors/connector.js'
+import { SourceError } from './connectors/connector.js'
+import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
+import { planScans, stubTableSql, type PlannedTable } from './planner.js'
+import { guardSql, SqlGuardError } from './sql-guard.js'
+import { columnConverter } from './values.js'
+
+/** One catalog the query may read: what it contains, and how to reach it. */
+export interface CatalogHandle {
+  name: string
+  catalog: SourceCatalog
+  /** Undefined for catalogs with no source behind them (the internal catalog, for now). */
+  openSession?: () => Promise<SourceSession>
+}
+
+export interface EngineQuery {
+  sql: string
+  limit: number
+  timeoutMs: number
+  /** Aborted when the caller goes away: everything stops, sources included. */
+  signal?: AbortSignal | undefined
+  /** The catalogs a query may name, for messages; each is resolved only when a query names it. */
+  catalogNames: readonly string[]
+  resolveCatalog(name: string): Promise<CatalogHandle | undefined>
+}
+
+export interface EngineResult {
+  columns: { name: string; type: string }[]
+  rows: unknown[][]
+  row_count: number
+  truncated: boolean
+  stats: {
+    elapsed_ms: number
+    rows_scanned: number
+    sources: { catalog: string; table: string; remote_sql: string; rows: number }[]
+  }
+}
+
+/** Why a query failed, in the caller's terms; the HTTP layer maps each kind to its status. */
+export class EngineError extends Error {
+  override name = 'EngineError'
+  constructor(
+    readonly kind: 'query' | 'timeout' | 'source' | 'cancelled',
+    message: string,
+    readonly position?: number,
+  ) {
+    super(message)
+  }
+}
+
+export interface EngineOptions {
+  /** DuckDB's memory limit per query, e.g. '2GB'. */
+  memoryLimit: string
+  threads: number
+}
+
+const run = promisify(execFile)
+
+/**
+ * Runs one federated query: every table it names is read from its source with only the columns,
+ * filters and limit it needs, into a private in-memory DuckDB where the query then runs as written.
+ * DuckDB does its work on its own threads, off the event loop.
+ */
+export class SqlEngine {
+  #parser: Promise<DuckDBConnection> | undefined
+
+  constructor(private readonly options: EngineOptions) {}
+
+  async execute(query: EngineQuery): Promise<EngineResult> {
+    const started = performance.now()
+    const controller = new AbortController()
+    const onCallerAbort = () => controller.abort(new EngineError('cancelled', 'the query was cancelled'))
+    query.signal?.addEventListener('abort', onCallerAbort, { once: true })
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new EngineError('timeout', `the query took longer than ${query.timeoutMs} ms and was stopped`),
+        ),
+      query.timeoutMs,
+    )
+    const work = this.#execute(query, controller.signal, started)
+    try {
+      return await Promise.race([work, aborted(controller.signal)])
+    } finally {
+      clearTimeout(timer)
+      query.signal?.removeEventListener('abort', onCallerAbort)
+      controller.abort()
+      // The losing side of the race still has to release what it holds.
+      await work.catch(() => undefined)
+    }
+  }
+
+  async #execute(query: EngineQuery, signal: AbortSignal, started: number): Promise<EngineResult> {
+    let guarded
+    try {
+      guarded = await guardSql(await this.#parserConnection(), query.sql)
+    } catch (error) {
+      if (error instanceof SqlGuardError) throw new EngineError('query', error.message, error.position)
+      throw error
+    }
+    const catalogs = await resolveCatalogs(guarded.tables, query)
+    const tables = dedupe(guarded.tables.map((name) => resolveTable(name, catalogs, query.catalogNames)))
+
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(this.options.threads),
+      memory_limit: this.options.memoryLimit,
+    })
+    const connections: DuckDBConnection[] = []
+    const connect = async () => {
+      const connection = await instance.connect()
+      connections.push(connection)
+      return connection
+    }
+    const sessions = new Map<string, Promise<SourceSession>>()
+    const fifoDir = await mkdtemp(path.join(tmpdir(), 'tributary-scan-'))
+    const interrupt = () => connections.forEach((connection) => connection.interrupt())
+    signal.addEventListener('abort', interrupt, { once: true })
+    try {
+      const main = await connect()
+      // Timestamps with time zones come out in UTC whatever the machine's zone.
+      await main.run("SET TimeZone = 'UTC'")
+      await createStubs(main, tables, catalogs)
+      const planned = await planScans(main, query.sql, tables)
+      if ('error' in planned) throw new EngineError('query', planned.error.message, planned.error.position)
+
+      const sources = await Promise.all(
+        tables.map(async (table, index) => {
+          const request = planned.scans.get(table)!
+          const handle = catalogs.get(table.catalog)!
+          if (!handle.openSession)
+            return { catalog: table.catalog, table: `${table.schema}.${table.table}`, remote_sql: '', rows: 0 }
+          let session = sessions.get(table.catalog)
+          if (!session) {
+            session = handle.openSession()
+            sessions.set(table.catalog, session)
+          }
+          const loaded = await loadTable(
+            await connect(),
+            await session,
+            table,
+            request,
+            path.join(fifoDir, `t${index}`),
+            signal,
+          )
+          return { catalog: table.catalog, table: `${table.schema}.${table.table}`, ...loaded }
+        }),
+      )
+
+      // From here on the query can reach no file, URL or extension. This does not stop writes or
+      // catalog functions: the guard refused those before anything was loaded.
+      await main.run('SET autoinstall_known_extensions = false')
+      await main.run('SET autoload_known_extensions = false')
+      await main.run('SET enable_external_access = false')
+      await main.run('SET lock_configuration = true')
+      const reader = await main.streamAndReadUntil(query.sql, query.limit + 1)
+      const converters = reader.columnTypes().map(columnConverter)
+      const all = reader.getRowsJson()
+      const rows = all.slice(0, query.limit).map((row) => row.map((value, i) => converters[i]!(value)))
+      return {
+        columns: reader.columnNames().map((name, i) => ({ name, type: reader.columnTypes()[i]!.toString() })),
+        rows,
+        row_count: rows.length,
+        truncated: all.length > query.limit,
+        stats: {
+          elapsed_ms: Math.round((performance.now() - started) * 10) / 10,
+          rows_scanned: sources.reduce((sum, source) => sum + source.rows, 0),
+          sources,
+        },
+      }
+    } catch (error) {
+      throw signal.aborted ? signal.reason : toEngineError(error)
+    } finally {
+      signal.removeEventListener('abort', interrupt)
+      await Promise.all([...sessions.values()].map((session) => session.then((s) => s.close()).catch(() => undefined)))
+      for (const connection of connections) connection.closeSync()
+      instance.closeSync()
+      await rm(fifoDir, { recursive: true, force: true })
+    }
+  }
+
+  /** A long-lived DuckDB used only to parse, never to read data. */
+  #parserConnection(): Promise<DuckDBConnection> {
+    this.#parser ??= DuckDBInstance.create(':memory:', { threads: '1', enable_external_access: 'false' }).then(
+      (instance) => instance.connect(),
+    )
+    return this.#parser
+  }
+}
+
+type TableName = { catalog?: string | undefined; schema?: string | undefined; table: string }
+
+async function resolveCatalogs(names: TableName[], query: EngineQuery): Promise<Map<string, CatalogHandle>> {
+  const wanted = [...new Set(names.flatMap((name) => (name.catalog ? [name.catalog.toLowerCase()] : [])))]
+  const resolved = await Promise.all(wanted.map((name) => query.resolveCatalog(name)))
+  return new Map(resolved.flatMap((handle) => (handle ? [[handle.name, handle] as const] : [])))
+}
+
+/** Finds a named table among the project's catalogs; names match case-insensitively, as in DuckDB. */
+function resolveTable(
+  name: TableName,
+  catalogs: ReadonlyMap<string, CatalogHandle>,
+  known: readonly string[],
+): PlannedTable {
+  const written = [name.catalog, name.schema, name.table].filter(Boolean).join('.')
+  if (!name.catalog) {
+    throw new EngineError(
+      'query',
+      `table ${written} needs its catalog: name it as catalog.schema.table (catalogs: ${known.join(', ')})`,
+    )
+  }
+  const handle = catalogs.get(name.catalog.toLowerCase())
+  if (!handle) {
+    throw new EngineError('query', `unknown catalog '${name.catalog}'; this project has: ${known.join(', ')}`)
+  }
+  const schemaName = name.schema ?? 'main'
+  const schema = pick(handle.catalog.schemas, schemaName)
+  if (!schema) {
+    const known = handle.catalog.schemas.map((candidate) => candidate.name).join(', ') || 'none'
+    throw new EngineError('query', `unknown schema '${schemaName}' in catalog '${handle.name}' (schemas: ${known})`)
+  }
+  const table = pick(schema.tables, name.table)
+  if (!table) {
+    throw new EngineError(
+      'query',
+      `unknown table '${name.table}' in ${handle.name}.${schema.name}; refresh the catalog if it was created recently`,
+    )
+  }
+  return { catalog: handle.name, schema: schema.name, table: table.name, columns: table.columns }
+}
+
+/** `a.b.c` and `A.B.C` name one table: load it once. */
+function dedupe(tables: PlannedTable[]): PlannedTable[] {
+  const byName = new Map(tables.map((table) => [JSON.stringify([table.catalog, table.schema, table.table]), table]))
+  return [...byName.values()]
+}
+
+function pick<T extends { name: string }>(items: T[], name: string): T | undefined {
+  return (
+    items.find((item) => item.name === name) ?? items.find((item) => item.name.toLowerCase() === name.toLowerCase())
+  )
+}
+
+async function createStubs(
+  connection: DuckDBConnection,
+  tables: PlannedTable[],
+  catalogs: ReadonlyMap<string, CatalogHandle>,
+) {
+  for (const catalog of new Set(tables.map((table) => table.catalog))) {
+    await connection.run(`ATTACH ':memory:' AS ${quoteIdentifier(catalogs.get(catalog)!.name)}`)
+  }
+  const seenSchemas = new Set<string>()
+  for (const table of tables) {
+    const key = `${table.catalog}.${table.schema}`
+    if (!seenSchemas.has(key) && table.schema !== 'main') {
+      await connection.run(`CREATE SCHEMA ${quoteIdentifier(table.catalog)}.${quoteIdentifier(table.schema)}`)
+    }
+    seenSchemas.add(key)
+    await connection.run(stubTableSql(table))
+  }
+}
+
+/** Streams one table from its source into its stub, through a FIFO that DuckDB reads as CSV. */
+async function loadTable(
+  connection: DuckDBConnection,
+  session: SourceSession,
+  table: PlannedTable,
+  request: ScanRequest,
+  fifo: string,
+  signal: AbortSignal,
+): Promise<{ remote_sql: string; rows: number }> {
+  const target = `${quoteIdentifier(table.catalog)}.${quoteIdentifier(table.schema)}.${quoteIdentifier(table.table)}`
+  const columnList = request.columns.map((column) => quoteIdentifier(column.name)).join(', ')
+  if (session.nativeReader) {
+    const reader = session.nativeReader(request)
+    const result = await connection.run(`INSERT INTO ${target} (${columnList}) ${reader}`)
+    return { remote_sql: reader, rows: Number(result.rowsChanged) }
+  }
+  if (!session.scan) throw new EngineError('source', `catalog '${table.catalog}' cannot be scanned`)
+
+  await run('mkfifo', ['-m', '600', fifo])
+  // Blobs travel as base64 text (see CsvSink) and are decoded on the way in.
+  const csvColumns = request.columns
+    .map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type === 'BLOB' ? 'VARCHAR' : column.type)}`)
+    .join(', ')
+  const decoded = request.columns
+    .map((column) =>
+      column.type === 'BLOB' ? `from_base64(${quoteIdentifier(column.name)})` : quoteIdentifier(column.name),
+    )
+    .join(', ')
+  const insert = connection.run(
+    `INSERT INTO ${target} (${columnList}) SELECT ${decoded} FROM read_csv(${quoteLiteral(fifo)}, header = false, ` +
+      `auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, ` +
+      `columns = {${csvColumns}})`,
+  )
+  // Opened read-write so that opening never blocks, even if DuckDB fails before it opens its end.
+  const stream = createWriteStream(fifo, { flags: 'r+' })
+  const sink: CsvSink = {
+    async write(chunk) {
+      if (!stream.write(chunk)) await once(stream, 'drain', { signal })
+    },
+  }
+  let scanned
+  try {
+    scanned = await session.scan(request, sink, signal)
+  } finally {
+    stream.end()
+  }
+  await once(stream, 'close')
+  const result = await insert
+  return { remote_sql: scanned.remoteSql, rows: Number(result.rowsChanged) }
+}
+
+function toEngineError(error: unknown): unknown {
+  if (error instanceof EngineError) return error
+  if (error instanceof SourceError) return new EngineError('source', error.message)
+  if (
+    error instanceof Error &&
+    /^(Binder|Parser|Conversion|Invalid Input|Catalog|Out of Range|Not implemented|Constraint) Error/.test(
+      error.message,
+    )
+  ) {
+    return new EngineError('query', error.message)
+  }
+  return error
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })
+  })
+}

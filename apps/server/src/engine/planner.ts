@@ -1,0 +1,274 @@
+import type { DuckDBConnection } from '@duckdb/node-api'
+
+import type { FilterValue, PushedFilter, ScanRequest, SourceColumn } from './connectors/connector.js'
+import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
+
+/** A remote table the query reads, with every column the source has. */
+export interface PlannedTable {
+  catalog: string
+  schema: string
+  table: string
+  columns: SourceColumn[]
+}
+
+export interface QueryPlanError {
+  message: string
+  position: number | undefined
+}
+
+// Without these, DuckDB's optimizer sees that the stub tables are empty and plans an empty result
+// instead of the scans (research/engine.md §3).
+const STUB_SAFE_OPTIMIZERS =
+  "SET disabled_optimizers = 'statistics_propagation,compressed_materialization,build_side_probe_side'"
+
+/**
+ * Lets DuckDB's own optimizer decide what each remote table must deliver: over empty stand-in
+ * tables it reports per scan the columns read, the filters it pushed into the scan and, for a
+ * plain `LIMIT` over one table, the limit. Binder errors (unknown columns, bad types) surface here,
+ * before any source is touched.
+ */
+export async function planScans(
+  connection: DuckDBConnection,
+  sql: string,
+  tables: PlannedTable[],
+): Promise<{ scans: Map<PlannedTable, ScanRequest> } | { error: QueryPlanError }> {
+  await connection.run(STUB_SAFE_OPTIMIZERS)
+  let serialized: string
+  try {
+    const result = await connection.runAndReadAll(
+      `select json_serialize_plan(${quoteLiteral(sql)}, optimize := true) as plan`,
+    )
+    const plan = result.getRowObjectsJS()[0]?.plan
+    if (typeof plan !== 'string') throw new Error('json_serialize_plan returned no plan')
+    serialized = plan
+  } finally {
+    await connection.run('RESET disabled_optimizers')
+  }
+  const plan = JSON.parse(serialized) as PlanResult
+  if ('error' in plan && plan.error) {
+    const position = Number(plan.position)
+    return {
+      error: {
+        message: plan.error_message ?? 'invalid query',
+        position: Number.isFinite(position) ? position : undefined,
+      },
+    }
+  }
+
+  const gets = new Map<PlannedTable, ScanShape[]>()
+  const walk = (node: PlanNode, limitAbove: number | undefined) => {
+    if (node.type === 'LOGICAL_GET' && node.function_data?.table !== undefined) {
+      const table = tables.find(
+        (candidate) =>
+          candidate.catalog === node.function_data!.catalog &&
+          candidate.schema === node.function_data!.schema &&
+          candidate.table === node.function_data!.table,
+      )
+      if (table) gets.set(table, [...(gets.get(table) ?? []), scanShape(node, table, limitAbove)])
+    }
+    const limit = node.type === 'LOGICAL_LIMIT' ? constantLimit(node) : undefined
+    // A limit reaches a scan only through projections: any filter, join or aggregate in between
+    // needs more rows than the limit.
+    const passes = node.type === 'LOGICAL_PROJECTION' ? limitAbove : limit
+    for (const child of node.children ?? []) walk(child, passes)
+  }
+  for (const root of 'plans' in plan ? plan.plans : []) walk(root, undefined)
+
+  const scans = new Map<PlannedTable, ScanRequest>()
+  for (const table of tables) {
+    const shapes = gets.get(table) ?? []
+    scans.set(table, mergeShapes(table, shapes))
+  }
+  return { scans }
+}
+
+interface ScanShape {
+  columnIndexes: Set<number>
+  filters: PushedFilter[]
+  /** Every filter DuckDB put on this scan could be pushed exactly. */
+  complete: boolean
+  limit: number | undefined
+}
+
+function scanShape(node: PlanNode, table: PlannedTable, limitAbove: number | undefined): ScanShape {
+  const columnIndexes = new Set(
+    (node.column_indexes ?? []).map((column) => column.index).filter((index) => index < table.columns.length),
+  )
+  const filters: PushedFilter[] = []
+  let complete = true
+  for (const filter of node.table_filters?.filters ?? []) {
+    const column = table.columns[filter.key]
+    if (!column) continue
+    columnIndexes.add(filter.key)
+    complete = collectFilters(filter.value, column.name, filters) && complete
+  }
+  return { columnIndexes, filters, complete, limit: complete && filters.length === 0 ? limitAbove : undefined }
+}
+
+/** A table read by several scans (a self-join) gets the union of their columns and only their common filters. */
+function mergeShapes(table: PlannedTable, shapes: ScanShape[]): ScanRequest {
+  const indexes = new Set(shapes.flatMap((shape) => [...shape.columnIndexes]))
+  // count(*) reads no column, but the rows still have to arrive.
+  if (indexes.size === 0) indexes.add(0)
+  const [first, ...rest] = shapes
+  const filters = (first?.filters ?? []).filter((filter) =>
+    rest.every((shape) => shape.filters.some((other) => JSON.stringify(other) === JSON.stringify(filter))),
+  )
+  const limit = shapes.length === 1 ? first?.limit : undefined
+  return {
+    schema: table.schema,
+    table: table.table,
+    columns: table.columns.filter((_, index) => indexes.has(index)),
+    filters,
+    ...(limit === undefined ? {} : { limit }),
+  }
+}
+
+const COMPARISONS: Record<string, '=' | '<>' | '<' | '<=' | '>' | '>='> = {
+  COMPARE_EQUAL: '=',
+  COMPARE_NOTEQUAL: '<>',
+  COMPARE_LESSTHAN: '<',
+  COMPARE_LESSTHANOREQUALTO: '<=',
+  COMPARE_GREATERTHAN: '>',
+  COMPARE_GREATERTHANOREQUALTO: '>=',
+}
+
+/** Adds what can be pushed exactly; returns false when something had to stay behind. */
+function collectFilters(filter: TableFilter, column: string, into: PushedFilter[]): boolean {
+  switch (filter.filter_type) {
+    case 'CONSTANT_COMPARISON': {
+      const op = COMPARISONS[filter.comparison_type ?? '']
+      const value = filter.constant && decodeConstant(filter.constant)
+      if (!op || value === undefined) return false
+      into.push({ column, op, value })
+      return true
+    }
+    case 'IN_FILTER': {
+      const values = (filter.values ?? []).map(decodeConstant)
+      if (values.length === 0 || values.some((value) => value === undefined)) return false
+      into.push({ column, op: 'in', values: values as FilterValue[] })
+      return true
+    }
+    case 'IS_NULL':
+      into.push({ column, op: 'is_null' })
+      return true
+    case 'IS_NOT_NULL':
+      into.push({ column, op: 'is_not_null' })
+      return true
+    case 'CONJUNCTION_AND': {
+      let complete = true
+      for (const child of filter.child_filters ?? []) complete = collectFilters(child, column, into) && complete
+      return complete
+    }
+    case 'OPTIONAL_FILTER':
+      // DuckDB marks it optional because it keeps the exact filter above the scan; pushing it is
+      // still safe, since every pushed filter is applied again, but the scan is not complete.
+      if (filter.child_filter) collectFilters(filter.child_filter, column, into)
+      return false
+    default:
+      return false
+  }
+}
+
+/**
+ * A plan constant as a literal a source can compare with. Only exact representations are pushed:
+ * integers beyond 2^53 have already lost digits in JSON and are left for DuckDB alone.
+ */
+export function decodeConstant(constant: PlanConstant): FilterValue | undefined {
+  if (constant.is_null) return undefined
+  const { id } = constant.type
+  const value = constant.value
+  switch (id) {
+    case 'BOOLEAN':
+      return typeof value === 'boolean' ? value : undefined
+    case 'TINYINT':
+    case 'SMALLINT':
+    case 'INTEGER':
+    case 'BIGINT':
+    case 'UTINYINT':
+    case 'USMALLINT':
+    case 'UINTEGER':
+    case 'UBIGINT':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined
+    case 'DOUBLE':
+      return typeof value === 'number' && Number.isFinite(value) ? value : undefined
+    case 'DECIMAL': {
+      const scale = constant.type.type_info?.scale ?? 0
+      return typeof value === 'number' && Number.isSafeInteger(value) ? scaledDecimal(value, scale) : undefined
+    }
+    case 'VARCHAR':
+      return typeof value === 'string' ? value : undefined
+    case 'DATE':
+      return typeof value === 'number' && Number.isSafeInteger(value)
+        ? new Date(value * 86_400_000).toISOString().slice(0, 10)
+        : undefined
+    case 'TIMESTAMP':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? microsToIso(value) : undefined
+    case 'TIMESTAMP WITH TIME ZONE':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? `${microsToIso(value)}+00:00` : undefined
+    default:
+      return undefined
+  }
+}
+
+function scaledDecimal(value: number, scale: number): string {
+  if (scale === 0) return String(value)
+  const negative = value < 0
+  const digits = String(Math.abs(value)).padStart(scale + 1, '0')
+  return `${negative ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`
+}
+
+/** `YYYY-MM-DD HH:MM:SS.ffffff`, exact to the microsecond. */
+function microsToIso(micros: number): string {
+  const millis = Math.floor(micros / 1000)
+  const rest = micros - millis * 1000
+  const base = new Date(millis).toISOString().slice(0, 23).replace('T', ' ')
+  return `${base}${String(rest).padStart(3, '0')}`
+}
+
+function constantLimit(node: PlanNode): number | undefined {
+  const limit = node.limit_val
+  const offset = node.offset_val
+  if (limit?.type !== 'CONSTANT_VALUE' || typeof limit.constant_integer !== 'number') return undefined
+  const skipped =
+    offset?.type === 'CONSTANT_VALUE' ? (offset.constant_integer ?? 0) : offset?.type === 'UNSET' ? 0 : undefined
+  return skipped === undefined ? undefined : limit.constant_integer + skipped
+}
+
+/** The stand-in for a remote table: its full shape, no rows. */
+export function stubTableSql(table: PlannedTable): string {
+  const columns = table.columns.map((column) => `${quoteIdentifier(column.name)} ${column.type}`).join(', ')
+  return `CREATE TABLE ${quoteIdentifier(table.catalog)}.${quoteIdentifier(table.schema)}.${quoteIdentifier(table.table)} (${columns})`
+}
+
+interface PlanConstant {
+  type: { id: string; type_info?: { scale?: number } | null }
+  is_null: boolean
+  value: unknown
+}
+
+interface TableFilter {
+  filter_type: string
+  comparison_type?: string
+  constant?: PlanConstant
+  values?: PlanConstant[]
+  child_filters?: TableFilter[]
+  child_filter?: TableFilter
+}
+
+interface LimitValue {
+  type: string
+  constant_integer?: number
+}
+
+interface PlanNode {
+  type: string
+  children?: PlanNode[]
+  function_data?: { catalog?: string; schema?: string; table?: string }
+  column_indexes?: { index: number }[]
+  table_filters?: { filters: { key: number; value: TableFilter }[] }
+  limit_val?: LimitValue
+  offset_val?: LimitValue
+}
+
+type PlanResult = { error: true; error_message?: string; position?: string } | { error?: false; plans: PlanNode[] }

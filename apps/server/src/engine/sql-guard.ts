@@ -1,0 +1,646 @@
+import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api'
+
+/**
+ * The first line of defence for user SQL: DuckDB parses the text (no catalog, no binding, so no
+ * source is touched) and we refuse anything that is not exactly one read-only query over the
+ * project's tables. The engine still runs the query with `enable_external_access = false` and a
+ * locked configuration; this check exists to give a clear message early and to close what those
+ * settings leave open (writes to attached catalogs, ATTACH ':memory:', USE, SET search_path,
+ * query()/query_table(), settings and catalog introspection; see the module's tests).
+ */
+
+export interface GuardedQuery {
+  /** Every table the query names, as written (1, 2 or 3 parts), in order of appearance, deduplicated; CTE names excluded. */
+  tables: { catalog?: string; schema?: string; table: string }[]
+}
+
+export class SqlGuardError extends Error {
+  override readonly name = 'SqlGuardError'
+  /** 0-based offset into the SQL string (UTF-16 code units, as JavaScript indexes strings). */
+  readonly position?: number
+
+  constructor(message: string, position?: number) {
+    super(message)
+    if (position !== undefined) this.position = position
+  }
+}
+
+/** Larger texts are refused before DuckDB sees them: parsing is linear but the JSON tree is ~50× the SQL. */
+export const MAX_SQL_BYTES = 1024 * 1024
+
+const ONLY_ONE_QUERY = 'only one read-only query is allowed'
+
+/**
+ * Table functions usable in FROM. Allow-listed because every other one reads files, runs SQL text or
+ * exposes the engine (see `duckdb_functions()` where function_type = 'table'): the pure generators
+ * below are the only ones a query over project tables needs.
+ */
+const ALLOWED_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest'])
+
+type DenyReason = 'files' | 'sql' | 'settings' | 'catalog' | 'state' | 'wait'
+
+const DENY_REASONS: Record<DenyReason, string> = {
+  files: 'it reads files, URLs or other databases',
+  sql: 'it runs SQL text that this check cannot see',
+  settings: 'it exposes settings, variables, the environment or secrets',
+  catalog: "it exposes the engine's catalog",
+  state: "it changes the engine's state",
+  wait: 'it only makes the query wait',
+}
+
+/**
+ * Scalar, aggregate and table functions refused anywhere in a query. Plain functions are allowed by
+ * default because DuckDB's ~2,700 built-ins are overwhelmingly pure; the ones listed here were picked
+ * from `duckdb_functions()` of DuckDB 1.5.6 (plus autoloadable extensions) because they reach files,
+ * URLs or other databases, run SQL they are given as text, reveal settings/secrets/catalog internals,
+ * or change state. A test re-reads `duckdb_functions()` so a DuckDB upgrade that adds a suspicious
+ * name fails until someone decides about it.
+ */
+const DENIED_FUNCTIONS = new Map<string, DenyReason>([
+  // Files, URLs and foreign databases (most are also caught by the prefixes below).
+  ['glob', 'files'],
+  ['sniff_csv', 'files'],
+  ['st_read', 'files'],
+  ['st_read_meta', 'files'],
+  ['st_readosm', 'files'],
+  ['st_readshp', 'files'],
+  ['arrow_scan', 'files'], // takes raw memory pointers
+  ['arrow_scan_dumb', 'files'],
+  ['seq_scan', 'files'],
+  ['load', 'files'],
+  ['install', 'files'],
+  // SQL given as text escapes the tree this guard walks.
+  ['query', 'sql'],
+  ['query_table', 'sql'],
+  ['json_execute_serialized_sql', 'sql'],
+  ['json_serialize_plan', 'sql'], // binds its argument, so a read_csv inside would open the file
+  // Settings, variables, environment, secrets.
+  ['getenv', 'settings'],
+  ['current_setting', 'settings'],
+  ['getvariable', 'settings'],
+  ['which_secret', 'settings'],
+  // Catalog introspection beyond the query's own tables (PostgreSQL-compatible helpers included).
+  ['col_description', 'catalog'],
+  ['obj_description', 'catalog'],
+  ['shobj_description', 'catalog'],
+  ['get_block_size', 'catalog'],
+  ['in_search_path', 'catalog'],
+  ['summary', 'catalog'],
+  ['test_all_types', 'catalog'],
+  ['test_vector_types', 'catalog'],
+  ['sql_auto_complete', 'catalog'],
+  // State: sequences, checkpoints, logging, profiling, the parser, the UI server, the RNG.
+  ['nextval', 'state'],
+  ['currval', 'state'],
+  ['setseed', 'state'],
+  ['checkpoint', 'state'],
+  ['force_checkpoint', 'state'],
+  ['enable_logging', 'state'],
+  ['disable_logging', 'state'],
+  ['truncate_duckdb_logs', 'state'],
+  ['write_log', 'state'],
+  ['enable_profiling', 'state'],
+  ['disable_profiling', 'state'],
+  ['enable_peg_parser', 'state'],
+  ['disable_peg_parser', 'state'],
+  ['check_peg_parser', 'state'],
+  ['start_ui', 'state'],
+  ['start_ui_server', 'state'],
+  ['stop_ui_server', 'state'],
+  ['get_ui_url', 'state'],
+  ['ui_is_started', 'state'],
+  ['sleep_ms', 'wait'],
+])
+
+/**
+ * Families of names, so functions of extensions that DuckDB would autoload (postgres_query,
+ * mysql_execute, iceberg_metadata, read_xlsx, …) are refused before DuckDB even tries to install them.
+ */
+const DENIED_PREFIXES: readonly (readonly [string, DenyReason])[] = [
+  ['read_', 'files'],
+  ['parquet_', 'files'],
+  ['sqlite_', 'files'],
+  ['postgres_', 'files'],
+  ['mysql_', 'files'],
+  ['iceberg_', 'files'],
+  ['delta_', 'files'],
+  ['ducklake_', 'files'],
+  ['http_', 'files'],
+  ['azure_', 'files'],
+  ['duckdb_', 'catalog'], // duckdb_settings, duckdb_secrets, duckdb_tables, duckdb_databases, duckdb_logs, …
+  ['pragma_', 'catalog'],
+  ['pg_', 'catalog'], // pg_get_viewdef, pg_*_is_visible, pg_has_role, pg_sleep, …
+]
+
+const DENIED_PATTERNS: readonly (readonly [RegExp, DenyReason])[] = [[/^has_\w*_privilege$/, 'catalog']]
+
+/** Pure functions that share a denied prefix. */
+const PREFIX_EXCEPTIONS = new Set(['pg_typeof', 'pg_size_pretty', 'parse_duckdb_log_message'])
+
+function denyReason(functionName: string): DenyReason | undefined {
+  const name = functionName.toLowerCase()
+  const listed = DENIED_FUNCTIONS.get(name)
+  if (listed) return listed
+  if (PREFIX_EXCEPTIONS.has(name)) return undefined
+  for (const [prefix, reason] of DENIED_PREFIXES) if (name.startsWith(prefix)) return reason
+  for (const [pattern, reason] of DENIED_PATTERNS) if (pattern.test(name)) return reason
+  return undefined
+}
+
+/**
+ * Names that reach the engine's own catalogs rather than a project's. `system` holds DuckDB's views,
+ * `temp` and `memory` are the per-query database's own; a project catalog can never be called so.
+ */
+const INTERNAL_CATALOGS = new Set(['system', 'temp', 'memory'])
+const INTERNAL_SCHEMAS = new Set(['information_schema', 'pg_catalog'])
+
+/**
+ * DuckDB's built-in views in system.main and system.pg_catalog: both schemas are on the default
+ * search path, so `FROM pg_settings` or `FROM main.duckdb_tables` work without naming `system`.
+ * A test compares this list with `duckdb_views()` so an upgrade cannot silently add one.
+ */
+export const SYSTEM_VIEW_NAMES: ReadonlySet<string> = new Set([
+  // system.main
+  'duckdb_columns',
+  'duckdb_constraints',
+  'duckdb_databases',
+  'duckdb_indexes',
+  'duckdb_logs',
+  'duckdb_schemas',
+  'duckdb_tables',
+  'duckdb_types',
+  'duckdb_views',
+  'pragma_database_list',
+  'sqlite_master',
+  'sqlite_schema',
+  'sqlite_temp_master',
+  'sqlite_temp_schema',
+  // system.pg_catalog
+  'pg_am',
+  'pg_attrdef',
+  'pg_attribute',
+  'pg_class',
+  'pg_collation',
+  'pg_constraint',
+  'pg_database',
+  'pg_depend',
+  'pg_description',
+  'pg_enum',
+  'pg_index',
+  'pg_indexes',
+  'pg_namespace',
+  'pg_prepared_statements',
+  'pg_proc',
+  'pg_sequence',
+  'pg_sequences',
+  'pg_settings',
+  'pg_tables',
+  'pg_tablespace',
+  'pg_type',
+  'pg_views',
+])
+
+/**
+ * `FROM 'data.csv'` parses as a table named `data.csv` that DuckDB's replacement scans turn into a
+ * file read; so do globs and URLs. Dots alone are fine (quoted names may contain them), a file-like
+ * extension at the end is not.
+ */
+const PATH_CHARACTERS = /[/\\]/
+const FILE_EXTENSION =
+  /\.(csv|tsv|txt|text|tbl|dat|parquet|json|jsonl|ndjson|geojson|xlsx|xls|arrow|ipc|feather|avro|orc|db|duckdb|ddb|sqlite|sqlite3|shp|gpkg|fgb|blob|gz|gzip|zst|zstd|bz2|xz|lz4|snappy|zip|tar)$/i
+
+type TableRef = { catalog?: string; schema?: string; table: string }
+
+interface ParseResult {
+  error?: boolean
+  error_type?: string
+  error_message?: string
+  error_subtype?: string
+  /** A string of digits, counted in code points. */
+  position?: string
+  statements?: { node: unknown }[]
+}
+
+/**
+ * Checks that `sql` is exactly one read-only query and lists the tables it names. Throws
+ * SqlGuardError with a message meant for the person who wrote the SQL.
+ */
+export async function guardSql(connection: DuckDBConnection, sql: string): Promise<GuardedQuery> {
+  if (sql.trim() === '') throw new SqlGuardError('the SQL is empty')
+  if (Buffer.byteLength(sql, 'utf8') > MAX_SQL_BYTES) {
+    throw new SqlGuardError(`the SQL is larger than ${MAX_SQL_BYTES / 1024 / 1024} MB`)
+  }
+  // DuckDB's C API reads SQL as a C string: text after a NUL would be checked here but not executed.
+  const nul = sql.indexOf('\0')
+  if (nul >= 0) throw new SqlGuardError('the SQL contains a NUL character', nul)
+
+  const parsed = await parse(connection, sql)
+  if (parsed.error) throw parseError(parsed, sql)
+
+  const statements = parsed.statements ?? []
+  if (statements.length === 0) throw new SqlGuardError('the SQL contains no statement, only comments')
+  if (statements.length > 1) {
+    throw new SqlGuardError(`${ONLY_ONE_QUERY}; got ${describeStatements(sql, statements.length)}`)
+  }
+
+  const walker = new Walker(sql)
+  walker.visit(statements[0]!.node, new Set())
+  return { tables: walker.tables }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Parsing
+
+interface ParserSlot {
+  statement: Promise<DuckDBPreparedStatement>
+  /** A prepared statement holds one set of bindings, so calls on one connection take turns. */
+  tail: Promise<unknown>
+}
+
+/** Re-using the prepared statement halves the cost (≈0.5 ms instead of ≈1 ms per parse). */
+const parsers = new WeakMap<DuckDBConnection, ParserSlot>()
+
+async function parse(connection: DuckDBConnection, sql: string): Promise<ParseResult> {
+  let slot = parsers.get(connection)
+  if (!slot) {
+    // The cast is needed: json_serialize_sql refuses a parameter of unknown type at prepare time.
+    const statement = connection.prepare('SELECT json_serialize_sql($1::VARCHAR)')
+    slot = { statement, tail: Promise.resolve() }
+    parsers.set(connection, slot)
+    // A failed prepare (closed connection…) must not poison the connection for later calls.
+    statement.catch(() => parsers.delete(connection))
+  }
+  const { statement } = slot
+  const run = async () => {
+    const prepared = await statement
+    prepared.bindVarchar(1, sql)
+    const reader = await prepared.runAndReadAll()
+    const json = reader.getRows()[0]?.[0]
+    if (typeof json !== 'string') throw new Error('json_serialize_sql returned no text')
+    return JSON.parse(json) as ParseResult
+  }
+  const result = slot.tail.then(run, run)
+  slot.tail = result.catch(() => undefined)
+  return result
+}
+
+function parseError(parsed: ParseResult, sql: string): SqlGuardError {
+  // Non-SELECT statements all come back as the same "not implemented" error, so name them ourselves.
+  if (parsed.error_type === 'not implemented') {
+    const kinds = statementKinds(sql)
+    const [only] = kinds
+    if (kinds.length === 1 && only !== undefined && QUERY_KINDS.has(only)) {
+      return new SqlGuardError(
+        'this form of query is not supported; a PIVOT needs its values listed, as in PIVOT t ON col IN (…)',
+      )
+    }
+    return new SqlGuardError(`${ONLY_ONE_QUERY}; got ${describeKinds(kinds)}`)
+  }
+  const message = parsed.error_message ?? 'the SQL could not be parsed'
+  const codePoints = parsed.position === undefined ? NaN : Number(parsed.position)
+  return new SqlGuardError(message, Number.isSafeInteger(codePoints) ? codePointToIndex(sql, codePoints) : undefined)
+}
+
+/** DuckDB reports syntax error positions in code points. */
+function codePointToIndex(sql: string, codePoints: number): number {
+  let index = 0
+  for (let seen = 0; seen < codePoints && index < sql.length; seen++) {
+    index += sql.codePointAt(index)! > 0xffff ? 2 : 1
+  }
+  return index
+}
+
+/** query_location in the tree is a UTF-8 byte offset (UINT64_MAX when unknown). */
+function byteOffsetToIndex(sql: string, bytes: unknown): number | undefined {
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) return undefined
+  let index = 0
+  let seen = 0
+  while (seen < bytes && index < sql.length) {
+    const codePoint = sql.codePointAt(index)!
+    seen += codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4
+    index += codePoint > 0xffff ? 2 : 1
+  }
+  return seen === bytes ? index : undefined
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Naming statements json_serialize_sql will not serialize
+
+/** Leading keywords of statements that are queries; DuckDB serializes these unless PIVOT needs a pre-pass. */
+const QUERY_KINDS = new Set(['SELECT', 'FROM', 'WITH', 'VALUES', 'TABLE', 'PIVOT', 'UNPIVOT', '('])
+
+/** Keywords that decide what a `WITH … <keyword>` statement is. */
+const WITH_BODY_KINDS = new Set([
+  'SELECT',
+  'FROM',
+  'VALUES',
+  'TABLE',
+  'PIVOT',
+  'UNPIVOT',
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'MERGE',
+])
+
+const OBJECT_KINDS = new Set([
+  'TABLE',
+  'VIEW',
+  'SCHEMA',
+  'SEQUENCE',
+  'MACRO',
+  'FUNCTION',
+  'INDEX',
+  'TYPE',
+  'SECRET',
+  'DATABASE',
+])
+
+function describeKinds(kinds: string[]): string {
+  if (kinds.length === 1) return kinds[0]!
+  if (kinds.length === 0) return 'a statement that is not a query'
+  return `${kinds.length} statements (${kinds.join(', ')})`
+}
+
+function describeStatements(sql: string, count: number): string {
+  const kinds = statementKinds(sql)
+  return kinds.length === count ? describeKinds(kinds) : `${count} statements`
+}
+
+/**
+ * Splits the SQL into statements with a small lexer (strings, quoted identifiers, dollar quotes and
+ * comments cannot hide a `;`) and names each by its leading keywords. Only used for messages: the
+ * decision to refuse is DuckDB's parse.
+ */
+function statementKinds(sql: string): string[] {
+  const kinds: string[] = []
+  let words: string[] = []
+  let startsWithParen = false
+  let hasTokens = false
+  let depth = 0
+  const finish = () => {
+    if (hasTokens) kinds.push(kindOf(words, startsWithParen))
+    words = []
+    startsWithParen = false
+    hasTokens = false
+    depth = 0
+  }
+  let i = 0
+  while (i < sql.length) {
+    const ch = sql[i]!
+    const next = sql[i + 1]
+    if (/\s/.test(ch)) {
+      i++
+    } else if (ch === '-' && next === '-') {
+      const end = sql.indexOf('\n', i)
+      i = end < 0 ? sql.length : end + 1
+    } else if (ch === '/' && next === '*') {
+      i = skipBlockComment(sql, i)
+    } else if (ch === ';') {
+      finish()
+      i++
+    } else if (ch === "'") {
+      const escapes = i > 0 && /[eE]/.test(sql[i - 1]!) && (i < 2 || !/[\w$]/.test(sql[i - 2]!))
+      i = skipQuoted(sql, i, "'", escapes)
+      hasTokens = true
+    } else if (ch === '"') {
+      i = skipQuoted(sql, i, '"', false)
+      hasTokens = true
+    } else if (ch === '$' && /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.test(sql.slice(i, i + 64))) {
+      const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 64))![0]
+      const end = sql.indexOf(tag, i + tag.length)
+      i = end < 0 ? sql.length : end + tag.length
+      hasTokens = true
+    } else if (/[\p{L}_]/u.test(ch)) {
+      const match = /^[\p{L}\p{N}_$]+/u.exec(sql.slice(i, i + 256))![0]
+      // The E of E'…' belongs to the string that follows.
+      if (depth === 0 && sql[i + match.length] !== "'") words.push(match.toUpperCase())
+      i += match.length
+      hasTokens = true
+    } else {
+      if (ch === '(') {
+        if (!hasTokens) startsWithParen = true
+        depth++
+      } else if (ch === ')') {
+        depth = Math.max(0, depth - 1)
+      }
+      hasTokens = true
+      i++
+    }
+  }
+  finish()
+  return kinds
+}
+
+function skipBlockComment(sql: string, start: number): number {
+  // PostgreSQL's grammar, and so DuckDB's, nests block comments.
+  let depth = 0
+  let i = start
+  while (i < sql.length) {
+    if (sql[i] === '/' && sql[i + 1] === '*') {
+      depth++
+      i += 2
+    } else if (sql[i] === '*' && sql[i + 1] === '/') {
+      depth--
+      i += 2
+      if (depth === 0) return i
+    } else {
+      i++
+    }
+  }
+  return sql.length
+}
+
+function skipQuoted(sql: string, start: number, quote: string, backslashEscapes: boolean): number {
+  let i = start + 1
+  while (i < sql.length) {
+    const ch = sql[i]
+    if (backslashEscapes && ch === '\\') {
+      i += 2
+    } else if (ch === quote) {
+      if (sql[i + 1] === quote) i += 2
+      else return i + 1
+    } else {
+      i++
+    }
+  }
+  return sql.length
+}
+
+function kindOf(words: string[], startsWithParen: boolean): string {
+  const [first, second] = words
+  if (first === undefined) return startsWithParen ? 'SELECT' : 'a statement that is not a query'
+  switch (first) {
+    case 'WITH':
+      return words.find((word) => WITH_BODY_KINDS.has(word)) ?? 'WITH'
+    case 'FORCE':
+      return second === 'INSTALL' ? 'INSTALL' : first
+    case 'CREATE':
+    case 'DROP':
+    case 'ALTER': {
+      const object = words.slice(1, 6).find((word) => OBJECT_KINDS.has(word))
+      return object ? `${first} ${object}` : first
+    }
+    case 'EXPORT':
+    case 'IMPORT':
+      return second === 'DATABASE' ? `${first} DATABASE` : first
+    case 'EXPLAIN':
+      return second === 'ANALYZE' ? 'EXPLAIN ANALYZE' : first
+    default:
+      return first
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Walking the tree
+
+type JsonObject = Record<string, unknown>
+
+const SHOW_KINDS: Record<string, string> = { DESCRIBE: 'DESCRIBE', SUMMARY: 'SUMMARIZE' }
+
+/**
+ * Walks json_serialize_sql's tree generically (every object and array, so a node kind we did not
+ * foresee is still searched) and reacts to the few shapes that matter:
+ *  - `cte_map.map[]` on any query node: CTE names, in scope for later CTEs and the node's body;
+ *  - `type: "RECURSIVE_CTE_NODE"`: its `cte_name` is in scope for its own body;
+ *  - `type: "BASE_TABLE"`: a table reference (catalog_name, schema_name, table_name);
+ *  - `type: "TABLE_FUNCTION"`: `function.function_name` in FROM;
+ *  - `type: "SHOW_REF"`: DESCRIBE / SUMMARIZE / SHOW;
+ *  - any expression with a `class` and a `function_name` (FUNCTION, WINDOW): a function call.
+ * Table refs have `type` but no `class`; expressions have both.
+ */
+class Walker {
+  readonly #found: { ref: TableRef; key: string; location: number }[] = []
+
+  constructor(private readonly sql: string) {}
+
+  /**
+   * In the order the SQL text names them: the tree's key order is not the text's (ORDER BY and
+   * LIMIT come before FROM), so references are sorted by their byte offset.
+   */
+  get tables(): TableRef[] {
+    const seen = new Set<string>()
+    const tables: TableRef[] = []
+    for (const { ref, key } of [...this.#found].sort((a, b) => a.location - b.location)) {
+      if (seen.has(key)) continue
+      seen.add(key)
+      tables.push(ref)
+    }
+    return tables
+  }
+
+  visit(value: unknown, ctes: ReadonlySet<string>): void {
+    if (Array.isArray(value)) {
+      for (const item of value) this.visit(item, ctes)
+      return
+    }
+    if (!isObject(value)) return
+    // Constants hold only literal values; their nested `type` objects are data types, not nodes.
+    if (value.class === 'CONSTANT') return
+
+    let scope = ctes
+    const cteMap = isObject(value.cte_map) && Array.isArray(value.cte_map.map) ? value.cte_map.map : []
+    for (const entry of cteMap) {
+      if (!isObject(entry) || typeof entry.key !== 'string') continue
+      // A CTE sees the CTEs declared before it (DuckDB binds `WITH b AS (FROM b)` to the table b).
+      this.visit(entry.value, scope)
+      scope = new Set([...scope, entry.key.toLowerCase()])
+    }
+    if (value.type === 'RECURSIVE_CTE_NODE' && typeof value.cte_name === 'string') {
+      scope = new Set([...scope, value.cte_name.toLowerCase()])
+    }
+
+    if (value.class === undefined) {
+      if (value.type === 'BASE_TABLE') this.#table(value, scope)
+      else if (value.type === 'TABLE_FUNCTION') this.#tableFunction(value)
+      else if (value.type === 'SHOW_REF') this.#show(value)
+    } else if (typeof value.function_name === 'string') {
+      this.#function(value.function_name, value)
+    }
+
+    for (const [key, child] of Object.entries(value)) {
+      if (key !== 'cte_map' && typeof child === 'object' && child !== null) this.visit(child, scope)
+    }
+  }
+
+  #table(node: JsonObject, ctes: ReadonlySet<string>): void {
+    const catalog = nonEmptyString(node.catalog_name)
+    const schema = nonEmptyString(node.schema_name)
+    const table = nonEmptyString(node.table_name)
+    if (table === undefined) return
+    if (catalog === undefined && schema === undefined && ctes.has(table.toLowerCase())) return
+
+    const ref: TableRef = {
+      ...(catalog !== undefined && { catalog }),
+      ...(schema !== undefined && { schema }),
+      table,
+    }
+    const parts = [catalog, schema, table].filter((part) => part !== undefined)
+    const written = parts.join('.')
+    const lower = parts.map((part) => part.toLowerCase())
+    // A two-part name a.b is catalog.table or schema.table to DuckDB, so `a` is checked as both.
+    const internal =
+      (catalog !== undefined && INTERNAL_CATALOGS.has(catalog.toLowerCase())) ||
+      (schema !== undefined &&
+        (INTERNAL_SCHEMAS.has(schema.toLowerCase()) ||
+          (catalog === undefined && INTERNAL_CATALOGS.has(schema.toLowerCase())))) ||
+      (catalog === undefined && SYSTEM_VIEW_NAMES.has(table.toLowerCase()))
+    const fileLike = parts.some((part) => PATH_CHARACTERS.test(part)) || FILE_EXTENSION.test(table)
+    if (internal || fileLike) {
+      throw new SqlGuardError(
+        `table ${written} is not available; name tables as catalog.schema.table`,
+        byteOffsetToIndex(this.sql, node.query_location),
+      )
+    }
+
+    // DuckDB matches identifiers case-insensitively, so `T` and `t` are one table.
+    const key = lower.length + '\0' + lower.join('\0')
+    const location = typeof node.query_location === 'number' ? node.query_location : Number.MAX_VALUE
+    this.#found.push({ ref, key, location })
+  }
+
+  #tableFunction(node: JsonObject): void {
+    const fn = isObject(node.function) ? node.function : {}
+    const name = typeof fn.function_name === 'string' ? fn.function_name : ''
+    const position = byteOffsetToIndex(this.sql, node.query_location)
+    const reason = denyReason(name)
+    if (reason)
+      throw new SqlGuardError(`function ${qualified(fn, name)} is not allowed: ${DENY_REASONS[reason]}`, position)
+    if (!ALLOWED_TABLE_FUNCTIONS.has(name.toLowerCase())) {
+      throw new SqlGuardError(
+        `table function ${qualified(fn, name) || '(unnamed)'} is not allowed; FROM accepts tables named as ` +
+          `catalog.schema.table and the functions ${[...ALLOWED_TABLE_FUNCTIONS].join(', ')}`,
+        position,
+      )
+    }
+  }
+
+  #function(name: string, node: JsonObject): void {
+    const reason = denyReason(name)
+    if (reason) {
+      throw new SqlGuardError(
+        `function ${qualified(node, name)} is not allowed: ${DENY_REASONS[reason]}`,
+        byteOffsetToIndex(this.sql, node.query_location),
+      )
+    }
+  }
+
+  #show(node: JsonObject): void {
+    const kind = (typeof node.show_type === 'string' && SHOW_KINDS[node.show_type]) || 'SHOW'
+    throw new SqlGuardError(`${ONLY_ONE_QUERY}; got ${kind} (not supported yet)`)
+  }
+}
+
+function qualified(node: JsonObject, name: string): string {
+  return [nonEmptyString(node.catalog), nonEmptyString(node.schema), name]
+    .filter((part) => part !== undefined)
+    .join('.')
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
