@@ -121,7 +121,7 @@ export class SqlEngine {
       connections.push(connection)
       return connection
     }
-    const sessions = new Map<string, Promise<SourceSession>>()
+    const sessions: Promise<SourceSession>[] = []
     const fifoDir = await mkdtemp(path.join(tmpdir(), 'tributary-scan-'))
     const interrupt = () => connections.forEach((connection) => connection.interrupt())
     signal.addEventListener('abort', interrupt, { once: true })
@@ -139,11 +139,9 @@ export class SqlEngine {
           const handle = catalogs.get(table.catalog)!
           if (!handle.openSession)
             return { catalog: table.catalog, table: `${table.schema}.${table.table}`, remote_sql: '', rows: 0 }
-          let session = sessions.get(table.catalog)
-          if (!session) {
-            session = handle.openSession()
-            sessions.set(table.catalog, session)
-          }
+          // A session per table: scans of one source then run side by side, each in its own transaction.
+          const session = handle.openSession()
+          sessions.push(session)
           const loaded = await loadTable(
             await connect(),
             await session,
@@ -181,7 +179,7 @@ export class SqlEngine {
       throw signal.aborted ? signal.reason : toEngineError(error)
     } finally {
       signal.removeEventListener('abort', interrupt)
-      await Promise.all([...sessions.values()].map((session) => session.then((s) => s.close()).catch(() => undefined)))
+      await Promise.all(sessions.map((session) => session.then((opened) => opened.close()).catch(() => undefined)))
       for (const connection of connections) connection.closeSync()
       instance.closeSync()
       await rm(fifoDir, { recursive: true, force: true })
