@@ -6,22 +6,18 @@ import pg from 'pg'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 
-import {
-  API,
-  createOrganization,
-  createProject,
-  startTestApp,
-  type TestApp,
-} from '../../../test/harness.js'
+import { API, createOrganization, createProject, startTestApp, type TestApp } from '../../../test/harness.js'
 
 const SECRET = 'pg-pass-never-logged'
 
 /** A TCP proxy in front of PostgreSQL that the test can cut, like a source going down mid-query. */
 async function startProxy(target: { host: string; port: number }) {
   const sockets = new Set<Socket>()
+  let bytesFromSource = 0
   const server: Server = createServer((client) => {
     const upstream = new Socket()
     upstream.connect(target.port, target.host)
+    upstream.on('data', (chunk: Buffer) => (bytesFromSource += chunk.length))
     client.pipe(upstream).pipe(client)
     for (const socket of [client, upstream]) {
       sockets.add(socket)
@@ -33,6 +29,7 @@ async function startProxy(target: { host: string; port: number }) {
   await once(server, 'listening')
   return {
     port: (server.address() as { port: number }).port,
+    bytesFromSource: () => bytesFromSource,
     cut() {
       for (const socket of sockets) socket.destroy()
     },
@@ -153,8 +150,12 @@ describe.skipIf(!postgresUrl)(
     })
 
     it('answers 502 when the source goes away mid-query, and recovers afterwards', async () => {
+      const before = proxy.bytesFromSource()
       const pending = sql({ sql: 'select count(*), max(label) from flaky.engine_test.big' })
-      await new Promise((resolve) => setTimeout(resolve, 150))
+      // Cut once the scan is well under way: a megabyte of rows has crossed, about a tenth of them.
+      await expect
+        .poll(() => proxy.bytesFromSource() - before, { timeout: 10_000, interval: 5 })
+        .toBeGreaterThan(1_000_000)
       proxy.cut()
       const response = await pending
       expect(response.status, JSON.stringify(response.body)).toBe(502)
