@@ -16,11 +16,13 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true })
 })
 
-/** The walk-through block of the README, exactly as a newcomer would paste it. */
-function walkthrough(): string {
+/** A walk-through block of the README, exactly as a newcomer would paste it. */
+function walkthrough(name: string): string {
   const readme = readFileSync(README, 'utf8')
-  const block = /<!-- walkthrough:start -->\s*```bash\n([\s\S]*?)```\s*<!-- walkthrough:end -->/.exec(readme)
-  if (!block?.[1]) throw new Error('README has no walk-through block')
+  const block = new RegExp(`<!-- ${name}:start -->\\s*\`\`\`bash\\n([\\s\\S]*?)\`\`\`\\s*<!-- ${name}:end -->`).exec(
+    readme,
+  )
+  if (!block?.[1]) throw new Error(`README has no ${name} block`)
   return block[1]
 }
 
@@ -28,7 +30,8 @@ it('the README walk-through works when pasted against a fresh server', async () 
   const dataDir = path.join(workDir, '.tributary')
   mkdirSync(dataDir)
   server = await startServerProcess({ TRIBUTARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn' })
-  const script = walkthrough()
+  // Pasted one after the other into one terminal, as the README says.
+  const script = `${walkthrough('walkthrough')}\n${walkthrough('walkthrough-sql')}`
   expect(script).toContain('http://127.0.0.1:8080/api/v1')
   const pointed = script.replace('http://127.0.0.1:8080', server.baseUrl)
 
@@ -37,8 +40,8 @@ it('the README walk-through works when pasted against a fresh server', async () 
     env: { PATH: process.env.PATH ?? '' },
   })
   const lines = stdout.trim().split('\n')
-  expect(lines).toHaveLength(5)
-  const [projects, me, created, refused, audit] = lines.map((line) => JSON.parse(line))
+  expect(lines).toHaveLength(8)
+  const [projects, me, created, refused, audit, catalogs, orders, federated] = lines.map((line) => JSON.parse(line))
   expect(projects.data).toHaveLength(1)
   expect(projects.data[0].name).toBe('Sales analytics')
   expect(me).toMatchObject({ email: 'ada@example.com', role: 'editor', status: 'active' })
@@ -51,4 +54,16 @@ it('the README walk-through works when pasted against a fresh server', async () 
     'api_key.create',
     'project.create',
   ])
+
+  expect(catalogs.data.map((catalog: { name: string }) => catalog.name)).toEqual(['internal', 'geo', 'shop'])
+  expect(orders.columns.map((column: { name: string; type: string }) => `${column.name} ${column.type}`)).toEqual([
+    'id BIGINT',
+    'country VARCHAR',
+    'amount DOUBLE',
+  ])
+  expect(federated.rows).toEqual([
+    ['Americas', 3],
+    ['Europe', 19.75],
+  ])
+  expect(federated.stats.sources.map((source: { catalog: string }) => source.catalog).sort()).toEqual(['geo', 'shop'])
 }, 120_000)

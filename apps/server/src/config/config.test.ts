@@ -37,6 +37,13 @@ describe('loadConfig', () => {
     })
   })
 
+  it('takes an operator platform key only with the trb_ prefix that marks keys', () => {
+    expect(loadConfig({ TRIBUTARY_ADMIN_KEY: 'trb_0123456789abcdefghijklmn' }).adminKey).toBe(
+      'trb_0123456789abcdefghijklmn',
+    )
+    expect(() => loadConfig({ TRIBUTARY_ADMIN_KEY: '0123456789abcdefghijklmnop' })).toThrow(/TRIBUTARY_ADMIN_KEY.*trb_/)
+  })
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 8080, databaseUrl: undefined })
   })

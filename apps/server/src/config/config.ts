@@ -12,7 +12,12 @@ const ConfigSchema = z.object({
   TRIBUTARY_DATA_DIR: z.string().min(1).default('./.tributary'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_POOL_SIZE: positiveInt.default(10),
-  TRIBUTARY_ADMIN_KEY: z.string().min(24, 'must be at least 24 characters').optional(),
+  // The prefix is how a bearer token is recognised as a key rather than a session.
+  TRIBUTARY_ADMIN_KEY: z
+    .string()
+    .startsWith('trb_', "must start with 'trb_'")
+    .min(24, 'must be at least 24 characters')
+    .optional(),
   TRIBUTARY_SECRET_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRIBUTARY_RATE_LIMIT_PER_MINUTE: positiveInt.default(600),

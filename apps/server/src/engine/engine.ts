@@ -66,6 +66,10 @@ export interface EngineOptions {
 
 const run = promisify(execFile)
 
+/** A row may be this long (big text, JSON, blobs); DuckDB's read buffer must hold at least one. */
+const MAX_LINE_BYTES = 16 * 1024 * 1024
+const READ_BUFFER_BYTES = 2 * MAX_LINE_BYTES
+
 /**
  * Runs one federated query: every table it names is read from its source with only the columns,
  * filters and limit it needs, into a private in-memory DuckDB where the query then runs as written.
@@ -298,6 +302,9 @@ async function loadTable(
   const insert = connection.run(
     `INSERT INTO ${target} (${columnList}) SELECT ${decoded} FROM read_csv(${quoteLiteral(fifo)}, header = false, ` +
       `auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, ` +
+      // Fixed line ending: a CR inside a quoted field of the first row would otherwise switch
+      // DuckDB's detection to CR. Its default buffer is 16 times the line size: set both.
+      `new_line = '\\n', max_line_size = ${MAX_LINE_BYTES}, buffer_size = ${READ_BUFFER_BYTES}, ` +
       `columns = {${csvColumns}})`,
   )
   // Opened read-write so that opening never blocks, even if DuckDB fails before it opens its end.

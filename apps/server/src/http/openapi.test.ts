@@ -55,6 +55,7 @@ const EXPECTED_ROUTES = [
   'GET /projects/{project_id}/catalogs/{catalog}/schemas/{schema}/tables',
   'GET /projects/{project_id}/catalogs/{catalog}/schemas/{schema}/tables/{table}',
   'POST /projects/{project_id}/catalogs/{catalog}/refresh',
+  'POST /projects/{project_id}/sql',
 ]
 
 describe('OpenAPI document and docs', () => {

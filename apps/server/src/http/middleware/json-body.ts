@@ -5,7 +5,6 @@ import { errors } from '../../lib/errors.js'
 import type { AppEnv } from '../router.js'
 
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
-const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH'])
 
 /** Caps the body size, before anything reads it. */
 export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
@@ -18,12 +17,11 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Every body this API takes is JSON: refuse anything else up front and turn a parse failure into
+ * For POST, PUT and PATCH. Every body this API takes is JSON: refuse anything else up front and turn a parse failure into
  * a 422 that says where the JSON broke. The parsed body is cached for the route's validator.
  */
 export function requireJsonBody(): MiddlewareHandler<AppEnv> {
   return async function parseJsonBody(c, next) {
-    if (!METHODS_WITH_BODY.has(c.req.method)) return next()
     const contentType = c.req.header('content-type')
     const hasBody =
       contentType !== undefined ||

@@ -4,8 +4,19 @@ import path from 'node:path'
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { z } from 'zod'
 
-import { SourceError, type Connector, type SourceTable } from '../connector.js'
+import { SourceError, type Connector, type ScanRequest, type SourceColumn, type SourceTable } from '../connector.js'
 import { confinePath, isGlob } from '../file-paths.js'
+import {
+  ALL_OPS,
+  type ColumnFilterRule,
+  doubleQuoted,
+  limitClause,
+  NULL_OPS,
+  renderFilters,
+  singleQuoted,
+  storableText,
+  whereClause,
+} from '../filter-sql.js'
 
 const FORMATS = ['csv', 'tsv', 'parquet', 'json', 'ndjson'] as const
 type FileFormat = (typeof FORMATS)[number]
@@ -70,6 +81,11 @@ export const filesConnector: Connector<FilesConfig> = {
         }
         tables.sort((a, b) => a.name.localeCompare(b.name))
         return { schemas: [{ name: 'main', tables }] }
+      },
+      nativeReader(request) {
+        const source = request.schema === 'main' ? sources.find((s) => s.table === request.table) : undefined
+        if (!source) throw new SourceError(`there is no table ${request.schema}.${request.table} in ${config.path}`)
+        return filesReaderSql(request, readerSql(source.location, source.format, config))
       },
       async close() {},
     }
@@ -151,6 +167,40 @@ export function readerSql(location: string, format: FileFormat, config: FilesCon
       ].filter(Boolean)
       return `read_csv(${[literal(location), ...options].join(', ')})`
     }
+  }
+}
+
+/**
+ * `SELECT <columns> FROM <reader> WHERE <filters> LIMIT n` for DuckDB itself. DuckDB compares exactly
+ * as the engine does, so every filter goes in: Parquet skips row groups by their statistics, and for
+ * CSV and JSON the engine at least never holds the rows the filter drops.
+ */
+export function filesReaderSql(request: ScanRequest, reader: string): string {
+  if (request.columns.length === 0) throw new TypeError('a scan needs at least one column')
+  const select = request.columns.map((column) => doubleQuoted(column.name)).join(', ')
+  const where = whereClause(renderFilters(request, duckdbFilterRule))
+  return `SELECT ${select} FROM ${reader}${where}${limitClause(request.limit)}`
+}
+
+/** Scalar types, whose constants can be written as a cast string; nested types are not compared. */
+const SCALAR = /^([A-Z_ ]+|DECIMAL\(\d+,\d+\))$/i
+
+function duckdbFilterRule(column: SourceColumn): ColumnFilterRule {
+  const q = doubleQuoted(column.name)
+  if (!SCALAR.test(column.type)) return { lhs: q, ops: NULL_OPS, literal: () => undefined }
+  return {
+    lhs: q,
+    ops: ALL_OPS,
+    literal: (value) => {
+      if (typeof value === 'boolean' || typeof value === 'bigint') return String(value)
+      if (typeof value === 'number') {
+        return Number.isFinite(value) ? String(value) : `CAST(${singleQuoted(String(value))} AS DOUBLE)`
+      }
+      const text = storableText(value)
+      if (text === undefined) return undefined
+      // A string constant takes the column's type, as the engine's own comparison did.
+      return column.type === 'VARCHAR' ? singleQuoted(text) : `CAST(${singleQuoted(text)} AS ${column.type})`
+    },
   }
 }
 

@@ -1,21 +1,35 @@
 import type { z } from 'zod'
 
+import type { Connection as CoreConnection } from 'mysql2'
 import { type Connection, type ConnectionOptions, createConnection, type RowDataPacket } from 'mysql2/promise'
 
 import {
   type Connector,
   type ConnectorContext,
+  type CsvSink,
+  type ScanRequest,
+  type ScanResult,
   type SourceCatalog,
   type SourceColumn,
   type SourceError,
   type SourceSession,
   type SourceTable,
 } from '../connector.js'
+import { isSinkFailure } from '../csv-writer.js'
+import { singleQuoted } from '../filter-sql.js'
 import { describeNetworkError, errorParts, networkDatabaseConfig, sourceError } from '../network.js'
+import { type MysqlLiteralContext, mysqlScanSql, needsCharsets, streamToSink } from './mysql-scan.js'
 import { mysqlTypeToDuckDb } from './mysql-types.js'
 
-/** Long enough for a catalog of tens of thousands of columns; scans will set their own limits per query. */
+/** Long enough for a catalog of tens of thousands of columns; scans lift it while they run. */
 const STATEMENT_TIMEOUT_MS = 30_000
+
+/**
+ * How long the server may wait on a scan's reader before it drops the connection (MySQL's default is
+ * 60 s). DuckDB may leave one table's rows waiting while it reads another's (a join's build side), and
+ * the engine stops a scan by its signal, not by this.
+ */
+const SCAN_WRITE_TIMEOUT_S = 3600
 
 const SYSTEM_DATABASES = ['mysql', 'information_schema', 'performance_schema', 'sys']
 
@@ -56,6 +70,11 @@ export async function openMysqlConnection(config: MysqlConfig, context: Connecto
   return (await openSession(config, context)).connection
 }
 
+/** The statement that sets (or lifts, with 0) the session's statement timeout, in the server's own spelling. */
+function statementTimeout(mariadb: boolean, ms: number): string {
+  return mariadb ? `max_statement_time = ${ms / 1000}` : `max_execution_time = ${ms}`
+}
+
 async function openSession(
   config: MysqlConfig,
   context: ConnectorContext,
@@ -70,10 +89,9 @@ async function openSession(
     const [rows] = await connection.query<RowDataPacket[]>('SELECT VERSION() AS version')
     const mariadb = /mariadb/i.test(String(rows[0]?.version ?? ''))
     // Each flavour spells the statement timeout its own way, and fails on the other's.
-    const timeout = mariadb
-      ? `SESSION max_statement_time = ${STATEMENT_TIMEOUT_MS / 1000}`
-      : `SESSION max_execution_time = ${STATEMENT_TIMEOUT_MS}`
-    await connection.query(`SET SESSION time_zone = '+00:00', ${timeout}`)
+    await connection.query(
+      `SET SESSION time_zone = '+00:00', SESSION ${statementTimeout(mariadb, STATEMENT_TIMEOUT_MS)}`,
+    )
     return { connection, mariadb }
   } catch (error) {
     connection?.destroy()
@@ -151,9 +169,17 @@ function byName(a: { name: string }, b: { name: string }): number {
 
 class MysqlSession implements SourceSession {
   private closed = false
+  /** Whether a scan holds the session's own connection. */
+  private scanning = false
+  /** Set when a stopped scan had to cut the session's connection: the next scan reconnects. */
+  private connectionCut = false
+  /** Connections opened for scans that overlap another. */
+  private readonly extraConnections = new Set<Connection>()
+  /** Whether backslashes are ordinary characters in string literals (sql_mode NO_BACKSLASH_ESCAPES). */
+  private plainBackslashes: Promise<boolean> | undefined
 
   constructor(
-    private readonly connection: Connection,
+    private connection: Connection,
     private readonly mariadb: boolean,
     private readonly config: MysqlConfig,
     private readonly context: ConnectorContext,
@@ -208,9 +234,111 @@ class MysqlSession implements SourceSession {
     }
   }
 
+  /**
+   * Streams `SELECT … FROM db.table WHERE … LIMIT n` into the sink as CSV. A scan that overlaps another
+   * gets a connection of its own, since one connection runs one query at a time and DuckDB may read the
+   * second table before it has drained the first.
+   */
+  async scan(request: ScanRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult> {
+    signal.throwIfAborted()
+    const shared = !this.scanning
+    let connection = this.connection
+    if (shared) {
+      this.scanning = true
+      if (this.connectionCut && !this.closed) {
+        try {
+          this.connection = (await openSession(this.config, this.context)).connection
+        } catch (error) {
+          this.scanning = false
+          throw error
+        }
+        this.connectionCut = false
+        connection = this.connection
+      }
+    } else {
+      connection = (await openSession(this.config, this.context)).connection
+      this.extraConnections.add(connection)
+    }
+    try {
+      const sql = mysqlScanSql(request, await this.literalContext(connection, request))
+      await connection.query(
+        `SET SESSION ${statementTimeout(this.mariadb, 0)}, SESSION net_write_timeout = ${SCAN_WRITE_TIMEOUT_S}`,
+      )
+      try {
+        signal.throwIfAborted()
+        // The promise API has no streaming; its connection wraps a callback one that has.
+        const core = (connection as unknown as { connection: CoreConnection }).connection
+        const stream = core.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 1000 })
+        const cut = () => {
+          if (shared) this.connectionCut = true
+          connection.destroy()
+        }
+        const rows = await streamToSink(stream, request.columns, sink, signal, () => this.kill(connection), cut)
+        return { remoteSql: sql, rows }
+      } finally {
+        if (shared) {
+          await connection
+            .query(
+              `SET SESSION ${statementTimeout(this.mariadb, STATEMENT_TIMEOUT_MS)}, SESSION net_write_timeout = DEFAULT`,
+            )
+            .catch(() => undefined)
+        }
+      }
+    } catch (error) {
+      if ((signal.aborted && error === signal.reason) || isSinkFailure(error) || error instanceof TypeError) throw error
+      throw describeMysqlError(error, this.config, this.context)
+    } finally {
+      if (shared) {
+        this.scanning = false
+      } else {
+        this.extraConnections.delete(connection)
+        await connection.end().catch(() => connection.destroy())
+      }
+    }
+  }
+
+  /** Quoting for the session's sql_mode, and the table's character sets when a filter needs them. */
+  private async literalContext(connection: Connection, request: ScanRequest): Promise<MysqlLiteralContext> {
+    this.plainBackslashes ??= connection
+      .query<RowDataPacket[]>('SELECT @@SESSION.sql_mode AS mode')
+      .then(([rows]) => /NO_BACKSLASH_ESCAPES/i.test(String(rows[0]?.mode ?? '')))
+    const plain = await this.plainBackslashes.catch(() => {
+      this.plainBackslashes = undefined
+      return false
+    })
+    const charsets = new Map<string, string>()
+    if (needsCharsets(request)) {
+      const [rows] = await connection.query<RowDataPacket[]>(
+        'SELECT COLUMN_NAME AS name, CHARACTER_SET_NAME AS charset FROM information_schema.COLUMNS ' +
+          'WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
+        [request.schema, request.table],
+      )
+      for (const row of rows) {
+        if (row.charset !== null) charsets.set(text(row.name as string | Buffer), text(row.charset as string | Buffer))
+      }
+    }
+    return {
+      // With NO_BACKSLASH_ESCAPES a backslash is an ordinary character and only quotes need doubling;
+      // mysql2's escaping would then leave a quote unescaped.
+      quote: plain ? singleQuoted : (value) => connection.escape(value),
+      charset: (column) => charsets.get(column),
+    }
+  }
+
+  /** Kills the connection's running query (not the connection) from a second, short-lived connection. */
+  private async kill(connection: Connection): Promise<void> {
+    const killer = await createConnection(connectionOptions(this.config, this.context))
+    try {
+      await killer.query(`KILL QUERY ${Number(connection.threadId)}`)
+    } finally {
+      await killer.end().catch(() => killer.destroy())
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    for (const connection of this.extraConnections) connection.destroy()
     await this.connection.end().catch(() => this.connection.destroy())
   }
 }

@@ -24,8 +24,9 @@ const SIMPLE: Record<string, string> = {
   datetime: 'TIMESTAMP',
   // TIMESTAMP is stored in UTC and shown in the session's time zone, which sessions set to UTC.
   timestamp: 'TIMESTAMPTZ',
-  // MySQL's TIME is also a duration (-838:59:59 to 838:59:59); values outside one day need care when scanned.
-  time: 'TIME',
+  // MySQL's TIME is a time of day or a duration, -838:59:59 to 838:59:59: DuckDB's TIME stops at 24:00:00,
+  // while INTERVAL holds every value exactly and still adds to dates and times.
+  time: 'INTERVAL',
   year: 'SMALLINT',
   json: 'JSON',
   uuid: 'UUID', // MariaDB 10.7+

@@ -4,14 +4,19 @@ import pg from 'pg'
 import {
   type Connector,
   type ConnectorContext,
+  type CsvSink,
+  type ScanRequest,
+  type ScanResult,
   type SourceCatalog,
   type SourceSchema,
   type SourceSession,
 } from '../connector.js'
+import { isSinkFailure } from '../csv-writer.js'
 import { describeNetworkError, errorParts, networkDatabaseConfig, sourceError, timedOut } from '../network.js'
+import { copyToSink, postgresqlScanSql } from './postgresql-scan.js'
 import { postgresqlTypeToDuckDb } from './postgresql-types.js'
 
-/** Long enough for a catalog of tens of thousands of columns; scans will set their own limits per query. */
+/** Long enough for a catalog of tens of thousands of columns; scans lift it for their own transaction. */
 const STATEMENT_TIMEOUT_MS = 30_000
 
 export const PostgresqlConfigSchema = networkDatabaseConfig({ defaultPort: 5432, databaseMax: 63, userMax: 63 })
@@ -155,14 +160,27 @@ class PostgresqlSession implements SourceSession {
   private closed = false
   /** The error that broke the connection while idle, to explain the next failure with. */
   private broken: unknown
+  /** Whether a scan holds the session's own client. */
+  private scanning = false
+  /** Set when the session's client was cut (a stopped scan whose server would not stop): the next scan reconnects. */
+  private clientEnded = false
+  /** Clients opened for scans that overlap another. */
+  private readonly extraClients = new Set<pg.Client>()
 
   constructor(
-    private readonly client: pg.Client,
+    private client: pg.Client,
     private readonly config: PostgresqlConfig,
     private readonly context: ConnectorContext,
   ) {
+    this.watch(client)
+  }
+
+  private watch(client: pg.Client): void {
     client.on('error', (error) => {
-      this.broken = error
+      if (client === this.client) this.broken = error
+    })
+    client.on('end', () => {
+      if (client === this.client) this.clientEnded = true
     })
   }
 
@@ -175,9 +193,75 @@ class PostgresqlSession implements SourceSession {
     }
   }
 
+  /**
+   * COPY (SELECT …) TO STDOUT in CSV, straight into the sink. A scan that overlaps another gets a
+   * connection of its own: the engine may read two tables of one source in one query (a join), and
+   * DuckDB may read the second before it has drained the first, so queueing the second COPY behind
+   * the first on one connection would wait forever.
+   */
+  async scan(request: ScanRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult> {
+    signal.throwIfAborted()
+    const sql = postgresqlScanSql(request)
+    const shared = !this.scanning
+    let client: pg.Client
+    if (shared) {
+      this.scanning = true
+      if (this.clientEnded && !this.closed) {
+        try {
+          this.client = await openPostgresqlClient(this.config, this.context)
+        } catch (error) {
+          this.scanning = false
+          throw error
+        }
+        this.clientEnded = false
+        this.broken = undefined
+        this.watch(this.client)
+      }
+      client = this.client
+    } else {
+      client = await openPostgresqlClient(this.config, this.context)
+      this.extraClients.add(client)
+    }
+    try {
+      const rows = await copyToSink(client, sql, sink, signal, () => this.cancelBackend(client))
+      return { remoteSql: sql, rows }
+    } catch (error) {
+      // An abort, or the sink's own failure (DuckDB stopped reading), is the engine's to explain.
+      if ((signal.aborted && error === signal.reason) || isSinkFailure(error)) throw error
+      if (errorParts(error).code === '57014') {
+        throw sourceError(`the source cancelled the scan of ${request.schema}.${request.table}`, this.config)
+      }
+      throw describePostgresqlError(error, this.config, this.context)
+    } finally {
+      if (shared) {
+        this.scanning = false
+      } else {
+        this.extraClients.delete(client)
+        await client.end().catch(() => undefined)
+      }
+    }
+  }
+
+  /**
+   * Cancels whatever the client is running, from a second short-lived connection: pg_cancel_backend
+   * needs no more rights than the session's own user has over its own backends.
+   */
+  private async cancelBackend(client: pg.Client): Promise<void> {
+    // pg keeps the backend's process id from the startup handshake; its types do not declare it.
+    const pid = (client as unknown as { processID: number | null }).processID
+    if (pid === null) return
+    const canceller = await openPostgresqlClient(this.config, this.context)
+    try {
+      await canceller.query('select pg_catalog.pg_cancel_backend($1)', [pid])
+    } finally {
+      await canceller.end().catch(() => undefined)
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    await Promise.all([...this.extraClients].map((client) => client.end().catch(() => undefined)))
     await this.client.end().catch(() => undefined)
   }
 }

@@ -3,6 +3,7 @@ import { z } from 'zod'
 
 import { SourceError, type Connector, type SourceColumn, type SourceTable } from '../connector.js'
 import { confinePath } from '../file-paths.js'
+import { sqliteScan } from './sqlite-scan.js'
 
 export const SqliteConfig = z.strictObject({
   path: z.string().min(1, 'must not be empty').max(4096),
@@ -51,6 +52,9 @@ export const sqliteConnector: Connector<SqliteConfig> = {
           })),
         }))
         return { schemas: [{ name: 'main', tables }] }
+      },
+      scan(request, sink, signal) {
+        return sqliteScan(file, request, sink, signal)
       },
       async close() {
         db.close()

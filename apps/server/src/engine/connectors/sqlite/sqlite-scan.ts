@@ -1,0 +1,241 @@
+import Database from 'better-sqlite3'
+
+import { type CsvSink, type ScanRequest, type ScanResult, type SourceColumn, SourceError } from '../connector.js'
+import { abortReason, CSV_NULL, CsvBatch, csvBlob, csvNumber, csvString } from '../csv-writer.js'
+import {
+  ALL_OPS,
+  type ColumnFilterRule,
+  decimalScale,
+  doubleQuoted,
+  limitClause,
+  NULL_OPS,
+  numericLiteral,
+  renderFilters,
+  singleQuoted,
+  storableText,
+  whereClause,
+} from '../filter-sql.js'
+
+/** The affinity a declared type gives a column (sqlite.org/datatype3.html §3.1). */
+export function sqliteAffinity(declared: string): 'INTEGER' | 'TEXT' | 'BLOB' | 'REAL' | 'NUMERIC' {
+  const type = declared.toUpperCase()
+  if (type.includes('INT')) return 'INTEGER'
+  if (/CHAR|CLOB|TEXT/.test(type)) return 'TEXT'
+  if (type.includes('BLOB') || type === '') return 'BLOB'
+  if (/REAL|FLOA|DOUB/.test(type)) return 'REAL'
+  return 'NUMERIC'
+}
+
+export interface SqliteTableFacts {
+  /** A STRICT table holds only values of its declared types. */
+  strict: boolean
+  /** Text compares by its bytes in the database's encoding; only UTF-8 orders as DuckDB does. */
+  utf8: boolean
+}
+
+/** A number as a literal SQLite reads as REAL: a whole number without a point would be an exact INTEGER. */
+function realLiteral(value: number): string {
+  const text = csvNumber(value)
+  return /[.eE]/.test(text) ? text : `${text}.0`
+}
+
+const LOWER_OPS = new Set(['=', 'in', '<', '<='])
+
+/**
+ * How a filter on the column is written so that SQLite returns at least the rows DuckDB keeps. Any
+ * column may hold any value (sqlite.org/datatype3.html), so only these are compared:
+ * - INTEGER columns, with integers;
+ * - REAL columns, with doubles written so that SQLite reads them as REAL;
+ * - DECIMAL(p,s) columns over a range one unit of the scale wider, since DuckDB rounds what it reads
+ *   to the scale and SQLite compares the stored double;
+ * - text columns in byte order (COLLATE BINARY overrides a NOCASE column). Outside STRICT tables a
+ *   text column may hold a blob, which SQLite orders after all text but DuckDB reads as its text, so
+ *   the comparisons that would drop a blob keep every blob.
+ */
+export function sqliteFilterRule(column: SourceColumn, facts: SqliteTableFacts): ColumnFilterRule {
+  const q = doubleQuoted(column.name)
+  const nullsOnly: ColumnFilterRule = { lhs: q, ops: NULL_OPS, literal: () => undefined }
+  const affinity = sqliteAffinity(column.source_type)
+  if (column.type === 'BIGINT' && affinity === 'INTEGER') {
+    return { lhs: q, ops: ALL_OPS, literal: (value) => numericLiteral(value, { integer: true }) }
+  }
+  if (column.type === 'DOUBLE' && affinity === 'REAL') {
+    return {
+      lhs: q,
+      ops: ALL_OPS,
+      literal: (value) => (typeof value === 'number' && Number.isFinite(value) ? realLiteral(value) : undefined),
+    }
+  }
+  const scale = decimalScale(column.type)
+  if (scale !== undefined && affinity === 'NUMERIC') {
+    const unit = scale === 0 ? '1' : `0.${'0'.repeat(scale - 1)}1`
+    return {
+      lhs: q,
+      ops: ALL_OPS,
+      literal: (value) => numericLiteral(value, { exactDecimal: true }),
+      compare: (op, literal) => {
+        switch (op) {
+          case '=':
+            return `${q} BETWEEN ${literal} - ${unit} AND ${literal} + ${unit}`
+          case '<':
+          case '<=':
+            return `${q} <= ${literal} + ${unit}`
+          case '>':
+          case '>=':
+            return `${q} >= ${literal} - ${unit}`
+          default:
+            return undefined
+        }
+      },
+    }
+  }
+  if (column.type === 'VARCHAR' && affinity === 'TEXT') {
+    const lhs = `${q} COLLATE BINARY`
+    return {
+      lhs,
+      nullLhs: q,
+      // In UTF-16 the byte order of text differs from UTF-8's; equality does not.
+      ops: facts.utf8 ? ALL_OPS : ['=', '<>', 'in', 'is_null', 'is_not_null'],
+      literal: (value) => {
+        const text = storableText(value)
+        return text === undefined ? undefined : singleQuoted(text)
+      },
+      compare: (op, literal) => {
+        const sql = op === 'in' ? `${lhs} IN ${literal}` : `${lhs} ${op} ${literal}`
+        return facts.strict || !LOWER_OPS.has(op) ? sql : `(${sql} OR typeof(${q}) = 'blob')`
+      },
+    }
+  }
+  // Booleans, dates and timestamps are stored in too many ways to compare; blobs and untyped columns too.
+  return nullsOnly
+}
+
+export function sqliteScanSql(request: ScanRequest, facts: SqliteTableFacts): string {
+  if (request.columns.length === 0) throw new TypeError('a scan needs at least one column')
+  const select = request.columns.map((column) => doubleQuoted(column.name)).join(', ')
+  const where = whereClause(renderFilters(request, (column) => sqliteFilterRule(column, facts)))
+  const from = `${doubleQuoted(request.schema)}.${doubleQuoted(request.table)}`
+  return `SELECT ${select} FROM ${from}${where}${limitClause(request.limit)}`
+}
+
+const NUMBER_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/
+const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/
+
+type Encoder = (value: unknown) => string
+
+function describeValue(value: unknown): string {
+  if (Buffer.isBuffer(value)) return `a blob of ${value.length} bytes`
+  if (typeof value === 'string')
+    return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`
+  return `the number ${String(value)}`
+}
+
+/**
+ * How each stored value (integers as bigint, reals as number, text, blobs as Buffer) becomes a CSV
+ * field of the column's DuckDB type. A value that cannot be one (text in an INTEGER column, say) fails
+ * the scan with a message naming it, as DuckDB's own SQLite reader does, rather than turning into NULL.
+ */
+export function sqliteEncoder(column: SourceColumn, table: string): Encoder {
+  const mismatch = (value: unknown) =>
+    new SourceError(
+      `column "${column.name}" of table "${table}" holds ${describeValue(value)}, which is not a ${column.type}`,
+    )
+  switch (column.type) {
+    case 'BIGINT':
+      return (value) => {
+        if (typeof value === 'bigint') return value.toString()
+        if (typeof value === 'number' && Number.isInteger(value)) return csvNumber(value)
+        if (typeof value === 'string' && INTEGER_TEXT.test(value)) return value.trim()
+        throw mismatch(value)
+      }
+    case 'DOUBLE':
+      return numberEncoder(mismatch)
+    case 'BOOLEAN':
+      return (value) => {
+        if (typeof value === 'bigint' || typeof value === 'number')
+          return value === 0 || value === 0n ? 'false' : 'true'
+        // 'true', 't', 'yes', '1', … are DuckDB's to read.
+        if (typeof value === 'string') return csvString(value)
+        throw mismatch(value)
+      }
+    case 'VARCHAR':
+      return (value) =>
+        csvString(typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : String(value))
+    case 'BLOB':
+      return (value) => csvBlob(Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8'))
+    case 'DATE':
+    case 'TIMESTAMP':
+      // Stored as text such as '2009-01-01 00:00:00', which DuckDB reads as either. Numbers could be
+      // Julian days or Unix seconds, and are not guessed at.
+      return (value) => {
+        if (typeof value === 'string') return csvString(value)
+        throw mismatch(value)
+      }
+    default:
+      if (column.type.startsWith('DECIMAL(')) return numberEncoder(mismatch)
+      return (value) => csvString(Buffer.isBuffer(value) ? value.toString('utf8') : String(value))
+  }
+}
+
+function numberEncoder(mismatch: (value: unknown) => Error): Encoder {
+  return (value) => {
+    if (typeof value === 'number' || typeof value === 'bigint') return csvNumber(value)
+    if (typeof value === 'string' && NUMBER_TEXT.test(value)) return value.trim()
+    throw mismatch(value)
+  }
+}
+
+/**
+ * Reads the table in a connection of its own (an open statement keeps better-sqlite3's connection
+ * busy, and the engine may scan two tables at once), in batches: the read is synchronous, so each
+ * batch is handed to the sink and awaited before the next is read, which is also where an abort is
+ * noticed.
+ */
+export async function sqliteScan(
+  file: string,
+  request: ScanRequest,
+  sink: CsvSink,
+  signal: AbortSignal,
+): Promise<ScanResult> {
+  signal.throwIfAborted()
+  const db = new Database(file, { readonly: true, fileMustExist: true })
+  try {
+    db.pragma('query_only = true')
+    const facts = tableFacts(db, request)
+    const sql = sqliteScanSql(request, facts)
+    let statement: Database.Statement
+    try {
+      statement = db.prepare(sql).raw(true).safeIntegers(true)
+    } catch (error) {
+      throw new SourceError(`cannot read ${request.schema}.${request.table}: ${(error as Error).message}`)
+    }
+    const encoders = request.columns.map((column) => sqliteEncoder(column, request.table))
+    const width = encoders.length
+    const fields = new Array<string>(width)
+    const batch = new CsvBatch(sink)
+    for (const row of statement.iterate() as IterableIterator<unknown[]>) {
+      for (let i = 0; i < width; i++) {
+        const value = row[i]
+        fields[i] = value === null ? CSV_NULL : encoders[i]!(value)
+      }
+      const full = batch.add(fields)
+      if (full) {
+        await full
+        if (signal.aborted) throw abortReason(signal)
+      }
+    }
+    await batch.flush()
+    signal.throwIfAborted()
+    return { remoteSql: sql, rows: batch.rows }
+  } finally {
+    db.close()
+  }
+}
+
+function tableFacts(db: Database.Database, request: ScanRequest): SqliteTableFacts {
+  const encoding = db.pragma('encoding', { simple: true }) as string
+  const listed = db
+    .prepare('select strict from pragma_table_list where schema = ? and name = ?')
+    .get(request.schema, request.table) as { strict: number } | undefined
+  return { strict: listed?.strict === 1, utf8: encoding.toUpperCase() === 'UTF-8' }
+}
