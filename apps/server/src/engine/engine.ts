@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process'
 import { once } from 'node:events'
-import { createWriteStream } from 'node:fs'
+import { closeSync, constants, openSync } from 'node:fs'
+import { Socket } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -67,6 +68,27 @@ export interface EngineOptions {
 const run = promisify(execFile)
 
 /** A row may be this long (big text, JSON, blobs); DuckDB's read buffer must hold at least one. */
+const MAX_CONCURRENT_LOADS = 2
+
+/** A plain counting semaphore: at most `limit` tasks run at once, the rest wait in order. */
+class Semaphore {
+  #active = 0
+  readonly #waiting: (() => void)[] = []
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve))
+    this.#active += 1
+    try {
+      return await task()
+    } finally {
+      this.#active -= 1
+      this.#waiting.shift()?.()
+    }
+  }
+}
+
 const MAX_LINE_BYTES = 16 * 1024 * 1024
 const READ_BUFFER_BYTES = 2 * MAX_LINE_BYTES
 
@@ -77,6 +99,11 @@ const READ_BUFFER_BYTES = 2 * MAX_LINE_BYTES
  */
 export class SqlEngine {
   #parser: Promise<DuckDBConnection> | undefined
+  /**
+   * Each load holds one of libuv's threads (4 by default) while DuckDB blocks reading its FIFO;
+   * bounding loads across all queries leaves threads for everything else that needs them.
+   */
+  readonly #loads = new Semaphore(MAX_CONCURRENT_LOADS)
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -99,8 +126,8 @@ export class SqlEngine {
       clearTimeout(timer)
       query.signal?.removeEventListener('abort', onCallerAbort)
       controller.abort()
-      // The losing side of the race still has to release what it holds.
-      await work.catch(() => undefined)
+      // The losing side of the race releases what it holds in its own time; the caller need not wait.
+      void work.catch(() => undefined)
     }
   }
 
@@ -146,13 +173,8 @@ export class SqlEngine {
           // A session per table: scans of one source then run side by side, each in its own transaction.
           const session = handle.openSession()
           sessions.push(session)
-          const loaded = await loadTable(
-            await connect(),
-            await session,
-            table,
-            request,
-            path.join(fifoDir, `t${index}`),
-            signal,
+          const loaded = await this.#loads.run(async () =>
+            loadTable(await connect(), await session, table, request, path.join(fifoDir, `t${index}`), signal),
           )
           return { catalog: table.catalog, table: `${table.schema}.${table.table}`, ...loaded }
         }),
@@ -307,22 +329,72 @@ async function loadTable(
       `new_line = '\\n', max_line_size = ${MAX_LINE_BYTES}, buffer_size = ${READ_BUFFER_BYTES}, ` +
       `columns = {${csvColumns}})`,
   )
-  // Opened read-write so that opening never blocks, even if DuckDB fails before it opens its end.
-  const stream = createWriteStream(fifo, { flags: 'r+' })
+  let writer: number
+  try {
+    writer = await openWriter(fifo, insert, signal)
+  } catch (error) {
+    releaseReader(fifo)
+    await insert.catch(() => undefined)
+    throw error
+  }
+  // Written through a pipe socket on the event loop: file streams would queue behind DuckDB's
+  // blocked reads in libuv's small thread pool and could never be written, or even closed.
+  const pipe = new Socket({ fd: writer, readable: false })
+  pipe.on('error', () => undefined)
+  const closed = once(pipe, 'close')
+  const stop = () => pipe.destroy()
+  signal.addEventListener('abort', stop, { once: true })
   const sink: CsvSink = {
     async write(chunk) {
-      if (!stream.write(chunk)) await once(stream, 'drain', { signal })
+      if (pipe.destroyed) throw signal.reason ?? new Error('the load was stopped')
+      if (!pipe.write(chunk)) await once(pipe, 'drain', { signal })
     },
   }
   let scanned
   try {
     scanned = await session.scan(request, sink, signal)
   } finally {
-    stream.end()
+    // End of data, or on failure an end all the same: DuckDB's read returns and the interrupt lands.
+    pipe.end()
+    signal.removeEventListener('abort', stop)
   }
-  await once(stream, 'close')
+  await closed
   const result = await insert
   return { remote_sql: scanned.remoteSql, rows: Number(result.rowsChanged) }
+}
+
+/**
+ * Opens the FIFO's write end once DuckDB has opened its read end. Writing earlier and closing
+ * before the reader arrives would lose the data: a FIFO with no one on either end keeps nothing.
+ */
+async function openWriter(fifo: string, reader: Promise<unknown>, signal: AbortSignal): Promise<number> {
+  let readerDone = false
+  void reader.then(
+    () => (readerDone = true),
+    () => (readerDone = true),
+  )
+  for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
+    try {
+      return openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error
+    }
+    if (signal.aborted) throw signal.reason
+    if (readerDone) {
+      await reader
+      throw new Error('DuckDB finished the load without reading its input')
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait))
+  }
+}
+
+/** A reader blocked in open() waits for a writer: let it in, and out again, so its query can end. */
+function releaseReader(fifo: string): void {
+  try {
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
+  } catch {
+    // ENXIO: no reader is waiting.
+  }
 }
 
 function toEngineError(error: unknown): unknown {

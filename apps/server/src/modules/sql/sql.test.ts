@@ -77,4 +77,19 @@ describe('POST /projects/{id}/sql over files and SQLite', () => {
     expect(source.remote_sql).not.toContain('BillingCity')
     expect(source.rows).toBe(response.body.row_count)
   })
+
+  it('loads many tables of one source in one query', async () => {
+    const tables = ['Track', 'Album', 'Artist', 'Genre', 'InvoiceLine', 'MediaType']
+    const response = await sql({
+      sql: `select ${tables.map((table) => `(select count(*) from chinook.main.${table})`).join(', ')}`,
+      timeout_ms: 10_000,
+    })
+    expect(response.status, JSON.stringify(response.body)).toBe(200)
+    const reference = new Database(path.join(root, 'chinook.sqlite'), { readonly: true })
+    const counts = tables.map(
+      (table) => (reference.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n,
+    )
+    expect(response.body.rows).toEqual([counts])
+    expect(response.body.stats.sources).toHaveLength(tables.length)
+  })
 })
