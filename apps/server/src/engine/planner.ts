@@ -46,6 +46,9 @@ export async function planScans(
   }
   const plan = JSON.parse(serialized) as PlanResult
   if ('error' in plan && plan.error) {
+    // Some valid queries (a CTE reused across sources) trip DuckDB's plan serialisation over stubs.
+    // When the query itself binds, read its tables whole rather than refuse it.
+    if (await binds(connection, sql)) return { scans: new Map(tables.map((table) => [table, fullScan(table)])) }
     const position = Number(plan.position)
     return {
       error: {
@@ -80,6 +83,19 @@ export async function planScans(
     scans.set(table, mergeShapes(table, shapes))
   }
   return { scans }
+}
+
+async function binds(connection: DuckDBConnection, sql: string): Promise<boolean> {
+  try {
+    await connection.prepare(sql)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function fullScan(table: PlannedTable): ScanRequest {
+  return { schema: table.schema, table: table.table, columns: table.columns, filters: [] }
 }
 
 interface ScanShape {
@@ -159,6 +175,15 @@ function collectFilters(filter: TableFilter, column: string, into: PushedFilter[
       let complete = true
       for (const child of filter.child_filters ?? []) complete = collectFilters(child, column, into) && complete
       return complete
+    }
+    case 'EXPRESSION_FILTER': {
+      // DuckDB 1.5 states IS [NOT] NULL on one column as an expression over that column.
+      const op = { OPERATOR_IS_NULL: 'is_null', OPERATOR_IS_NOT_NULL: 'is_not_null' }[filter.expr?.type ?? '']
+      const onlyTheColumn =
+        filter.expr?.children?.length === 1 && filter.expr.children[0]?.expression_class === 'BOUND_REF'
+      if (filter.expr?.expression_class !== 'BOUND_OPERATOR' || !op || !onlyTheColumn) return false
+      into.push({ column, op: op as 'is_null' | 'is_not_null' })
+      return true
     }
     case 'OPTIONAL_FILTER':
       // DuckDB marks it optional because it keeps the exact filter above the scan; pushing it is
@@ -254,6 +279,7 @@ interface TableFilter {
   values?: PlanConstant[]
   child_filters?: TableFilter[]
   child_filter?: TableFilter
+  expr?: { expression_class?: string; type?: string; children?: { expression_class?: string }[] }
 }
 
 interface LimitValue {
