@@ -31,6 +31,7 @@
  *   BENCH_REPEAT        measure each scenario N times and keep the best (default 1), against
  *                       interference from other work on a shared machine
  *   BENCH_CPU_PROF      1 to run the servers with --cpu-prof (profiles in bench/.out/profiles/)
+ *   BENCH_SERVER_ENV    extra server settings, e.g. 'DATABASE_POOL_SIZE=4 FOO=bar' (default none)
  *   BENCH_QUIET_WAIT    seconds to wait, before each scenario, for other work on the machine to
  *                       stop (default 120; 0 = don't wait). Runs disturbed anyway are flagged.
  */
@@ -83,6 +84,20 @@ interface Settings {
   priority: number
   gitRef: string | undefined
   repeat: number
+  serverEnv: Record<string, string>
+}
+
+/** `NAME=value NAME2=value2`: settings for the servers under test, to compare configurations. */
+function parseServerEnv(raw: string): Record<string, string> {
+  const entries = raw
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((pair) => {
+      const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair)
+      if (!match) throw new Error(`BENCH_SERVER_ENV: expected NAME=value, got '${pair}'`)
+      return [match[1]!, match[2]!] as const
+    })
+  return Object.fromEntries(entries)
 }
 
 function readSettings(env: NodeJS.ProcessEnv): Settings {
@@ -120,6 +135,7 @@ function readSettings(env: NodeJS.ProcessEnv): Settings {
     priority: Math.round(number('BENCH_PRIORITY', 0, -20)),
     gitRef: env.BENCH_GIT_REF || undefined,
     repeat: Math.round(number('BENCH_REPEAT', 1, 1)),
+    serverEnv: parseServerEnv(env.BENCH_SERVER_ENV ?? ''),
   }
 }
 
@@ -298,6 +314,7 @@ async function startServer(options: {
       TRIBUTARY_RATE_LIMIT_PER_MINUTE: '1000000000',
       LOG_LEVEL: options.logLevel,
       ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+      ...options.settings.serverEnv,
     },
   })
   closeSync(logFd)
@@ -857,7 +874,12 @@ function machineLine(settings: Settings, source: Source): string {
     ', ' +
     `load generator in the same machine as the server` +
     (settings.priority !== 0 ? `, bench and servers at nice ${settings.priority}` : '') +
-    (settings.cpuProfile ? ', servers under --cpu-prof' : '')
+    (settings.cpuProfile ? ', servers under --cpu-prof' : '') +
+    (Object.keys(settings.serverEnv).length > 0
+      ? `, server settings ${Object.entries(settings.serverEnv)
+          .map(([name, value]) => `${name}=${value}`)
+          .join(' ')}`
+      : '')
   )
 }
 

@@ -1,10 +1,15 @@
+import path from 'node:path'
+
 import { Authenticator } from './auth/authenticator.js'
 import { SessionTokens } from './auth/session-tokens.js'
 import type { Config } from './config/config.js'
 import { loadInstanceSecret } from './config/instance-secret.js'
 import { CONNECTORS } from './engine/connectors/registry.js'
 import { SqlEngine } from './engine/engine.js'
+import { PlatformDuckDB } from './engine/platform-duckdb.js'
 import { createApp, type App } from './http/app.js'
+import { TableStore } from './internal-store/table-store.js'
+import { JobQueue } from './jobs/queue.js'
 import type { Logger } from './lib/logger.js'
 import { deriveKey, SecretBox } from './lib/secret-box.js'
 import { openMetadataStore, type MetadataStore } from './metadata/database.js'
@@ -13,8 +18,14 @@ import { ApiKeysService } from './modules/api-keys/api-keys.service.js'
 import { AuditService } from './modules/audit/audit.service.js'
 import { CatalogsService } from './modules/catalogs/catalogs.service.js'
 import { ConnectionsService } from './modules/connections/connections.service.js'
+import { ColumnTypes } from './modules/datasets/column-types.js'
+import { DatasetsService } from './modules/datasets/datasets.service.js'
+import { ImportsService } from './modules/datasets/imports.service.js'
 import { OrganizationsService } from './modules/organizations/organizations.service.js'
 import { ProjectsService } from './modules/projects/projects.service.js'
+import { QueryJobsService } from './modules/query-jobs/query-jobs.service.js'
+import { SavedQueriesService } from './modules/saved-queries/saved-queries.service.js'
+import { ExportsService } from './modules/exports/exports.service.js'
 import { SqlService } from './modules/sql/sql.service.js'
 import { UsersRepo } from './modules/users/users.repo.js'
 import { UsersService } from './modules/users/users.service.js'
@@ -30,6 +41,8 @@ export interface Tributary {
 export interface TributaryOptions {
   /** Tests: PGlite in memory, started from this snapshot, instead of the data directory. */
   inMemoryMetadata?: { snapshot?: Blob | undefined }
+  /** Run queued jobs in this process (default true); queue tests drive their own `JobQueue`. */
+  startJobs?: boolean
 }
 
 /** Builds every dependency from config, in one place. `main.ts` and the tests both start here. */
@@ -57,7 +70,15 @@ export async function createTributary(
     sessions,
     config.authCacheTtlMs,
   )
-  const services = createServices(store, authenticator, sessions, secretBox, config)
+  const services = createServices(
+    store,
+    authenticator,
+    sessions,
+    secretBox,
+    config,
+    logger,
+    deriveKey(secret, 'exports'),
+  )
   const app = createApp({
     logger,
     store,
@@ -66,7 +87,18 @@ export async function createTributary(
     rateLimitPerMinute: config.rateLimitPerMinute,
     bodyLimitBytes: config.bodyLimitBytes,
   })
-  return { app, store, services, close: () => store.close() }
+  if (options.startJobs !== false) services.jobs.start()
+  return {
+    app,
+    store,
+    services,
+    close: async () => {
+      // Running jobs are handed back to the queue before the store they write to goes away.
+      await services.jobs.stop()
+      await services.platformDuckDB.close()
+      await store.close()
+    },
+  }
 }
 
 function createServices(
@@ -75,16 +107,60 @@ function createServices(
   sessions: SessionTokens,
   secrets: SecretBox,
   config: Config,
+  logger: Logger,
+  exportLinkKey: Uint8Array,
 ) {
   const { db } = store
   const connectorContext = { fileRoots: config.fileRoots, connectTimeoutMs: config.connectTimeoutMs }
   const connections = new ConnectionsService(db, { connectors: CONNECTORS, secrets, context: connectorContext })
-  const catalogs = new CatalogsService(db, connections)
+  const tableStore = new TableStore({
+    root: path.join(config.dataDir, 'internal'),
+    memoryLimit: config.queryMemoryLimit,
+    threads: config.queryThreads,
+  })
+  const datasets = new DatasetsService(db, tableStore, new ColumnTypes())
+  const catalogs = new CatalogsService(db, connections, datasets)
   const engine = new SqlEngine({ memoryLimit: config.queryMemoryLimit, threads: config.queryThreads })
+  const platformDuckDB = new PlatformDuckDB({ memoryLimit: config.queryMemoryLimit, threads: config.queryThreads })
+  const jobs = new JobQueue(db, {
+    queue: config.jobQueue,
+    concurrency: config.jobConcurrency,
+    pollIntervalMs: config.jobPollIntervalMs,
+    leaseMs: config.jobLeaseMs,
+    // Heartbeats also carry cancellations asked for on another process: keep them frequent.
+    heartbeatMs: Math.min(2_000, Math.floor(config.jobLeaseMs / 3)),
+    retryBaseDelayMs: config.jobRetryDelayMs,
+    singleProcess: store.kind === 'pglite',
+    logger: logger.child({ component: 'jobs' }),
+  })
+  const sql = new SqlService(connections, catalogs, engine, connectorContext)
+  const imports = new ImportsService(db, jobs, datasets, tableStore, platformDuckDB, sql, {
+    uploadsDir: path.join(config.dataDir, 'uploads'),
+    uploadLimitBytes: config.uploadLimitBytes,
+  })
+  const savedQueries = new SavedQueriesService(db)
+  const queryJobs = new QueryJobsService(db, jobs, sql, platformDuckDB, {
+    resultsDir: path.join(config.dataDir, 'results'),
+    // `{query_id, parameters}` runs resolve through saved queries (a function: each module needs the other).
+    savedQueries: () => savedQueries,
+  })
+  const exports = new ExportsService(db, jobs, queryJobs, datasets, platformDuckDB, {
+    exportsDir: path.join(config.dataDir, 'exports'),
+    linkKey: exportLinkKey,
+    linkTtlSeconds: config.exportLinkTtlSeconds,
+    duckdb: { memoryLimit: config.queryMemoryLimit, threads: config.queryThreads },
+  })
   return {
+    exports,
+    queryJobs,
+    savedQueries,
+    jobs,
+    platformDuckDB,
+    datasets,
+    imports,
     connections,
     catalogs,
-    sql: new SqlService(connections, catalogs, engine, connectorContext),
+    sql,
     organizations: new OrganizationsService(db, authenticator),
     workspaces: new WorkspacesService(db),
     projects: new ProjectsService(db, authenticator),

@@ -37,6 +37,9 @@ async function main(): Promise<void> {
       process.exit(1)
     }, config.shutdownTimeoutMs)
     forced.unref()
+    // Jobs stop being claimed now; running ones get half the shutdown time, then go back to the
+    // queue for the next start (or another process). `close` below waits for this.
+    void tributary.services.jobs.stop(Math.floor(config.shutdownTimeoutMs / 2))
     server.close(() => {
       tributary
         .close()

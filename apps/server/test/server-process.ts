@@ -4,7 +4,6 @@ import { createServer } from 'node:net'
 import path from 'node:path'
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../../..')
-const TSX = path.join(REPO_ROOT, 'node_modules/.bin/tsx')
 
 export interface ServerProcess {
   baseUrl: string
@@ -24,10 +23,11 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-/** Starts `npm start`'s entry point as its own process, exactly as an operator runs it. */
+/** Starts `npm start`'s entry point as its own process, as an operator runs it. */
 export async function startServerProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<ServerProcess> {
   const port = await freePort()
-  const child = spawn(TSX, ['apps/server/src/main.ts'], {
+  // Node itself with tsx's loader, not the tsx launcher: one process, so a signal (SIGKILL too) reaches the server.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts'], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,6 +7,7 @@ export const ERROR_STATUS = {
   authorization_error: 403,
   not_found: 404,
   conflict: 409,
+  gone: 410,
   validation_error: 422,
   unsupported_media_type: 415,
   payload_too_large: 413,

@@ -1,7 +1,9 @@
+import { hash } from 'node:crypto'
+
 import type { Scope } from '@tributary/contract'
 
 import { errors } from '../lib/errors.js'
-import { API_KEY_PREFIX, sha256 } from '../lib/secrets.js'
+import { API_KEY_PREFIX } from '../lib/secrets.js'
 import type { Principal } from './principal.js'
 import type { SessionTokens } from './session-tokens.js'
 
@@ -58,7 +60,8 @@ export class Authenticator implements AccessCache {
 
   async authenticate(authorization: string | undefined): Promise<Principal> {
     const token = parseBearer(authorization)
-    const cacheKey = sha256(token)
+    // The key's stored hash (`sha256()` in lib/secrets), computed one-shot: no Hash object per request.
+    const cacheKey = hash('sha256', token, 'hex')
     const now = Date.now()
     const cached = this.#cache.get(cacheKey)
     if (cached && cached.validUntil > now) return cached.principal

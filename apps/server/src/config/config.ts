@@ -33,6 +33,13 @@ const ConfigSchema = z.object({
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must be a size such as 2GB')
     .default('2GB'),
   TRIBUTARY_QUERY_THREADS: positiveInt.default(2),
+  TRIBUTARY_EXPORT_LINK_TTL_SECONDS: positiveInt.default(3600),
+  TRIBUTARY_UPLOAD_LIMIT_BYTES: positiveInt.default(1024 * 1024 * 1024),
+  TRIBUTARY_JOB_CONCURRENCY: positiveInt.default(2),
+  TRIBUTARY_JOB_POLL_INTERVAL_MS: positiveInt.default(1_000),
+  TRIBUTARY_JOB_LEASE_MS: z.coerce.number().int().min(1_000).default(30_000),
+  TRIBUTARY_JOB_RETRY_DELAY_MS: positiveInt.default(1_000),
+  TRIBUTARY_JOB_QUEUE: z.string().min(1).max(500).optional(),
 })
 
 export interface Config {
@@ -56,6 +63,17 @@ export interface Config {
   /** DuckDB's memory limit and threads for one query. */
   queryMemoryLimit: string
   queryThreads: number
+  /** How long a signed export download link works. */
+  exportLinkTtlSeconds: number
+  /** Largest file an import may upload. */
+  uploadLimitBytes: number
+  /** The job queue: jobs run at once per process, poll interval, lease, first retry delay. */
+  jobConcurrency: number
+  jobPollIntervalMs: number
+  jobLeaseMs: number
+  jobRetryDelayMs: number
+  /** Processes with the same queue name share jobs; by default those with the same data directory. */
+  jobQueue: string
 }
 
 export class ConfigError extends Error {
@@ -98,5 +116,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     connectTimeoutMs: e.TRIBUTARY_CONNECT_TIMEOUT_MS,
     queryMemoryLimit: e.TRIBUTARY_QUERY_MEMORY_LIMIT,
     queryThreads: e.TRIBUTARY_QUERY_THREADS,
+    exportLinkTtlSeconds: e.TRIBUTARY_EXPORT_LINK_TTL_SECONDS,
+    uploadLimitBytes: e.TRIBUTARY_UPLOAD_LIMIT_BYTES,
+    jobConcurrency: e.TRIBUTARY_JOB_CONCURRENCY,
+    jobPollIntervalMs: e.TRIBUTARY_JOB_POLL_INTERVAL_MS,
+    jobLeaseMs: e.TRIBUTARY_JOB_LEASE_MS,
+    jobRetryDelayMs: e.TRIBUTARY_JOB_RETRY_DELAY_MS,
+    jobQueue: e.TRIBUTARY_JOB_QUEUE ?? dataDir,
   })
 }

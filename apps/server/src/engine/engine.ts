@@ -9,11 +9,29 @@ import { promisify } from 'node:util'
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 
-import type { CsvSink, ScanRequest, SourceCatalog, SourceSession } from './connectors/connector.js'
+import type {
+  CsvSink,
+  ScanRequest,
+  ScanResult,
+  SourceCatalog,
+  SourceColumn,
+  SourceSession,
+} from './connectors/connector.js'
 import { SourceError } from './connectors/connector.js'
 import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
+import { keyFilters, planDynamicFilters } from './dynamic-filters.js'
 import { planScans, stubTableSql, type PlannedTable } from './planner.js'
+import { pushDown } from './pushdown-plan.js'
+import type { ParsedStatement, PushdownDialect } from './pushdown.js'
+import { attachLocalTable, type LocalTable } from './local-tables.js'
 import { guardSql, SqlGuardError } from './sql-guard.js'
+import {
+  bindParameters,
+  UnboundParameterError,
+  withoutTrailingSemicolon,
+  type BoundSql,
+  type QueryParameter,
+} from './sql-text.js'
 import { columnConverter } from './values.js'
 
 /** One catalog the query may read: what it contains, and how to reach it. */
@@ -22,6 +40,10 @@ export interface CatalogHandle {
   catalog: SourceCatalog
   /** Undefined for catalogs with no source behind them (the internal catalog, for now). */
   openSession?: () => Promise<SourceSession>
+  /** Set when the source runs whole subqueries in this dialect (`SourceSession.query`). */
+  pushdownDialect?: PushdownDialect | undefined
+  /** For catalogs whose tables are the platform's own DuckDB files (internal): attached, not scanned. */
+  localTables?: (schema: string, table: string) => LocalTable | undefined
 }
 
 export interface EngineQuery {
@@ -33,19 +55,43 @@ export interface EngineQuery {
   /** The catalogs a query may name, for messages; each is resolved only when a query names it. */
   catalogNames: readonly string[]
   resolveCatalog(name: string): Promise<CatalogHandle | undefined>
+  /** Values for the `{{name}}` placeholders in `sql`, bound as typed parameters. */
+  parameters?: Readonly<Record<string, QueryParameter>> | undefined
+}
+
+/** A query whose whole result goes to a file rather than back to the caller. */
+export type EngineExportQuery = Omit<EngineQuery, 'limit'>
+
+export interface EngineStats {
+  elapsed_ms: number
+  rows_scanned: number
+  sources: { catalog: string; table: string; remote_sql: string; rows: number }[]
+}
+
+export interface EngineColumn {
+  name: string
+  type: string
+}
+
+export interface EngineParquetResult {
+  columns: EngineColumn[]
+  row_count: number
+  stats: EngineStats
 }
 
 export interface EngineResult {
-  columns: { name: string; type: string }[]
+  columns: EngineColumn[]
   rows: unknown[][]
   row_count: number
   truncated: boolean
-  stats: {
-    elapsed_ms: number
-    rows_scanned: number
-    sources: { catalog: string; table: string; remote_sql: string; rows: number }[]
-  }
+  stats: EngineStats
 }
+
+/** How the query's own result leaves DuckDB once every table is loaded. */
+type Finish<T> = (connection: DuckDBConnection, sql: string, values: Record<string, string | null>) => Promise<T>
+
+/** Rows per Parquet row group of a result: small enough that reading one page touches little. */
+const RESULT_ROW_GROUP_SIZE = 122_880
 
 /** Why a query failed, in the caller's terms; the HTTP layer maps each kind to its status. */
 export class EngineError extends Error {
@@ -107,7 +153,55 @@ export class SqlEngine {
 
   constructor(private readonly options: EngineOptions) {}
 
+  /** Runs the query and returns up to `limit` rows, JSON-safe. */
   async execute(query: EngineQuery): Promise<EngineResult> {
+    const { result, stats } = await this.#run(query, async (connection, sql, values) => {
+      const reader = await connection.streamAndReadUntil(sql, query.limit + 1, values)
+      const types = reader.columnTypes()
+      const converters = types.map(columnConverter)
+      const all = reader.getRowsJson()
+      const rows = all.slice(0, query.limit).map((row) => row.map((value, i) => converters[i]!(value)))
+      return {
+        columns: reader.columnNames().map((name, i) => ({ name, type: types[i]!.toString() })),
+        rows,
+        truncated: all.length > query.limit,
+      }
+    })
+    return { ...result, row_count: result.rows.length, stats }
+  }
+
+  /**
+   * Runs the query and writes its whole result to one Parquet file at `outputPath` (its directory
+   * must exist and should hold nothing else: the query may write there and nowhere else).
+   */
+  async executeToParquet(query: EngineExportQuery, outputPath: string): Promise<EngineParquetResult> {
+    const directory = path.dirname(path.resolve(outputPath))
+    const { result, stats } = await this.#run(
+      query,
+      async (connection, sql, values) => {
+        const prepared = await connection.prepare(sql)
+        const columns = Array.from({ length: prepared.columnCount }, (_, i) => ({
+          name: prepared.columnName(i),
+          type: prepared.columnType(i).toString(),
+        }))
+        prepared.destroySync()
+        const copied = await connection.run(
+          `COPY (${parquetSafeSelect(sql, columns)}) TO ${quoteLiteral(path.resolve(outputPath))} ` +
+            `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${RESULT_ROW_GROUP_SIZE})`,
+          values,
+        )
+        return { columns, row_count: Number(copied.rowsChanged) }
+      },
+      directory,
+    )
+    return { ...result, stats }
+  }
+
+  async #run<T>(
+    query: EngineExportQuery,
+    finish: Finish<T>,
+    writableDirectory?: string,
+  ): Promise<{ result: T; stats: EngineStats }> {
     const started = performance.now()
     const controller = new AbortController()
     const onCallerAbort = () => controller.abort(new EngineError('cancelled', 'the query was cancelled'))
@@ -119,7 +213,7 @@ export class SqlEngine {
         ),
       query.timeoutMs,
     )
-    const work = this.#execute(query, controller.signal, started)
+    const work = this.#execute(query, controller.signal, started, finish, writableDirectory)
     try {
       return await Promise.race([work, aborted(controller.signal)])
     } finally {
@@ -131,12 +225,21 @@ export class SqlEngine {
     }
   }
 
-  async #execute(query: EngineQuery, signal: AbortSignal, started: number): Promise<EngineResult> {
+  async #execute<T>(
+    query: EngineExportQuery,
+    signal: AbortSignal,
+    started: number,
+    finish: Finish<T>,
+    writableDirectory: string | undefined,
+  ): Promise<{ result: T; stats: EngineStats }> {
+    let bound: BoundSql
     let guarded
     try {
-      guarded = await guardSql(await this.#parserConnection(), query.sql)
+      bound = bindParameters(query.sql, query.parameters ?? {})
+      guarded = await guardSql(await this.#parserConnection(), bound.sql)
     } catch (error) {
       if (error instanceof SqlGuardError) throw new EngineError('query', error.message, error.position)
+      if (error instanceof UnboundParameterError) throw new EngineError('query', error.message)
       throw error
     }
     const catalogs = await resolveCatalogs(guarded.tables, query)
@@ -161,40 +264,87 @@ export class SqlEngine {
       // Timestamps with time zones come out in UTC whatever the machine's zone.
       await main.run("SET TimeZone = 'UTC'")
       await createStubs(main, tables, catalogs)
-      const planned = await planScans(main, query.sql, tables)
+      const pushdown = await pushDown(main, guarded.tree as ParsedStatement, bound, tables, catalogs)
+      const remaining = tables.filter((table) => pushdown.stillRead.has(table))
+      const planned = await planScans(main, pushdown.planningSql, remaining)
       if ('error' in planned) throw new EngineError('query', planned.error.message, planned.error.position)
 
-      const sources = await Promise.all(
-        tables.map(async (table, index) => {
-          const request = planned.scans.get(table)!
-          const handle = catalogs.get(table.catalog)!
-          if (!handle.openSession)
-            return { catalog: table.catalog, table: `${table.schema}.${table.table}`, remote_sql: '', rows: 0 }
-          // A session per table: scans of one source then run side by side, each in its own transaction.
-          const session = handle.openSession()
-          sessions.push(session)
-          const loaded = await this.#loads.run(async () =>
-            loadTable(await connect(), await session, table, request, path.join(fifoDir, `t${index}`), signal),
+      const open = (catalog: string) => {
+        // A session per load: scans of one source then run side by side, each in its own transaction.
+        const session = catalogs.get(catalog)!.openSession!()
+        sessions.push(session)
+        return session
+      }
+      const fifo = (name: string) => path.join(fifoDir, name)
+      const pushedLoads = pushdown.pushed.map(async (pushed, index) => {
+        const session = open(pushed.catalog)
+        const loaded = await this.#loads.run(async () => {
+          const opened = await session
+          if (!opened.query) throw new EngineError('source', `catalog '${pushed.catalog}' cannot run subqueries`)
+          const load = { target: pushed.target, names: pushed.targetColumns, columns: pushed.columns }
+          return loadTable(await connect(), load, fifo(`q${index}`), signal, (sink) =>
+            opened.query!({ sql: pushed.remoteSql, columns: pushed.columns }, sink, signal),
           )
-          return { catalog: table.catalog, table: `${table.schema}.${table.table}`, ...loaded }
-        }),
-      )
+        })
+        return { catalog: pushed.catalog, table: pushed.tables, ...loaded }
+      })
+      const narrowing = planDynamicFilters(planned.scans, planned.joins)
+      const loads = new Map<
+        PlannedTable,
+        Promise<{ catalog: string; table: string; remote_sql: string; rows: number }>
+      >()
+      const loadOf = (table: PlannedTable) => {
+        let load = loads.get(table)
+        if (!load) loads.set(table, (load = loadScan(table, remaining.indexOf(table))))
+        return load
+      }
+      const loadScan = async (table: PlannedTable, index: number) => {
+        let request = planned.scans.get(table)!
+        const handle = catalogs.get(table.catalog)!
+        const name = `${table.schema}.${table.table}`
+        const local = handle.localTables?.(table.schema, table.table)
+        if (local)
+          return {
+            catalog: table.catalog,
+            table: name,
+            ...(await attachLocalTable(await connect(), table, local, index)),
+          }
+        if (!handle.openSession) return { catalog: table.catalog, table: name, remote_sql: '', rows: 0 }
+        const edge = narrowing.get(table)
+        if (edge) {
+          // The smaller side first: its join keys narrow what this source sends.
+          await loadOf(edge.by.table)
+          const keys = await keyFilters(await connect(), tableName(edge.by.table), edge)
+          request = { ...request, filters: [...request.filters, ...keys] }
+        }
+        const session = open(table.catalog)
+        const target = tableName(table)
+        const loaded = await this.#loads.run(async () => {
+          const opened = await session
+          const connection = await connect()
+          if (opened.nativeReader) return loadNative(connection, target, request, opened.nativeReader(request))
+          if (!opened.scan) throw new EngineError('source', `catalog '${table.catalog}' cannot be scanned`)
+          const load = { target, names: request.columns.map((column) => column.name), columns: request.columns }
+          return loadTable(connection, load, fifo(`t${index}`), signal, (sink) => opened.scan!(request, sink, signal))
+        })
+        return { catalog: table.catalog, table: name, ...loaded }
+      }
+      const scanLoads = remaining.map(loadOf)
+      const sources = await Promise.all([...pushedLoads, ...scanLoads])
 
-      // From here on the query can reach no file, URL or extension. This does not stop writes or
-      // catalog functions: the guard refused those before anything was loaded.
+      // From here on the query can reach no file, URL or extension (but the one directory an export
+      // writes to). This does not stop writes or catalog functions: the guard refused those before
+      // anything was loaded.
       await main.run('SET autoinstall_known_extensions = false')
       await main.run('SET autoload_known_extensions = false')
+      if (writableDirectory) {
+        await main.run(`SET allowed_directories = [${quoteLiteral(writableDirectory + path.sep)}]`)
+      }
       await main.run('SET enable_external_access = false')
       await main.run('SET lock_configuration = true')
-      const reader = await main.streamAndReadUntil(query.sql, query.limit + 1)
-      const converters = reader.columnTypes().map(columnConverter)
-      const all = reader.getRowsJson()
-      const rows = all.slice(0, query.limit).map((row) => row.map((value, i) => converters[i]!(value)))
+      const result = await finish(main, withoutTrailingSemicolon(pushdown.executableSql), pushdown.values)
       return {
-        columns: reader.columnNames().map((name, i) => ({ name, type: reader.columnTypes()[i]!.toString() })),
-        rows,
-        row_count: rows.length,
-        truncated: all.length > query.limit,
+        result,
         stats: {
           elapsed_ms: Math.round((performance.now() - started) * 10) / 10,
           rows_scanned: sources.reduce((sum, source) => sum + source.rows, 0),
@@ -223,7 +373,7 @@ export class SqlEngine {
 
 type TableName = { catalog?: string | undefined; schema?: string | undefined; table: string }
 
-async function resolveCatalogs(names: TableName[], query: EngineQuery): Promise<Map<string, CatalogHandle>> {
+async function resolveCatalogs(names: TableName[], query: EngineExportQuery): Promise<Map<string, CatalogHandle>> {
   const wanted = [...new Set(names.flatMap((name) => (name.catalog ? [name.catalog.toLowerCase()] : [])))]
   const resolved = await Promise.all(wanted.map((name) => query.resolveCatalog(name)))
   return new Map(resolved.flatMap((handle) => (handle ? [[handle.name, handle] as const] : [])))
@@ -293,30 +443,40 @@ async function createStubs(
   }
 }
 
-/** Streams one table from its source into its stub, through a FIFO that DuckDB reads as CSV. */
+const tableName = (table: PlannedTable) =>
+  `${quoteIdentifier(table.catalog)}.${quoteIdentifier(table.schema)}.${quoteIdentifier(table.table)}`
+
+/** A source DuckDB reads by itself (files). */
+async function loadNative(
+  connection: DuckDBConnection,
+  target: string,
+  request: ScanRequest,
+  reader: string,
+): Promise<{ remote_sql: string; rows: number }> {
+  const columnList = request.columns.map((column) => quoteIdentifier(column.name)).join(', ')
+  const result = await connection.run(`INSERT INTO ${target} (${columnList}) ${reader}`)
+  return { remote_sql: reader, rows: Number(result.rowsChanged) }
+}
+
+/**
+ * Streams rows from a source into a DuckDB table through a FIFO that DuckDB reads as CSV: `columns`
+ * are the CSV's, in order, with the types to parse, and `names` the target's columns they fill.
+ */
 async function loadTable(
   connection: DuckDBConnection,
-  session: SourceSession,
-  table: PlannedTable,
-  request: ScanRequest,
+  load: { target: string; names: string[]; columns: SourceColumn[] },
   fifo: string,
   signal: AbortSignal,
+  stream: (sink: CsvSink) => Promise<ScanResult>,
 ): Promise<{ remote_sql: string; rows: number }> {
-  const target = `${quoteIdentifier(table.catalog)}.${quoteIdentifier(table.schema)}.${quoteIdentifier(table.table)}`
-  const columnList = request.columns.map((column) => quoteIdentifier(column.name)).join(', ')
-  if (session.nativeReader) {
-    const reader = session.nativeReader(request)
-    const result = await connection.run(`INSERT INTO ${target} (${columnList}) ${reader}`)
-    return { remote_sql: reader, rows: Number(result.rowsChanged) }
-  }
-  if (!session.scan) throw new EngineError('source', `catalog '${table.catalog}' cannot be scanned`)
-
+  const { target, columns: csv } = load
+  const columnList = load.names.map(quoteIdentifier).join(', ')
   await run('mkfifo', ['-m', '600', fifo])
   // Blobs travel as base64 text (see CsvSink) and are decoded on the way in.
-  const csvColumns = request.columns
+  const csvColumns = csv
     .map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type === 'BLOB' ? 'VARCHAR' : column.type)}`)
     .join(', ')
-  const decoded = request.columns
+  const decoded = csv
     .map((column) =>
       column.type === 'BLOB' ? `from_base64(${quoteIdentifier(column.name)})` : quoteIdentifier(column.name),
     )
@@ -352,7 +512,7 @@ async function loadTable(
   }
   let scanned
   try {
-    scanned = await session.scan(request, sink, signal)
+    scanned = await stream(sink)
   } finally {
     // End of data, or on failure an end all the same: DuckDB's read returns and the interrupt lands.
     pipe.end()
@@ -409,6 +569,25 @@ function toEngineError(error: unknown): unknown {
     return new EngineError('query', error.message)
   }
   return error
+}
+
+/**
+ * The query reshaped for Parquet: columns renamed apart (a result may repeat a name; Parquet may
+ * not) and 128-bit integers as text, since Parquet would store them as lossy doubles. Columns keep
+ * their order, which is how results are read back.
+ */
+function parquetSafeSelect(sql: string, columns: EngineColumn[]): string {
+  const taken = new Set<string>()
+  const names = columns.map((column) => {
+    let name = column.name
+    for (let n = 1; taken.has(name.toLowerCase()); n++) name = `${column.name}_${n}`
+    taken.add(name.toLowerCase())
+    return quoteIdentifier(name)
+  })
+  const list = columns.map((column, i) =>
+    column.type === 'HUGEINT' || column.type === 'UHUGEINT' ? `CAST(${names[i]} AS VARCHAR) AS ${names[i]}` : names[i],
+  )
+  return `SELECT ${list.join(', ')} FROM (${sql}\n) AS result(${names.join(', ')})`
 }
 
 function aborted(signal: AbortSignal): Promise<never> {

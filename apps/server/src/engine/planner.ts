@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 
-import type { FilterValue, PushedFilter, ScanRequest, SourceColumn } from './connectors/connector.js'
+import type { FilterValue, PushedFilter, ScanOrder, ScanRequest, SourceColumn } from './connectors/connector.js'
 import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
 
 /** A remote table the query reads, with every column the source has. */
@@ -18,8 +18,9 @@ export interface QueryPlanError {
 
 // Without these, DuckDB's optimizer sees that the stub tables are empty and plans an empty result
 // instead of the scans (research/engine.md §3).
+// Late materialization would split a top-N's table into two scans joined by rowid, hiding its filters.
 const STUB_SAFE_OPTIMIZERS =
-  "SET disabled_optimizers = 'statistics_propagation,compressed_materialization,build_side_probe_side'"
+  "SET disabled_optimizers = 'statistics_propagation,compressed_materialization,build_side_probe_side,late_materialization'"
 
 /**
  * Lets DuckDB's own optimizer decide what each remote table must deliver: over empty stand-in
@@ -31,7 +32,7 @@ export async function planScans(
   connection: DuckDBConnection,
   sql: string,
   tables: PlannedTable[],
-): Promise<{ scans: Map<PlannedTable, ScanRequest> } | { error: QueryPlanError }> {
+): Promise<{ scans: Map<PlannedTable, ScanRequest>; joins: JoinKeyEdge[] } | { error: QueryPlanError }> {
   await connection.run(STUB_SAFE_OPTIMIZERS)
   let serialized: string
   try {
@@ -48,7 +49,9 @@ export async function planScans(
   if ('error' in plan && plan.error) {
     // Some valid queries (a CTE reused across sources) trip DuckDB's plan serialisation over stubs.
     // When the query itself binds, read its tables whole rather than refuse it.
-    if (await binds(connection, sql)) return { scans: new Map(tables.map((table) => [table, fullScan(table)])) }
+    if (await binds(connection, sql)) {
+      return { scans: new Map(tables.map((table) => [table, fullScan(table)])), joins: [] }
+    }
     const position = Number(plan.position)
     return {
       error: {
@@ -59,20 +62,20 @@ export async function planScans(
   }
 
   const gets = new Map<PlannedTable, ScanShape[]>()
-  const walk = (node: PlanNode, limitAbove: number | undefined) => {
-    if (node.type === 'LOGICAL_GET' && node.function_data?.table !== undefined) {
-      const table = tables.find(
-        (candidate) =>
-          candidate.catalog === node.function_data!.catalog &&
-          candidate.schema === node.function_data!.schema &&
-          candidate.table === node.function_data!.table,
-      )
-      if (table) gets.set(table, [...(gets.get(table) ?? []), scanShape(node, table, limitAbove)])
-    }
-    const limit = node.type === 'LOGICAL_LIMIT' ? constantLimit(node) : undefined
+  const tableOf = (node: PlanNode) => (node.type === 'LOGICAL_GET' ? findTable(tables, node) : undefined)
+  const walk = (node: PlanNode, limitAbove: TopN | undefined) => {
+    const table = tableOf(node)
+    if (table) gets.set(table, [...(gets.get(table) ?? []), scanShape(node, table, limitAbove)])
     // A limit reaches a scan only through projections: any filter, join or aggregate in between
     // needs more rows than the limit.
-    const passes = node.type === 'LOGICAL_PROJECTION' ? limitAbove : limit
+    const passes =
+      node.type === 'LOGICAL_PROJECTION'
+        ? limitAbove
+        : node.type === 'LOGICAL_LIMIT'
+          ? plainLimit(node)
+          : node.type === 'LOGICAL_TOP_N'
+            ? topN(node, tableOf)
+            : undefined
     for (const child of node.children ?? []) walk(child, passes)
   }
   for (const root of 'plans' in plan ? plan.plans : []) walk(root, undefined)
@@ -82,7 +85,117 @@ export async function planScans(
     const shapes = gets.get(table) ?? []
     scans.set(table, mergeShapes(table, shapes))
   }
-  return { scans }
+  const readOnce = (table: PlannedTable) => (gets.get(table) ?? []).length === 1
+  return { scans, joins: joinKeys('plans' in plan ? plan.plans : [], tableOf, readOnce) }
+}
+
+function findTable(tables: PlannedTable[], node: PlanNode): PlannedTable | undefined {
+  return tables.find(
+    (candidate) =>
+      candidate.catalog === node.function_data?.catalog &&
+      candidate.schema === node.function_data.schema &&
+      candidate.table === node.function_data.table,
+  )
+}
+
+/** A column of a remote table, where a join compares it unchanged. */
+export interface JoinColumn {
+  table: PlannedTable
+  column: SourceColumn
+}
+
+/**
+ * An equality join between two remote tables that lets the rows of `filtered` be narrowed to the
+ * key values `by` actually has: a row of `filtered` whose key no row of `by` holds cannot reach the
+ * query's result through this join (inner joins either way, the inner side of an outer join).
+ */
+export interface JoinKeyEdge {
+  by: JoinColumn
+  filtered: JoinColumn
+}
+
+const INTEGER_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|HUGEINT)$/
+
+/** The input column a join key is: itself, or widened from one integer type to another (same values). */
+function keyIndex(expression: BoundExpression): number | undefined {
+  if (expression.type === 'BOUND_REF') return expression.index
+  const child = expression.child
+  if (
+    expression.type === 'OPERATOR_CAST' &&
+    child?.type === 'BOUND_REF' &&
+    INTEGER_TYPES.test(expression.return_type?.id ?? '') &&
+    INTEGER_TYPES.test(child.return_type?.id ?? '')
+  ) {
+    return child.index
+  }
+  return undefined
+}
+
+/** What each output column of a plan node is, when it is a remote table's column passed through unchanged. */
+type Origins = (JoinColumn | undefined)[]
+
+function joinKeys(
+  plans: PlanNode[],
+  tableOf: (node: PlanNode) => PlannedTable | undefined,
+  readOnce: (table: PlannedTable) => boolean,
+): JoinKeyEdge[] {
+  const edges: JoinKeyEdge[] = []
+  const collect = (join: PlanNode, left: Origins, right: Origins) => {
+    // Which side may be narrowed by the other's keys: never the side whose rows an outer join keeps.
+    const narrowLeft = join.join_type === 'INNER' || join.join_type === 'RIGHT' || join.join_type === 'SEMI'
+    const narrowRight = join.join_type === 'INNER' || join.join_type === 'LEFT' || join.join_type === 'SEMI'
+    for (const condition of join.conditions ?? []) {
+      if (condition.comparison !== 'COMPARE_EQUAL') continue
+      const l = keyIndex(condition.left) === undefined ? undefined : left[keyIndex(condition.left)!]
+      const r = keyIndex(condition.right) === undefined ? undefined : right[keyIndex(condition.right)!]
+      if (!l || !r || l.table === r.table) continue
+      if (narrowLeft && readOnce(l.table)) edges.push({ by: r, filtered: l })
+      if (narrowRight && readOnce(r.table)) edges.push({ by: l, filtered: r })
+    }
+  }
+  for (const plan of plans) originsOf(plan, tableOf, collect)
+  return edges
+}
+
+/**
+ * What each output column of a plan node is, where it is a remote table's column passed through
+ * unchanged; `onJoin` sees every comparison join with the origins of both its inputs.
+ */
+function originsOf(
+  node: PlanNode,
+  tableOf: (node: PlanNode) => PlannedTable | undefined,
+  onJoin?: (join: PlanNode, left: Origins, right: Origins) => void,
+): Origins {
+  const recurse = (child: PlanNode) => originsOf(child, tableOf, onJoin)
+  switch (node.type) {
+    case 'LOGICAL_GET': {
+      const table = tableOf(node)
+      const read = (node.column_indexes ?? []).map((column) => (table ? table.columns[column.index] : undefined))
+      const projected = node.projection_ids?.length ? node.projection_ids.map((id) => read[id]) : read
+      return projected.map((column) => (table && column ? { table, column } : undefined))
+    }
+    case 'LOGICAL_FILTER': {
+      const child = recurse(node.children![0]!)
+      return node.projection_map?.length ? node.projection_map.map((i) => child[i]) : child
+    }
+    case 'LOGICAL_PROJECTION': {
+      const child = recurse(node.children![0]!)
+      return (node.expressions ?? []).map((expression) =>
+        expression.type === 'BOUND_REF' && expression.index !== undefined ? child[expression.index] : undefined,
+      )
+    }
+    case 'LOGICAL_COMPARISON_JOIN': {
+      const left = recurse(node.children![0]!)
+      const right = recurse(node.children![1]!)
+      onJoin?.(node, left, right)
+      if (node.join_type === 'SEMI' || node.join_type === 'ANTI' || node.join_type === 'MARK') return []
+      const pick = (all: Origins, map: number[] | undefined) => (map?.length ? map.map((i) => all[i]) : all)
+      return [...pick(left, node.left_projection_map), ...pick(right, node.right_projection_map)]
+    }
+    default:
+      for (const child of node.children ?? []) recurse(child)
+      return []
+  }
 }
 
 async function binds(connection: DuckDBConnection, sql: string): Promise<boolean> {
@@ -103,10 +216,18 @@ interface ScanShape {
   filters: PushedFilter[]
   /** Every filter DuckDB put on this scan could be pushed exactly. */
   complete: boolean
-  limit: number | undefined
+  limit: TopN | undefined
 }
 
-function scanShape(node: PlanNode, table: PlannedTable, limitAbove: number | undefined): ScanShape {
+/** The first `limit` rows a scan must deliver, in `order` when given. */
+interface TopN {
+  limit: number
+  order?: ScanOrder[]
+  /** For a top-N: the scan it sorts, found under its projections. */
+  get?: PlanNode
+}
+
+function scanShape(node: PlanNode, table: PlannedTable, limitAbove: TopN | undefined): ScanShape {
   const columnIndexes = new Set(
     (node.column_indexes ?? []).map((column) => column.index).filter((index) => index < table.columns.length),
   )
@@ -118,7 +239,12 @@ function scanShape(node: PlanNode, table: PlannedTable, limitAbove: number | und
     columnIndexes.add(filter.key)
     complete = collectFilters(filter.value, column.name, filters) && complete
   }
-  return { columnIndexes, filters, complete, limit: complete && filters.length === 0 ? limitAbove : undefined }
+  // A top-N applies only to the scan it was resolved to.
+  const limit = complete && (!limitAbove?.get || limitAbove.get === node) ? limitAbove : undefined
+  if (limit?.order) {
+    for (const order of limit.order) columnIndexes.add(table.columns.findIndex((c) => c.name === order.column))
+  }
+  return { columnIndexes, filters, complete, limit }
 }
 
 /** A table read by several scans (a self-join) gets the union of their columns and only their common filters. */
@@ -136,7 +262,8 @@ function mergeShapes(table: PlannedTable, shapes: ScanShape[]): ScanRequest {
     table: table.table,
     columns: table.columns.filter((_, index) => indexes.has(index)),
     filters,
-    ...(limit === undefined ? {} : { limit }),
+    ...(limit === undefined ? {} : { limit: limit.limit }),
+    ...(limit?.order ? { order: limit.order } : {}),
   }
 }
 
@@ -186,6 +313,8 @@ function collectFilters(filter: TableFilter, column: string, into: PushedFilter[
       return true
     }
     case 'OPTIONAL_FILTER':
+      // A top-N's own running bound: it only skips rows the top-N would drop anyway.
+      if (containsDynamicFilter(filter)) return true
       // DuckDB marks it optional because it keeps the exact filter above the scan; pushing it is
       // still safe, since every pushed filter is applied again, but the scan is not complete.
       if (filter.child_filter) collectFilters(filter.child_filter, column, into)
@@ -251,13 +380,47 @@ function microsToIso(micros: number): string {
   return `${base}${String(rest).padStart(3, '0')}`
 }
 
-function constantLimit(node: PlanNode): number | undefined {
+function containsDynamicFilter(filter: TableFilter): boolean {
+  return (
+    filter.filter_type === 'DYNAMIC_FILTER' ||
+    (filter.child_filter !== undefined && containsDynamicFilter(filter.child_filter)) ||
+    (filter.child_filters ?? []).some(containsDynamicFilter)
+  )
+}
+
+function plainLimit(node: PlanNode): TopN | undefined {
   const limit = node.limit_val
   const offset = node.offset_val
   if (limit?.type !== 'CONSTANT_VALUE' || typeof limit.constant_integer !== 'number') return undefined
   const skipped =
     offset?.type === 'CONSTANT_VALUE' ? (offset.constant_integer ?? 0) : offset?.type === 'UNSET' ? 0 : undefined
-  return skipped === undefined ? undefined : limit.constant_integer + skipped
+  return skipped === undefined ? undefined : { limit: limit.constant_integer + skipped }
+}
+
+const SORT_DIRECTIONS: Record<string, boolean> = { ASCENDING: false, DESCENDING: true }
+const NULL_ORDERS: Record<string, boolean> = { 'NULLS FIRST': true, 'NULLS LAST': false }
+
+/**
+ * `ORDER BY … LIMIT n` over one table, reached through projections only, sorting by its columns
+ * as they are: the source can return just the first n rows in that order.
+ */
+function topN(node: PlanNode, tableOf: (node: PlanNode) => PlannedTable | undefined): TopN | undefined {
+  const limit = node.limit
+  const offset = node.offset ?? 0
+  if (typeof limit !== 'number' || typeof offset !== 'number' || !Number.isSafeInteger(limit + offset)) return undefined
+  let get = node.children?.[0]
+  while (get?.type === 'LOGICAL_PROJECTION') get = get.children?.[0]
+  if (!get || !tableOf(get)) return undefined
+  const columns = originsOf(node.children![0]!, tableOf)
+  const order: ScanOrder[] = []
+  for (const key of node.orders ?? []) {
+    const column = key.expression.type === 'BOUND_REF' ? columns[key.expression.index ?? -1] : undefined
+    const descending = SORT_DIRECTIONS[key.type]
+    const nullsFirst = NULL_ORDERS[key.null_order]
+    if (!column || descending === undefined || nullsFirst === undefined) return undefined
+    order.push({ column: column.column.name, descending, nullsFirst })
+  }
+  return { limit: limit + offset, order, get }
 }
 
 /** The stand-in for a remote table: its full shape, no rows. */
@@ -287,9 +450,27 @@ interface LimitValue {
   constant_integer?: number
 }
 
+interface BoundExpression {
+  type: string
+  index?: number
+  child?: BoundExpression
+  return_type?: { id: string }
+}
+
 interface PlanNode {
   type: string
   children?: PlanNode[]
+  /** LOGICAL_TOP_N */
+  limit?: number
+  offset?: number
+  orders?: { type: string; null_order: string; expression: BoundExpression }[]
+  projection_ids?: number[]
+  projection_map?: number[]
+  expressions?: BoundExpression[]
+  join_type?: string
+  left_projection_map?: number[]
+  right_projection_map?: number[]
+  conditions?: { left: BoundExpression; right: BoundExpression; comparison: string }[]
   function_data?: { catalog?: string; schema?: string; table?: string }
   column_indexes?: { index: number }[]
   table_filters?: { filters: { key: number; value: TableFilter }[] }

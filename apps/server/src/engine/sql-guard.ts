@@ -12,6 +12,8 @@ import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api
 export interface GuardedQuery {
   /** Every table the query names, as written (1, 2 or 3 parts), in order of appearance, deduplicated; CTE names excluded. */
   tables: { catalog?: string; schema?: string; table: string }[]
+  /** DuckDB's parse tree of the statement (json_serialize_sql), for the pushdown to rewrite. */
+  tree: unknown
 }
 
 export class SqlGuardError extends Error {
@@ -245,7 +247,7 @@ export async function guardSql(connection: DuckDBConnection, sql: string): Promi
 
   const walker = new Walker(sql)
   walker.visit(statements[0]!.node, new Set())
-  return { tables: walker.tables }
+  return { tables: walker.tables, tree: parsed }
 }
 
 // ---------------------------------------------------------------------------------------------------

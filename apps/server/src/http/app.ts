@@ -9,6 +9,11 @@ import { auditRoutes } from '../modules/audit/audit.routes.js'
 import { catalogRoutes } from '../modules/catalogs/catalogs.routes.js'
 import type { CatalogsService } from '../modules/catalogs/catalogs.service.js'
 import { connectionRoutes } from '../modules/connections/connections.routes.js'
+import { datasetRoutes } from '../modules/datasets/datasets.routes.js'
+import type { DatasetsService } from '../modules/datasets/datasets.service.js'
+import { importRoutes } from '../modules/datasets/imports.routes.js'
+import type { ImportsService } from '../modules/datasets/imports.service.js'
+import { exceptUploads } from '../modules/datasets/upload.js'
 import type { ConnectionsService } from '../modules/connections/connections.service.js'
 import type { AuditService } from '../modules/audit/audit.service.js'
 import type { ApiKeysService } from '../modules/api-keys/api-keys.service.js'
@@ -17,6 +22,12 @@ import { organizationRoutes } from '../modules/organizations/organizations.route
 import type { OrganizationsService } from '../modules/organizations/organizations.service.js'
 import { projectRoutes } from '../modules/projects/projects.routes.js'
 import type { ProjectsService } from '../modules/projects/projects.service.js'
+import { queryJobRoutes } from '../modules/query-jobs/query-jobs.routes.js'
+import type { QueryJobsService } from '../modules/query-jobs/query-jobs.service.js'
+import { savedQueryRoutes } from '../modules/saved-queries/saved-queries.routes.js'
+import { exportDownloadRoutes, exportRoutes } from '../modules/exports/exports.routes.js'
+import type { ExportsService } from '../modules/exports/exports.service.js'
+import type { SavedQueriesService } from '../modules/saved-queries/saved-queries.service.js'
 import { sqlRoutes } from '../modules/sql/sql.routes.js'
 import type { SqlService } from '../modules/sql/sql.service.js'
 import { authRoutes, userRoutes } from '../modules/users/users.routes.js'
@@ -35,6 +46,8 @@ export const API_BASE = '/api/v1'
 const OPENAPI_PATH = `${API_BASE}/openapi.json`
 
 export interface Services {
+  datasets: DatasetsService
+  imports: ImportsService
   organizations: OrganizationsService
   workspaces: WorkspacesService
   projects: ProjectsService
@@ -44,6 +57,9 @@ export interface Services {
   connections: ConnectionsService
   catalogs: CatalogsService
   sql: SqlService
+  queryJobs: QueryJobsService
+  savedQueries: SavedQueriesService
+  exports: ExportsService
 }
 
 export interface AppDependencies {
@@ -65,6 +81,8 @@ export function createApp(deps: AppDependencies) {
     .route('/', healthRoutes(deps.store))
     .use('/auth/*', rateLimit(limiter, byAddress))
     .route('/', authRoutes(services.users))
+    // Signed links carry their own authority (a token naming one export and an expiry).
+    .route('/', exportDownloadRoutes(services.exports))
 
   const api = createRouter()
     .use('*', authenticate(deps.authenticator, { limiter, keyOf: byAddress }))
@@ -76,14 +94,20 @@ export function createApp(deps: AppDependencies) {
     .route('/', auditRoutes(services.audit))
     .route('/', connectionRoutes(services.connections))
     .route('/', catalogRoutes(services.catalogs))
+    .route('/', datasetRoutes(services.datasets))
+    .route('/', importRoutes(services.imports))
     .route('/', sqlRoutes(services.sql))
+    .route('/', queryJobRoutes(services.queryJobs))
+    .route('/', savedQueryRoutes(services.savedQueries, services.queryJobs))
+    .route('/', exportRoutes(services.exports))
 
   const app = createRouter()
   app.use('*', requestId({ headerName: 'X-Request-Id' }))
   app.use('*', requestLog(deps.logger))
   // Only requests that carry a body pay for the size check: wrapping every GET costs ~15% of a read.
   for (const method of ['POST', 'PUT', 'PATCH'] as const) {
-    app.on(method, `${API_BASE}/*`, limitBody(deps.bodyLimitBytes), requireJsonBody())
+    // Import uploads stream their multipart body to disk under their own, larger limit.
+    app.on(method, `${API_BASE}/*`, exceptUploads(limitBody(deps.bodyLimitBytes)), exceptUploads(requireJsonBody()))
   }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {

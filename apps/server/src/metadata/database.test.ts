@@ -46,6 +46,10 @@ describeEachStore('metadata store', (kind) => {
       '0001-foundation',
       '0002-connections',
       '0003-session-revocation',
+      '0004-jobs',
+      '0005-datasets',
+      '0006-saved-queries',
+      '0007-exports',
     ])
     await migrateToLatest(store.db)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)

@@ -8,7 +8,12 @@ import pg from 'pg'
 import * as foundation from './migrations/0001-foundation.js'
 import * as connections from './migrations/0002-connections.js'
 import * as sessionRevocation from './migrations/0003-session-revocation.js'
+import * as jobs from './migrations/0004-jobs.js'
+import * as datasets from './migrations/0005-datasets.js'
+import * as savedQueries from './migrations/0006-saved-queries.js'
+import * as exportsMigration from './migrations/0007-exports.js'
 import { PGliteDialect } from './pglite-dialect.js'
+import { namingPool } from './prepared.js'
 import type { Database } from './schema.js'
 
 export type MetadataDb = Kysely<Database>
@@ -33,6 +38,10 @@ const migrations: Record<string, Migration> = {
   '0001-foundation': foundation,
   '0002-connections': connections,
   '0003-session-revocation': sessionRevocation,
+  '0004-jobs': jobs,
+  '0005-datasets': datasets,
+  '0006-saved-queries': savedQueries,
+  '0007-exports': exportsMigration,
 }
 
 const migrationProvider: MigrationProvider = { getMigrations: async () => migrations }
@@ -47,7 +56,7 @@ export async function openMetadataStore(options: MetadataStoreOptions): Promise<
   let kind: MetadataStore['kind']
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 })
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) })
     kind = 'postgres'
   } else {
     let dir: string | undefined

@@ -98,6 +98,118 @@ export interface SourceCatalogsTable {
   refreshed_at: Timestamp
 }
 
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+type Json = ColumnType<Record<string, unknown>, string, string>
+type NullableJson = ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>
+
+export interface JobsTable {
+  id: string
+  organization_id: string
+  project_id: string
+  queue: string
+  kind: string
+  payload: Json
+  status: JobStatus
+  attempt: Generated<number>
+  max_attempts: number
+  run_after: Timestamp
+  locked_by: string | null
+  lease_expires_at: NullableTimestamp
+  heartbeat_at: NullableTimestamp
+  progress: NullableJson
+  result: NullableJson
+  error: NullableJson
+  /** Who enqueued it (`{principal, request_id}`), so the job acts with the caller's rights. */
+  created_by: NullableJson
+  created_at: Timestamp
+  started_at: NullableTimestamp
+  ended_at: NullableTimestamp
+  cancel_requested_at: NullableTimestamp
+}
+
+export interface DatasetsTable {
+  id: string
+  organization_id: string
+  project_id: string
+  name: string
+  description: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+  archived_at: NullableTimestamp
+}
+
+export interface StoredColumn {
+  name: string
+  type: string
+  nullable: boolean
+  description: string | null
+}
+
+/** One immutable DuckDB file of a table's rows. */
+export interface StoredSegment {
+  id: string
+  rows: number
+  bytes: number
+}
+
+export interface DatasetTablesTable {
+  id: string
+  organization_id: string
+  project_id: string
+  dataset_id: string
+  name: string
+  description: string | null
+  columns: ColumnType<StoredColumn[], string, string>
+  segments: ColumnType<StoredSegment[], string | undefined, string>
+  version: Generated<number>
+  /** int8: exact, as a string. */
+  row_count: ColumnType<string, string | number | undefined, string | number>
+  size_bytes: ColumnType<string, string | number | undefined, string | number>
+  created_at: Timestamp
+  updated_at: Timestamp
+  archived_at: NullableTimestamp
+}
+
+export interface SavedQueryParameter {
+  name: string
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date' | 'timestamp' | 'decimal'
+  required: boolean
+  default?: string | number | boolean | null
+  description?: string
+}
+
+export interface SavedQueriesTable {
+  id: string
+  organization_id: string
+  project_id: string
+  display_name: string
+  description: string | null
+  sql: string
+  parameters: ColumnType<SavedQueryParameter[], string, string>
+  created_at: Timestamp
+  updated_at: Timestamp
+  archived_at: NullableTimestamp
+}
+
+export interface ExportsTable {
+  /** The id of its job on the queue. */
+  id: string
+  organization_id: string
+  project_id: string
+  source: 'query_job' | 'table'
+  query_job_id: string | null
+  dataset_id: string | null
+  table_id: string | null
+  format: 'CSV' | 'JSON' | 'AVRO' | 'PARQUET'
+  compression: 'GZIP' | 'DEFLATE' | 'NONE'
+  file_name: string | null
+  /** int8: exact, as a string. */
+  row_count: ColumnType<string | null, string | number | null | undefined, string | number | null>
+  size_bytes: ColumnType<string | null, string | number | null | undefined, string | number | null>
+  completed_at: NullableTimestamp
+  created_at: Timestamp
+}
+
 export interface Database {
   organizations: OrganizationsTable
   workspaces: WorkspacesTable
@@ -107,6 +219,11 @@ export interface Database {
   audit_log: AuditLogTable
   connections: ConnectionsTable
   source_catalogs: SourceCatalogsTable
+  datasets: DatasetsTable
+  dataset_tables: DatasetTablesTable
+  jobs: JobsTable
+  saved_queries: SavedQueriesTable
+  exports: ExportsTable
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>
@@ -118,3 +235,8 @@ export type AuditRow = Selectable<AuditLogTable>
 export type NewAuditRow = Insertable<AuditLogTable>
 export type ProjectUpdate = Updateable<ProjectsTable>
 export type ConnectionRow = Selectable<ConnectionsTable>
+export type JobRow = Selectable<JobsTable>
+export type DatasetRow = Selectable<DatasetsTable>
+export type DatasetTableRow = Selectable<DatasetTablesTable>
+export type SavedQueryRow = Selectable<SavedQueriesTable>
+export type ExportRow = Selectable<ExportsTable>

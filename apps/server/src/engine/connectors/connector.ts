@@ -54,8 +54,30 @@ export interface ScanRequest {
   /** The columns to read, in this order; their `type` is the DuckDB type the rows must parse as. */
   columns: SourceColumn[]
   filters: PushedFilter[]
-  /** A hint: at most this many rows are needed (only sent when nothing else limits the table). */
+  /**
+   * A hint: only the first `limit` rows are needed, in `order` when it is given (a top-N). A source
+   * may apply it only when it applies every filter and sorts exactly as DuckDB does; otherwise it
+   * must ignore both (see `scanTail`).
+   */
   limit?: number
+  order?: ScanOrder[]
+}
+
+/** One sort key of a top-N: DuckDB's byte order for text, NULLs where DuckDB puts them. */
+export interface ScanOrder {
+  column: string
+  descending: boolean
+  nullsFirst: boolean
+}
+
+/**
+ * A whole subquery for a source to run (a join or an aggregate over its tables only), written in
+ * its dialect by the engine's pushdown. Its output columns are named as `columns` and must parse
+ * as their DuckDB `type`.
+ */
+export interface QueryRequest {
+  sql: string
+  columns: SourceColumn[]
 }
 
 export interface ScanResult {
@@ -81,6 +103,8 @@ export interface SourceSession {
    * Aborting the signal must stop the source's query (not just stop reading it).
    */
   scan?(request: ScanRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult>
+  /** Runs a pushed-down subquery (see `Connector.pushdownDialect`) and streams its rows like a scan. */
+  query?(request: QueryRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult>
   /** For sources DuckDB reads itself (files): the DuckDB SQL that reads the table. */
   nativeReader?(request: ScanRequest): string
   close(): Promise<void>
@@ -98,6 +122,8 @@ export interface Connector<Config = unknown> {
   /** Config fields that are secrets: encrypted at rest, write-only in the API, never logged. */
   readonly secretFields: readonly string[]
   connect(config: Config, context: ConnectorContext): Promise<SourceSession>
+  /** Set when the source can run whole subqueries the engine writes in this dialect (`SourceSession.query`). */
+  readonly pushdownDialect?: 'postgresql'
   /**
    * Checks that need the platform but not the source, run when a connection is saved (file paths
    * inside the allowed roots). Throws SourceError.

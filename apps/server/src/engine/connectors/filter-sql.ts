@@ -1,4 +1,4 @@
-import type { FilterValue, PushedFilter, ScanRequest, SourceColumn } from './connector.js'
+import type { FilterValue, PushedFilter, ScanOrder, ScanRequest, SourceColumn } from './connector.js'
 
 export type ComparisonOp = '=' | '<>' | '<' | '<=' | '>' | '>='
 
@@ -17,6 +17,8 @@ export interface ColumnFilterRule {
   lhs: string
   /** The expression tested by IS [NOT] NULL, when it differs (a value the scan reads as NULL, say). */
   nullLhs?: string
+  /** `lhs` sorts otherwise than the value DuckDB reads (a value read as NULL sorts as a value): no top-N. */
+  unsorted?: boolean
   ops: readonly PushedFilter['op'][]
   literal(value: FilterValue): string | undefined
   /**
@@ -84,6 +86,40 @@ export function whereClause(conjuncts: readonly string[]): string {
 /** `LIMIT n` for a whole non-negative number; anything else is ignored, since a limit is only a hint. */
 export function limitClause(limit: number | undefined): string {
   return limit !== undefined && Number.isSafeInteger(limit) && limit >= 0 ? ` LIMIT ${limit}` : ''
+}
+
+/** How a source writes one sort key, given the expression its filter rule compares. */
+export type OrderTerm = (lhs: string, order: ScanOrder) => string
+
+/** `x DESC NULLS FIRST`: PostgreSQL, SQLite and DuckDB. */
+export const standardOrderTerm: OrderTerm = (lhs, order) =>
+  `${lhs} ${order.descending ? 'DESC' : 'ASC'} NULLS ${order.nullsFirst ? 'FIRST' : 'LAST'}`
+
+/**
+ * The end of a scan's SELECT: `WHERE` with what the source can filter, then `ORDER BY … LIMIT n`
+ * only when every filter went in and every sort key sorts as it compares (its rule takes `<`, with no
+ * rewritten comparison, and is not marked `unsorted`). A limit over a
+ * partly filtered or differently sorted scan could drop rows DuckDB needs, so then there is none.
+ */
+export function scanTail(
+  request: Pick<ScanRequest, 'filters' | 'columns' | 'limit' | 'order'>,
+  rule: (column: SourceColumn) => ColumnFilterRule | undefined,
+  orderTerm: OrderTerm = standardOrderTerm,
+  allColumns: readonly SourceColumn[] = request.columns,
+): string {
+  const conjuncts = renderFilters(request, rule, allColumns)
+  const where = whereClause(conjuncts)
+  if (request.limit === undefined || conjuncts.length !== request.filters.length) return where
+  const terms: string[] = []
+  for (const order of request.order ?? []) {
+    const column = allColumns.find((candidate) => candidate.name === order.column)
+    const found = column && rule(column)
+    if (!found || !found.ops.includes('<') || found.compare || found.unsorted) {
+      return where
+    }
+    terms.push(orderTerm(found.lhs, order))
+  }
+  return `${where}${terms.length > 0 ? ` ORDER BY ${terms.join(', ')}` : ''}${limitClause(request.limit)}`
 }
 
 /** `"name"` with inner quotes doubled: the identifier quoting of PostgreSQL, SQLite and DuckDB. */

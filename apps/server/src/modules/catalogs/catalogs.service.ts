@@ -8,9 +8,15 @@ import { toIso } from '../../metadata/store-errors.js'
 import { connectionErrors } from '../connections/connections.errors.js'
 import { ConnectionsRepo } from '../connections/connections.repo.js'
 import type { ConnectionsService, OpenedConnection } from '../connections/connections.service.js'
+import type { InternalCatalog } from '../datasets/datasets.service.js'
 
 /** The catalog every project has: its own datasets, filled by the datasets feature. */
 export const INTERNAL_CATALOG = 'internal'
+
+/** Where the `internal` catalog's datasets and tables come from (the datasets module). */
+export interface InternalCatalogSource {
+  internalCatalog(ctx: RequestContext, projectId: string): Promise<InternalCatalog>
+}
 
 interface Snapshot {
   catalog: SourceCatalog
@@ -25,7 +31,14 @@ export class CatalogsService {
   constructor(
     private readonly db: MetadataDb,
     private readonly connections: ConnectionsService,
+    private readonly internal?: InternalCatalogSource,
   ) {}
+
+  /** The project's datasets as the schemas of `internal`, with where each table's rows are. */
+  async internalCatalog(ctx: RequestContext, projectId: string): Promise<InternalCatalog> {
+    if (this.internal) return this.internal.internalCatalog(ctx, projectId)
+    return { catalog: { schemas: [] }, localTables: () => undefined }
+  }
 
   async list(ctx: RequestContext, projectId: string): Promise<Catalog[]> {
     const rows = await this.connections.listCatalogConnections(ctx, projectId)
@@ -72,7 +85,14 @@ export class CatalogsService {
   async refresh(ctx: RequestContext, projectId: string, catalog: string): Promise<CatalogRefresh> {
     const opened = await this.#opened(ctx, projectId, catalog)
     if (!opened) {
-      return { catalog, schema_count: 0, table_count: 0, refreshed_at: new Date().toISOString() }
+      // Internal metadata is always current: nothing to read again.
+      const { catalog: source } = await this.internalCatalog(ctx, projectId)
+      return {
+        catalog,
+        schema_count: source.schemas.length,
+        table_count: source.schemas.reduce((sum, schema) => sum + schema.tables.length, 0),
+        refreshed_at: new Date().toISOString(),
+      }
     }
     const { catalog: source, refreshedAt } = await this.#load(opened)
     return {
@@ -90,7 +110,7 @@ export class CatalogsService {
 
   async #snapshot(ctx: RequestContext, projectId: string, catalog: string): Promise<Snapshot> {
     const opened = await this.#opened(ctx, projectId, catalog)
-    if (!opened) return { catalog: { schemas: [] }, refreshedAt: null }
+    if (!opened) return { catalog: (await this.internalCatalog(ctx, projectId)).catalog, refreshedAt: null }
     return this.#stored(opened)
   }
 

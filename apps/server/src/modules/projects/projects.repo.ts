@@ -2,8 +2,30 @@ import type { Project } from '@tributary/contract'
 
 import { newId } from '../../lib/ids.js'
 import type { MetadataDb } from '../../metadata/database.js'
+import { prepareQuery } from '../../metadata/prepared.js'
 import type { ProjectRow } from '../../metadata/schema.js'
 import { toIso } from '../../metadata/store-errors.js'
+
+const PROJECT_COLUMNS = [
+  'id',
+  'organization_id',
+  'workspace_id',
+  'name',
+  'description',
+  'created_at',
+  'updated_at',
+  'archived_at',
+] as const
+
+/** Every authenticated read of a project starts here: compiled once, and a named statement on PostgreSQL. */
+const findActiveProject = prepareQuery('project_find_active', (db, organizationId: string, id: string) =>
+  db
+    .selectFrom('projects')
+    .select(PROJECT_COLUMNS)
+    .where('organization_id', '=', organizationId)
+    .where('archived_at', 'is', null)
+    .where('id', '=', id),
+)
 
 export interface ProjectListOptions {
   after?: string | undefined
@@ -29,7 +51,7 @@ export class ProjectsRepo {
   }
 
   async findActive(organizationId: string, id: string): Promise<ProjectRow | undefined> {
-    return this.#live(organizationId).selectAll().where('id', '=', id).executeTakeFirst()
+    return findActiveProject.executeTakeFirst(this.db, organizationId, id)
   }
 
   async list(organizationId: string, options: ProjectListOptions): Promise<ProjectRow[]> {

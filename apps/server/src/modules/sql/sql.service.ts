@@ -3,7 +3,14 @@ import type { SqlRequest, SqlResult } from '@tributary/contract'
 import { requireProjectUse } from '../../auth/access.js'
 import type { RequestContext } from '../../auth/principal.js'
 import type { ConnectorContext } from '../../engine/connectors/connector.js'
-import { EngineError, type CatalogHandle, type SqlEngine } from '../../engine/engine.js'
+import {
+  EngineError,
+  type CatalogHandle,
+  type EngineExportQuery,
+  type EngineParquetResult,
+  type SqlEngine,
+} from '../../engine/engine.js'
+import type { QueryParameter } from '../../engine/sql-text.js'
 import { AppError, assertNever } from '../../lib/errors.js'
 import type { CatalogsService } from '../catalogs/catalogs.service.js'
 import { INTERNAL_CATALOG } from '../catalogs/catalogs.service.js'
@@ -19,25 +26,47 @@ export class SqlService {
   ) {}
 
   async run(ctx: RequestContext, projectId: string, input: SqlRequest, signal?: AbortSignal): Promise<SqlResult> {
+    const query = await this.#query(ctx, projectId, { sql: input.sql, timeoutMs: input.timeout_ms }, signal)
+    return engineCall(() => this.engine.execute({ ...query, limit: input.limit }))
+  }
+
+  /**
+   * Runs a query to completion and writes its whole result to `outputPath` as Parquet (jobs,
+   * imports from SQL). `parameters` fill the SQL's `{{name}}` placeholders as typed values.
+   */
+  async runToParquet(
+    ctx: RequestContext,
+    projectId: string,
+    input: { sql: string; parameters?: Readonly<Record<string, QueryParameter>>; timeoutMs: number },
+    outputPath: string,
+    signal?: AbortSignal,
+  ): Promise<EngineParquetResult> {
+    const query = await this.#query(ctx, projectId, input, signal)
+    return engineCall(() => this.engine.executeToParquet({ ...query, parameters: input.parameters }, outputPath))
+  }
+
+  async #query(
+    ctx: RequestContext,
+    projectId: string,
+    input: { sql: string; timeoutMs: number },
+    signal: AbortSignal | undefined,
+  ): Promise<EngineExportQuery> {
     requireProjectUse(ctx, projectId, 'query')
     const catalogNames = (await this.catalogs.list(ctx, projectId)).map((catalog) => catalog.name)
-    try {
-      return await this.engine.execute({
-        sql: input.sql,
-        limit: input.limit,
-        timeoutMs: input.timeout_ms,
-        signal,
-        catalogNames,
-        resolveCatalog: (name) => this.#catalog(ctx, projectId, name),
-      })
-    } catch (error) {
-      if (error instanceof EngineError) throw toAppError(error)
-      throw error
+    return {
+      sql: input.sql,
+      timeoutMs: input.timeoutMs,
+      signal,
+      catalogNames,
+      resolveCatalog: (name) => this.#catalog(ctx, projectId, name),
     }
   }
 
   async #catalog(ctx: RequestContext, projectId: string, name: string): Promise<CatalogHandle | undefined> {
-    if (name === INTERNAL_CATALOG) return { name, catalog: { schemas: [] } }
+    if (name === INTERNAL_CATALOG) {
+      const internal = await this.catalogs.internalCatalog(ctx, projectId)
+      return { name, catalog: internal.catalog, localTables: (schema, table) => internal.localTables(schema, table) }
+    }
     const opened = await this.connections.openByCatalog(ctx, projectId, name)
     if (!opened) return undefined
     const catalog = await this.catalogs.sourceCatalog(opened)
@@ -45,7 +74,17 @@ export class SqlService {
       name,
       catalog,
       openSession: () => opened.connector.connect(opened.config, this.connectorContext),
+      pushdownDialect: opened.connector.pushdownDialect,
     }
+  }
+}
+
+async function engineCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call()
+  } catch (error) {
+    if (error instanceof EngineError) throw toAppError(error)
+    throw error
   }
 }
 

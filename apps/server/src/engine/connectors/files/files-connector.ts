@@ -10,12 +10,10 @@ import {
   ALL_OPS,
   type ColumnFilterRule,
   doubleQuoted,
-  limitClause,
+  scanTail,
   NULL_OPS,
-  renderFilters,
   singleQuoted,
   storableText,
-  whereClause,
 } from '../filter-sql.js'
 
 const FORMATS = ['csv', 'tsv', 'parquet', 'json', 'ndjson'] as const
@@ -178,8 +176,7 @@ export function readerSql(location: string, format: FileFormat, config: FilesCon
 export function filesReaderSql(request: ScanRequest, reader: string): string {
   if (request.columns.length === 0) throw new TypeError('a scan needs at least one column')
   const select = request.columns.map((column) => doubleQuoted(column.name)).join(', ')
-  const where = whereClause(renderFilters(request, duckdbFilterRule))
-  return `SELECT ${select} FROM ${reader}${where}${limitClause(request.limit)}`
+  return `SELECT ${select} FROM ${reader}${scanTail(request, duckdbFilterRule)}`
 }
 
 /** Scalar types, whose constants can be written as a cast string; nested types are not compared. */

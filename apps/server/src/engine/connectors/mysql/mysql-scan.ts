@@ -7,14 +7,12 @@ import {
   type ColumnFilterRule,
   EQUALITY_OPS,
   isUtcOffset,
-  limitClause,
+  scanTail,
   NULL_OPS,
   numericLiteral,
-  renderFilters,
   storableText,
   temporalText,
   uuidText,
-  whereClause,
 } from '../filter-sql.js'
 
 /** `name` in backticks, inner backticks doubled. */
@@ -157,9 +155,15 @@ export function needsCharsets(request: ScanRequest): boolean {
 export function mysqlScanSql(request: ScanRequest, context: MysqlLiteralContext): string {
   if (request.columns.length === 0) throw new TypeError('a scan needs at least one column')
   const select = request.columns.map(mysqlSelectExpression).join(', ')
-  const where = whereClause(renderFilters(request, (column) => mysqlFilterRule(column, context)))
   const from = `${backticked(request.schema)}.${backticked(request.table)}`
-  return `SELECT ${select} FROM ${from}${where}${limitClause(request.limit)}`
+  // MySQL has no NULLS FIRST/LAST: NULLs sort first ascending, so they are placed by a key of their own.
+  const tail = scanTail(
+    request,
+    (column) => mysqlFilterRule(column, context),
+    (lhs, order) =>
+      `(${lhs} IS NULL) ${order.nullsFirst ? 'DESC' : 'ASC'}, ${lhs} ${order.descending ? 'DESC' : 'ASC'}`,
+  )
+  return `SELECT ${select} FROM ${from}${tail}`
 }
 
 type Encoder = (value: unknown) => string

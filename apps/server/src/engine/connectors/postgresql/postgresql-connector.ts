@@ -5,6 +5,7 @@ import {
   type Connector,
   type ConnectorContext,
   type CsvSink,
+  type QueryRequest,
   type ScanRequest,
   type ScanResult,
   type SourceCatalog,
@@ -13,7 +14,7 @@ import {
 } from '../connector.js'
 import { isSinkFailure } from '../csv-writer.js'
 import { describeNetworkError, errorParts, networkDatabaseConfig, sourceError, timedOut } from '../network.js'
-import { copyToSink, postgresqlScanSql } from './postgresql-scan.js'
+import { copyToSink, postgresqlQuerySql, postgresqlScanSql } from './postgresql-scan.js'
 import { postgresqlTypeToDuckDb } from './postgresql-types.js'
 
 /** Long enough for a catalog of tens of thousands of columns; scans lift it for their own transaction. */
@@ -200,8 +201,16 @@ class PostgresqlSession implements SourceSession {
    * the first on one connection would wait forever.
    */
   async scan(request: ScanRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult> {
+    return this.copy(postgresqlScanSql(request), sink, signal, `the scan of ${request.schema}.${request.table}`)
+  }
+
+  /** A whole subquery the engine handed over (joins, aggregates), its result read like a scan. */
+  async query(request: QueryRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult> {
+    return this.copy(postgresqlQuerySql(request), sink, signal, 'a pushed-down query')
+  }
+
+  private async copy(sql: string, sink: CsvSink, signal: AbortSignal, what: string): Promise<ScanResult> {
     signal.throwIfAborted()
-    const sql = postgresqlScanSql(request)
     const shared = !this.scanning
     let client: pg.Client
     if (shared) {
@@ -229,7 +238,7 @@ class PostgresqlSession implements SourceSession {
       // An abort, or the sink's own failure (DuckDB stopped reading), is the engine's to explain.
       if ((signal.aborted && error === signal.reason) || isSinkFailure(error)) throw error
       if (errorParts(error).code === '57014') {
-        throw sourceError(`the source cancelled the scan of ${request.schema}.${request.table}`, this.config)
+        throw sourceError(`the source cancelled ${what}`, this.config)
       }
       throw describePostgresqlError(error, this.config, this.context)
     } finally {
@@ -272,6 +281,7 @@ export const postgresqlConnector: Connector<PostgresqlConfig> = {
   category: 'database',
   configSchema: PostgresqlConfigSchema,
   secretFields: ['password'],
+  pushdownDialect: 'postgresql',
   async connect(config, context) {
     const client = await openPostgresqlClient(config, context)
     return new PostgresqlSession(client, config, context)

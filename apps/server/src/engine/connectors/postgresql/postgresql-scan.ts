@@ -1,20 +1,18 @@
 import type pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 
-import type { CsvSink, FilterValue, ScanRequest, SourceColumn } from '../connector.js'
+import type { CsvSink, FilterValue, QueryRequest, ScanRequest, SourceColumn } from '../connector.js'
 import { abortReason, markSinkFailure, toError } from '../csv-writer.js'
 import {
   ALL_OPS,
   type ColumnFilterRule,
   doubleQuoted,
-  limitClause,
+  scanTail,
   NULL_OPS,
   numericLiteral,
-  renderFilters,
   storableText,
   temporalText,
   uuidText,
-  whereClause,
 } from '../filter-sql.js'
 
 /**
@@ -137,6 +135,7 @@ export function postgresqlFilterRule(column: SourceColumn): ColumnFilterRule {
         return {
           lhs: `${q}::numeric`,
           nullLhs: postgresqlSelectExpression(column),
+          unsorted: true,
           ops: ALL_OPS,
           literal: (value) => numericLiteral(value, { exactDecimal: true }),
         }
@@ -150,9 +149,14 @@ export function postgresqlFilterRule(column: SourceColumn): ColumnFilterRule {
 export function postgresqlScanSql(request: ScanRequest): string {
   if (request.columns.length === 0) throw new TypeError('a scan needs at least one column')
   const select = request.columns.map(postgresqlSelectExpression).join(', ')
-  const where = whereClause(renderFilters(request, postgresqlFilterRule))
   const from = `${doubleQuoted(request.schema)}.${doubleQuoted(request.table)}`
-  return `COPY (SELECT ${select} FROM ${from}${where}${limitClause(request.limit)}) TO STDOUT WITH (FORMAT csv)`
+  return `COPY (SELECT ${select} FROM ${from}${scanTail(request, postgresqlFilterRule)}) TO STDOUT WITH (FORMAT csv)`
+}
+
+/** The COPY statement for a pushed-down query: its columns, in order, printed as DuckDB parses their types. */
+export function postgresqlQuerySql(request: QueryRequest): string {
+  const select = request.columns.map(postgresqlSelectExpression).join(', ')
+  return `COPY (SELECT ${select} FROM (${request.sql}) AS pushed) TO STDOUT WITH (FORMAT csv)`
 }
 
 /** How long a stopped scan may take to end after its cancel before the connection is cut. */

@@ -7,13 +7,11 @@ import {
   type ColumnFilterRule,
   decimalScale,
   doubleQuoted,
-  limitClause,
+  scanTail,
   NULL_OPS,
   numericLiteral,
-  renderFilters,
   singleQuoted,
   storableText,
-  whereClause,
 } from '../filter-sql.js'
 
 /** The affinity a declared type gives a column (sqlite.org/datatype3.html §3.1). */
@@ -113,9 +111,8 @@ export function sqliteFilterRule(column: SourceColumn, facts: SqliteTableFacts):
 export function sqliteScanSql(request: ScanRequest, facts: SqliteTableFacts): string {
   if (request.columns.length === 0) throw new TypeError('a scan needs at least one column')
   const select = request.columns.map((column) => doubleQuoted(column.name)).join(', ')
-  const where = whereClause(renderFilters(request, (column) => sqliteFilterRule(column, facts)))
   const from = `${doubleQuoted(request.schema)}.${doubleQuoted(request.table)}`
-  return `SELECT ${select} FROM ${from}${where}${limitClause(request.limit)}`
+  return `SELECT ${select} FROM ${from}${scanTail(request, (column) => sqliteFilterRule(column, facts))}`
 }
 
 const NUMBER_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/

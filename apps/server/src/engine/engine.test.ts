@@ -1,0 +1,201 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+
+import { DuckDBInstance } from '@duckdb/node-api'
+import Database from 'better-sqlite3'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+
+import type { ConnectorContext } from './connectors/connector.js'
+import { postgresqlConnector } from './connectors/postgresql/postgresql-connector.js'
+import { sqliteConnector } from './connectors/sqlite/sqlite-connector.js'
+import { SqlEngine, type CatalogHandle, type EngineExportQuery } from './engine.js'
+
+const root = mkdtempSync(path.join(tmpdir(), 'tributary-engine-'))
+const context: ConnectorContext = { fileRoots: [root], connectTimeoutMs: 2000 }
+const engine = new SqlEngine({ memoryLimit: '1GB', threads: 2 })
+let handle: CatalogHandle
+
+beforeAll(async () => {
+  const file = path.join(root, 'shop.sqlite')
+  const db = new Database(file)
+  db.exec(`
+    create table customers (id integer primary key, name text, note text);
+    insert into customers values (1, 'Ann', 'vip'), (2, 'O''Brien', null), (3, '; DROP TABLE customers; --', 'x');
+  `)
+  db.close()
+  const session = await sqliteConnector.connect({ path: file }, context)
+  const catalog = await session.introspect()
+  await session.close()
+  handle = { name: 'shop', catalog, openSession: () => sqliteConnector.connect({ path: file }, context) }
+})
+
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+const query = (sql: string, parameters?: EngineExportQuery['parameters']): EngineExportQuery => ({
+  sql,
+  timeoutMs: 10_000,
+  catalogNames: ['shop'],
+  resolveCatalog: async (name) => (name === 'shop' ? handle : undefined),
+  parameters,
+})
+
+describe('parameters', () => {
+  it('binds values as typed values, so text that looks like SQL stays text', async () => {
+    const hostile = '; DROP TABLE customers; --'
+    const result = await engine.execute({
+      ...query('SELECT id, name FROM shop.main.customers WHERE name = {{name}} OR id = {{id}} ORDER BY id', {
+        name: { type: 'string', value: hostile },
+        id: { type: 'integer', value: 2 },
+      }),
+      limit: 10,
+    })
+    expect(result.rows).toEqual([
+      [2, "O'Brien"],
+      [3, hostile],
+    ])
+    const again = await engine.execute({ ...query('SELECT count(*) AS n FROM shop.main.customers'), limit: 1 })
+    expect(again.rows).toEqual([[3]])
+  })
+
+  it('pushes a bound value to the source as a filter', async () => {
+    const result = await engine.execute({
+      ...query('SELECT name FROM shop.main.customers WHERE id = {{id}}', { id: { type: 'integer', value: 1 } }),
+      limit: 10,
+    })
+    expect(result.rows).toEqual([['Ann']])
+    expect(result.stats.sources[0]!.rows).toBe(1)
+  })
+
+  it('leaves placeholders inside strings, quoted names and comments alone', async () => {
+    const result = await engine.execute({
+      ...query(`SELECT '{{id}}' AS "{{id}}", {{id}} AS v -- {{nope}}\n/* {{nope}} */`, {
+        id: { type: 'date', value: '2024-02-29' },
+      }),
+      limit: 1,
+    })
+    expect(result.columns).toEqual([
+      { name: '{{id}}', type: 'VARCHAR' },
+      { name: 'v', type: 'DATE' },
+    ])
+    expect(result.rows).toEqual([['{{id}}', '2024-02-29']])
+  })
+
+  it('binds NULL and refuses a placeholder without a value', async () => {
+    const result = await engine.execute({
+      ...query('SELECT {{n}} IS NULL AS missing', { n: { type: 'decimal', value: null } }),
+      limit: 1,
+    })
+    expect(result.rows).toEqual([[true]])
+    await expect(engine.execute({ ...query('SELECT {{n}} AS x', {}), limit: 1 })).rejects.toMatchObject({
+      kind: 'query',
+      message: expect.stringContaining('{{n}}'),
+    })
+  })
+})
+
+describe('executeToParquet', () => {
+  it('writes the whole result, 128-bit integers as text and repeated names apart, and only there', async () => {
+    const directory = path.join(root, 'result-1')
+    mkdirSync(directory)
+    const output = path.join(directory, 'result.parquet')
+    const written = await engine.executeToParquet(
+      query(
+        `SELECT c.id, c.name, c.id, 170141183460469231731687303715884105727::HUGEINT AS big
+         FROM shop.main.customers c WHERE c.id >= {{from}} ORDER BY c.id;  -- trailing`,
+        { from: { type: 'integer', value: 2 } },
+      ),
+      output,
+    )
+    expect(written.row_count).toBe(2)
+    expect(written.columns).toEqual([
+      { name: 'id', type: 'BIGINT' },
+      { name: 'name', type: 'VARCHAR' },
+      { name: 'id', type: 'BIGINT' },
+      { name: 'big', type: 'HUGEINT' },
+    ])
+    const reader = await (
+      await (await DuckDBInstance.create(':memory:')).connect()
+    ).runAndReadAll(`SELECT * FROM read_parquet('${output}')`)
+    expect(reader.columnNames()).toEqual(['id', 'name', 'id_1', 'big'])
+    expect(reader.getRowsJson()).toEqual([
+      ['2', "O'Brien", '2', '170141183460469231731687303715884105727'],
+      ['3', '; DROP TABLE customers; --', '3', '170141183460469231731687303715884105727'],
+    ])
+  })
+
+  it('still keeps the query away from every other file', async () => {
+    const directory = path.join(root, 'result-2')
+    mkdirSync(directory)
+    await expect(
+      engine.executeToParquet(
+        query(`SELECT * FROM '${path.join(root, 'shop.sqlite')}'`),
+        path.join(directory, 'r.parquet'),
+      ),
+    ).rejects.toMatchObject({ kind: 'query' })
+  })
+})
+
+const postgresUrl = inject('postgresUrl')
+
+describe.skipIf(!postgresUrl)(
+  `parameters inside a subquery pushed to PostgreSQL${postgresUrl ? '' : ` [skipped: ${inject('postgresSkipReason')}]`}`,
+  () => {
+    let warehouse: CatalogHandle
+    beforeAll(async () => {
+      const url = new URL(postgresUrl!)
+      const admin = new pg.Client({ connectionString: url.toString() })
+      await admin.connect()
+      await admin.query(`
+        drop schema if exists engine_params cascade;
+        create schema engine_params;
+        create table engine_params.sales (id int, region text, amount numeric(10,2));
+        insert into engine_params.sales select g, case when g % 3 = 0 then 'north' else 'south' end, g * 1.5
+        from generate_series(1, 300) g;`)
+      await admin.end()
+      const config = {
+        host: url.hostname,
+        port: Number(url.port || 5432),
+        database: url.pathname.slice(1),
+        user: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+        ssl: 'disable' as const,
+      }
+      const session = await postgresqlConnector.connect(config, context)
+      const catalog = await session.introspect()
+      await session.close()
+      warehouse = {
+        name: 'wh',
+        catalog,
+        openSession: () => postgresqlConnector.connect(config, context),
+        pushdownDialect: 'postgresql',
+      }
+    })
+
+    it('sends the values to the source with the subquery, and binds the rest in DuckDB', async () => {
+      const result = await engine.execute({
+        sql: `SELECT region, n, total, {{label}} AS label FROM (
+                SELECT region, count(*) AS n, sum(amount) AS total FROM wh.engine_params.sales
+                WHERE id <= {{up_to}} AND region <> {{skip}} GROUP BY region) t ORDER BY region`,
+        limit: 10,
+        timeoutMs: 10_000,
+        catalogNames: ['wh'],
+        resolveCatalog: async (name) => (name === 'wh' ? warehouse : undefined),
+        parameters: {
+          up_to: { type: 'integer', value: 30 },
+          skip: { type: 'string', value: "x' OR '1'='1" },
+          label: { type: 'string', value: "it's" },
+        },
+      })
+      expect(result.rows).toEqual([
+        ['north', 10, '247.50', "it's"],
+        ['south', 20, '450.00', "it's"],
+      ])
+      const [source] = result.stats.sources
+      expect(source!.remote_sql).toMatch(/GROUP BY/)
+      expect(source!.remote_sql).toContain("'x'' OR ''1''=''1'")
+      expect(source!.rows).toBe(2)
+    })
+  },
+)

@@ -1,0 +1,306 @@
+import { access, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises'
+import path from 'node:path'
+
+import type {
+  CreateQueryJob,
+  JobError,
+  Page,
+  QueryJob,
+  QueryJobListQuery,
+  ResultPage,
+  ResultPageQuery,
+} from '@tributary/contract'
+
+import { requireProjectUse } from '../../auth/access.js'
+import type { RequestContext, TenantContext } from '../../auth/principal.js'
+import type { EngineColumn, EngineStats } from '../../engine/engine.js'
+import type { PlatformDuckDB } from '../../engine/platform-duckdb.js'
+import type { QueryParameter } from '../../engine/sql-text.js'
+import { isTerminal, type JobHandler, type JobQueue, type JobRow, type RunningJob } from '../../jobs/queue.js'
+import { errors } from '../../lib/errors.js'
+import { newId } from '../../lib/ids.js'
+import { decodeCursor, toPage } from '../../lib/pagination.js'
+import type { MetadataDb } from '../../metadata/database.js'
+import { toIso, toIsoOrNull } from '../../metadata/store-errors.js'
+import { ProjectsRepo } from '../projects/projects.repo.js'
+import type { SqlService } from '../sql/sql.service.js'
+import { queryJobErrors } from './query-jobs.errors.js'
+import { QUERY_JOB_KIND, QueryJobsRepo } from './query-jobs.repo.js'
+import { readResultRows } from './query-results.js'
+
+/** What the saved-queries module provides: a saved query and the caller's values, checked and typed. */
+export interface SavedQueryResolver {
+  resolveRun(
+    ctx: RequestContext,
+    projectId: string,
+    queryId: string,
+    parameters: Record<string, unknown>,
+  ): Promise<{ sql: string; parameters: Record<string, QueryParameter>; queryId: string }>
+}
+
+export interface SubmitQuery {
+  sql: string
+  parameters?: Record<string, QueryParameter> | undefined
+  queryId?: string | undefined
+  timeoutMs?: number | undefined
+}
+
+interface QueryJobPayload {
+  sql: string
+  parameters?: Record<string, QueryParameter>
+  query_id?: string
+  timeout_ms: number
+}
+
+interface QueryJobResult {
+  columns: EngineColumn[]
+  total_rows: number
+  result_bytes: number
+  elapsed_ms: number
+  rows_scanned: number
+  sources: EngineStats['sources']
+}
+
+/** A finished result: where it is and what it holds, for pages and exports. */
+export interface StoredResult {
+  jobId: string
+  /** One Parquet file; columns in result order (repeated names made unique), 128-bit integers as text. */
+  path: string
+  columns: EngineColumn[]
+  totalRows: number
+}
+
+export interface QueryJobsOptions {
+  /** `<data dir>/results`: one directory per job, holding `result.parquet` once complete. */
+  resultsDir: string
+  /** Resolved lazily: saved queries and query jobs each call the other. */
+  savedQueries?: () => SavedQueryResolver | undefined
+}
+
+const DEFAULT_TIMEOUT_MS = 3_600_000
+const RESULT_FILE = 'result.parquet'
+/** A cancelled job usually stops within a few hundred ms; the answer waits that long to show it. */
+const CANCEL_WAIT_MS = 3_000
+
+/** Queries run as jobs on the durable queue; each result is stored once as Parquet and read by page. */
+export class QueryJobsService {
+  constructor(
+    private readonly db: MetadataDb,
+    private readonly jobs: JobQueue,
+    private readonly sql: SqlService,
+    private readonly platform: PlatformDuckDB,
+    private readonly options: QueryJobsOptions,
+  ) {
+    const handler: JobHandler<QueryJobPayload> = {
+      kind: QUERY_JOB_KIND,
+      // Queries only read, so running one again after a crash or a source hiccup is harmless.
+      retryable: true,
+      maxAttempts: 3,
+      run: (job, ctx) => this.#run(job, ctx.signal),
+    }
+    jobs.register(handler)
+  }
+
+  /** Where results live: `<results dir>/<job id>/result.parquet`. */
+  get resultsDir(): string {
+    return this.options.resultsDir
+  }
+
+  /** `POST /query-jobs`: SQL as given, or a saved query with its parameters. */
+  async create(ctx: RequestContext, projectId: string, input: CreateQueryJob): Promise<QueryJob> {
+    if (input.query_id === undefined) {
+      return this.submit(ctx, projectId, { sql: input.sql!, timeoutMs: input.timeout_ms })
+    }
+    await this.#usable(ctx, projectId)
+    // The one place a saved query becomes SQL: its owner checks it exists (404) and the values fit (422).
+    const resolver = this.options.savedQueries?.()
+    if (!resolver) throw queryJobErrors.savedQueriesUnavailable()
+    const resolved = await resolver.resolveRun(ctx, projectId, input.query_id, input.parameters ?? {})
+    return this.submit(ctx, projectId, {
+      sql: resolved.sql,
+      parameters: resolved.parameters,
+      queryId: resolved.queryId,
+      timeoutMs: input.timeout_ms,
+    })
+  }
+
+  /** Queues a query to run as the caller; also what `POST /queries/{id}/run` uses. */
+  async submit(ctx: RequestContext, projectId: string, query: SubmitQuery): Promise<QueryJob> {
+    const tenant = await this.#usable(ctx, projectId)
+    const payload: QueryJobPayload = {
+      sql: query.sql,
+      timeout_ms: query.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...(query.parameters ? { parameters: query.parameters } : {}),
+      ...(query.queryId ? { query_id: query.queryId } : {}),
+    }
+    const row = await this.jobs.enqueue(this.db, {
+      id: newId(),
+      kind: QUERY_JOB_KIND,
+      organizationId: tenant.principal.organizationId,
+      projectId,
+      payload,
+      caller: ctx,
+    })
+    return toQueryJob(row)
+  }
+
+  async list(ctx: RequestContext, projectId: string, query: QueryJobListQuery): Promise<Page<QueryJob>> {
+    const tenant = await this.#usable(ctx, projectId)
+    const rows = await new QueryJobsRepo(this.db).list(
+      tenant.principal.organizationId,
+      projectId,
+      { queryId: query.query_id, status: query.status, before: decodeCursor(query.cursor) },
+      query.limit,
+    )
+    return toPage(rows, query.limit, toQueryJob)
+  }
+
+  async get(ctx: RequestContext, projectId: string, id: string): Promise<QueryJob> {
+    const tenant = await this.#usable(ctx, projectId)
+    return toQueryJob(await this.#find(tenant, projectId, id))
+  }
+
+  /**
+   * Stops the job: a queued one at once; a running one has its engine query and source queries
+   * interrupted. Answers once it has stopped, or with `running` if that takes longer than a moment.
+   */
+  async cancel(ctx: RequestContext, projectId: string, id: string): Promise<QueryJob> {
+    const tenant = await this.#usable(ctx, projectId)
+    const current = await this.#find(tenant, projectId, id)
+    if (current.status === 'succeeded' || current.status === 'failed') {
+      throw queryJobErrors.alreadyEnded(id, current.status)
+    }
+    const outcome = await this.jobs.cancel(id)
+    if (!outcome) throw errors.notFound('query job', id)
+    let job = outcome.job
+    if (!outcome.changed && (job.status === 'succeeded' || job.status === 'failed')) {
+      throw queryJobErrors.alreadyEnded(id, job.status)
+    }
+    const deadline = Date.now() + CANCEL_WAIT_MS
+    while (!isTerminal(job.status) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      job = (await this.jobs.get(id)) ?? job
+    }
+    return toQueryJob(job)
+  }
+
+  async results(ctx: RequestContext, projectId: string, id: string, query: ResultPageQuery): Promise<ResultPage> {
+    const stored = await this.storedResult(ctx, projectId, id)
+    const { page, page_size: pageSize } = query
+    const offset = (page - 1) * pageSize
+    const rows = offset >= stored.totalRows ? [] : await this.#read(stored, offset, pageSize)
+    return {
+      columns: stored.columns,
+      rows,
+      column_privacy: Object.fromEntries(stored.columns.map((column) => [column.name, 'public' as const])),
+      total_rows: stored.totalRows,
+      page,
+      page_size: pageSize,
+      total_pages: Math.ceil(stored.totalRows / pageSize),
+    }
+  }
+
+  async #read(stored: StoredResult, offset: number, pageSize: number): Promise<unknown[][]> {
+    try {
+      return await this.platform.withConnection((connection) =>
+        readResultRows(connection, stored.path, stored.columns, offset, Math.min(pageSize, stored.totalRows - offset)),
+      )
+    } catch (error) {
+      // Someone removed the file from the data directory: the result is gone, not the server broken.
+      if (!(await exists(stored.path))) throw errors.notFound('result of query job', stored.jobId)
+      throw error
+    }
+  }
+
+  /** The stored result of a job that succeeded (exports read it too); `409` while it has none. */
+  async storedResult(ctx: RequestContext, projectId: string, id: string): Promise<StoredResult> {
+    const tenant = await this.#usable(ctx, projectId)
+    const row = await this.#find(tenant, projectId, id)
+    if (row.status !== 'succeeded') throw queryJobErrors.notFinished(id, row.status)
+    const result = row.result as unknown as QueryJobResult
+    return { jobId: id, path: this.#resultFile(id), columns: result.columns, totalRows: result.total_rows }
+  }
+
+  async #run(job: RunningJob<QueryJobPayload>, signal: AbortSignal): Promise<Record<string, unknown>> {
+    if (!job.caller) throw new Error(`query job ${job.id} has no caller to run as`)
+    const directory = path.dirname(this.#resultFile(job.id))
+    // The engine may write only in a directory of this attempt's own: a worker that lost its lease
+    // and still runs cannot touch it, and the result appears under its final name whole or not at all.
+    const partial = path.join(directory, `partial-${job.attempt}`)
+    await mkdir(directory, { recursive: true })
+    for (const entry of await readdir(directory)) {
+      if (entry.startsWith('partial-')) await rm(path.join(directory, entry), { recursive: true, force: true })
+    }
+    await mkdir(partial)
+    try {
+      const written = path.join(partial, RESULT_FILE)
+      const outcome = await this.sql.runToParquet(
+        job.caller,
+        job.projectId,
+        { sql: job.payload.sql, parameters: job.payload.parameters, timeoutMs: job.payload.timeout_ms },
+        written,
+        signal,
+      )
+      await rename(written, this.#resultFile(job.id))
+      const result: QueryJobResult = {
+        columns: outcome.columns,
+        total_rows: outcome.row_count,
+        result_bytes: (await stat(this.#resultFile(job.id))).size,
+        elapsed_ms: outcome.stats.elapsed_ms,
+        rows_scanned: outcome.stats.rows_scanned,
+        sources: outcome.stats.sources,
+      }
+      return { ...result }
+    } finally {
+      await rm(partial, { recursive: true, force: true })
+      // A job that failed or was cancelled leaves nothing behind (rmdir refuses a directory in use).
+      await rmdir(directory).catch(() => undefined)
+    }
+  }
+
+  #resultFile(jobId: string): string {
+    return path.join(this.options.resultsDir, jobId, RESULT_FILE)
+  }
+
+  async #usable(ctx: RequestContext, projectId: string): Promise<TenantContext> {
+    const tenant = requireProjectUse(ctx, projectId, 'query')
+    const project = await new ProjectsRepo(this.db).findActive(tenant.principal.organizationId, projectId)
+    if (!project) throw errors.notFound('project', projectId)
+    return tenant
+  }
+
+  async #find(tenant: TenantContext, projectId: string, id: string): Promise<JobRow> {
+    const row = await this.jobs.find(tenant.principal.organizationId, projectId, id, QUERY_JOB_KIND)
+    if (!row) throw errors.notFound('query job', id)
+    return row
+  }
+}
+
+function toQueryJob(row: JobRow): QueryJob {
+  const payload = row.payload as unknown as QueryJobPayload
+  const result = row.status === 'succeeded' ? (row.result as unknown as QueryJobResult | null) : null
+  const error = row.status === 'succeeded' ? null : (row.error as JobError | null)
+  const ran = row.started_at && row.ended_at ? row.ended_at.getTime() - row.started_at.getTime() : null
+  return {
+    id: row.id,
+    project_id: row.project_id,
+    status: row.status,
+    sql: payload.sql,
+    query_id: payload.query_id ?? null,
+    created_at: toIso(row.created_at),
+    started_at: toIsoOrNull(row.started_at),
+    ended_at: toIsoOrNull(row.ended_at),
+    attempt: row.attempt,
+    total_rows: result?.total_rows ?? null,
+    total_bytes_processed: result?.result_bytes ?? null,
+    elapsed_ms: result?.elapsed_ms ?? ran,
+    rows_scanned: result?.rows_scanned ?? null,
+    ...(error ? { error } : {}),
+  }
+}
+
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  )

@@ -1,0 +1,82 @@
+import { newId } from '../../lib/ids.js'
+import type { MetadataDb } from '../../metadata/database.js'
+import type { SavedQueryParameter, SavedQueryRow } from '../../metadata/schema.js'
+
+export interface NewSavedQuery {
+  organization_id: string
+  project_id: string
+  display_name: string
+  description: string | null
+  sql: string
+  parameters: SavedQueryParameter[]
+}
+
+export interface SavedQueryChanges {
+  display_name?: string
+  description?: string | null
+  sql?: string
+  parameters?: SavedQueryParameter[]
+}
+
+export class SavedQueriesRepo {
+  constructor(private readonly db: MetadataDb) {}
+
+  async insert(values: NewSavedQuery): Promise<SavedQueryRow> {
+    return this.db
+      .insertInto('saved_queries')
+      .values({ id: newId(), ...values, parameters: JSON.stringify(values.parameters) })
+      .returningAll()
+      .executeTakeFirstOrThrow()
+  }
+
+  async findActive(organizationId: string, projectId: string, id: string): Promise<SavedQueryRow | undefined> {
+    return this.#live(organizationId, projectId).selectAll().where('id', '=', id).executeTakeFirst()
+  }
+
+  async list(organizationId: string, projectId: string, after: string | undefined, limit: number) {
+    let query = this.#live(organizationId, projectId).selectAll()
+    if (after) query = query.where('id', '>', after)
+    return query
+      .orderBy('id')
+      .limit(limit + 1)
+      .execute()
+  }
+
+  async update(
+    organizationId: string,
+    projectId: string,
+    id: string,
+    changes: SavedQueryChanges,
+  ): Promise<SavedQueryRow | undefined> {
+    const { parameters, ...rest } = changes
+    return this.db
+      .updateTable('saved_queries')
+      .set({ ...rest, ...(parameters ? { parameters: JSON.stringify(parameters) } : {}), updated_at: new Date() })
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where('id', '=', id)
+      .where('archived_at', 'is', null)
+      .returningAll()
+      .executeTakeFirst()
+  }
+
+  async archive(organizationId: string, projectId: string, id: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('saved_queries')
+      .set({ archived_at: new Date(), updated_at: new Date() })
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where('id', '=', id)
+      .where('archived_at', 'is', null)
+      .executeTakeFirst()
+    return result.numUpdatedRows > 0n
+  }
+
+  #live(organizationId: string, projectId: string) {
+    return this.db
+      .selectFrom('saved_queries')
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where('archived_at', 'is', null)
+  }
+}

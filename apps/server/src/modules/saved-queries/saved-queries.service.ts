@@ -1,0 +1,229 @@
+import type {
+  CreateSavedQuery,
+  ListQuery,
+  Page,
+  QueryParameterDefinition,
+  SavedQuery,
+  UpdateSavedQuery,
+} from '@tributary/contract'
+
+import { requireProjectContentWrite, requireProjectRead, requireProjectUse } from '../../auth/access.js'
+import type { RequestContext, TenantContext } from '../../auth/principal.js'
+import { placeholderNames, type QueryParameter } from '../../engine/sql-text.js'
+import { errors } from '../../lib/errors.js'
+import { decodeCursor, toPage } from '../../lib/pagination.js'
+import type { MetadataDb } from '../../metadata/database.js'
+import type { SavedQueryParameter, SavedQueryRow } from '../../metadata/schema.js'
+import { toIso } from '../../metadata/store-errors.js'
+import { AuditRepo } from '../audit/audit.repo.js'
+import { ProjectsRepo } from '../projects/projects.repo.js'
+import { toBindable } from './parameters.js'
+import { parameterErrors, type ParameterIssue } from './saved-queries.errors.js'
+import { SavedQueriesRepo } from './saved-queries.repo.js'
+
+/** A saved query made ready to run: its SQL and a typed value for every parameter it uses. */
+export interface ResolvedRun {
+  sql: string
+  parameters: Record<string, QueryParameter>
+  queryId: string
+}
+
+/** Saved queries with `{{name}}` parameters (issue 4): stored, checked, and resolved for a run. */
+export class SavedQueriesService {
+  constructor(private readonly db: MetadataDb) {}
+
+  async create(ctx: RequestContext, projectId: string, input: CreateSavedQuery): Promise<SavedQuery> {
+    const tenant = await this.#writable(ctx, projectId)
+    const parameters = checkDefinitions(input.sql, input.parameters)
+    return this.db.transaction().execute(async (trx) => {
+      const row = await new SavedQueriesRepo(trx).insert({
+        organization_id: tenant.principal.organizationId,
+        project_id: projectId,
+        display_name: input.display_name,
+        description: input.description ?? null,
+        sql: input.sql,
+        parameters,
+      })
+      await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'saved_query', {
+        action: 'saved_query.create',
+        id: row.id,
+        details: { display_name: row.display_name, project_id: projectId },
+      })
+      return toSavedQuery(row)
+    })
+  }
+
+  async list(ctx: RequestContext, projectId: string, query: ListQuery): Promise<Page<SavedQuery>> {
+    const tenant = await this.#readable(ctx, projectId)
+    const rows = await new SavedQueriesRepo(this.db).list(
+      tenant.principal.organizationId,
+      projectId,
+      decodeCursor(query.cursor),
+      query.limit,
+    )
+    return toPage(rows, query.limit, toSavedQuery)
+  }
+
+  async get(ctx: RequestContext, projectId: string, id: string): Promise<SavedQuery> {
+    const tenant = await this.#readable(ctx, projectId)
+    return toSavedQuery(await this.#find(tenant, projectId, id))
+  }
+
+  /** SQL and parameters are checked together, as they will be after the change. */
+  async update(ctx: RequestContext, projectId: string, id: string, input: UpdateSavedQuery): Promise<SavedQuery> {
+    const tenant = await this.#readable(ctx, projectId)
+    const current = await this.#find(tenant, projectId, id)
+    requireProjectContentWrite(ctx, projectId, 'query')
+    const parameters =
+      input.sql !== undefined || input.parameters !== undefined
+        ? checkDefinitions(input.sql ?? current.sql, input.parameters ?? current.parameters)
+        : undefined
+    return this.db.transaction().execute(async (trx) => {
+      const row = await new SavedQueriesRepo(trx).update(tenant.principal.organizationId, projectId, id, {
+        ...(input.display_name === undefined ? {} : { display_name: input.display_name }),
+        ...(input.description === undefined ? {} : { description: input.description }),
+        ...(input.sql === undefined ? {} : { sql: input.sql }),
+        ...(parameters === undefined ? {} : { parameters }),
+      })
+      if (!row) throw errors.notFound('query', id)
+      await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'saved_query', {
+        action: 'saved_query.update',
+        id,
+        details: { fields: Object.keys(input) },
+      })
+      return toSavedQuery(row)
+    })
+  }
+
+  async archive(ctx: RequestContext, projectId: string, id: string): Promise<void> {
+    const tenant = await this.#readable(ctx, projectId)
+    await this.#find(tenant, projectId, id)
+    requireProjectContentWrite(ctx, projectId, 'query')
+    await this.db.transaction().execute(async (trx) => {
+      if (!(await new SavedQueriesRepo(trx).archive(tenant.principal.organizationId, projectId, id))) {
+        throw errors.notFound('query', id)
+      }
+      await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'saved_query', {
+        action: 'saved_query.delete',
+        id,
+      })
+    })
+  }
+
+  /**
+   * Checks the values given for a run against the saved query's parameters and fills defaults.
+   * A missing required, unknown or wrongly typed value is a 422 naming `parameters.<name>`.
+   */
+  async resolveRun(
+    ctx: RequestContext,
+    projectId: string,
+    queryId: string,
+    given: Readonly<Record<string, unknown>>,
+  ): Promise<ResolvedRun> {
+    requireProjectUse(ctx, projectId, 'query')
+    const tenant = await this.#readable(ctx, projectId)
+    const row = await this.#find(tenant, projectId, queryId)
+    const declared = new Map(row.parameters.map((parameter) => [parameter.name, parameter]))
+    const issues: ParameterIssue[] = []
+    for (const name of Object.keys(given)) {
+      if (!declared.has(name)) {
+        const known = [...declared.keys()]
+        issues.push({
+          field: `parameters.${name}`,
+          message: `is not a parameter of this query (${known.length ? `its parameters: ${known.join(', ')}` : 'it has none'})`,
+        })
+      }
+    }
+    const parameters: Record<string, QueryParameter> = {}
+    for (const parameter of row.parameters) {
+      const field = `parameters.${parameter.name}`
+      const value = Object.hasOwn(given, parameter.name) ? given[parameter.name] : (parameter.default ?? null)
+      if (value === null || value === undefined) {
+        if (parameter.required) issues.push({ field, message: `is required (${parameter.type})` })
+        else parameters[parameter.name] = { type: parameter.type, value: null }
+        continue
+      }
+      const bound = toBindable(parameter.type, value)
+      if (bound.ok) parameters[parameter.name] = { type: parameter.type, value: bound.value }
+      else issues.push({ field, message: bound.message })
+    }
+    if (issues.length) throw parameterErrors('body', issues)
+    return { sql: row.sql, parameters, queryId: row.id }
+  }
+
+  async #readable(ctx: RequestContext, projectId: string): Promise<TenantContext> {
+    const tenant = requireProjectRead(ctx, projectId)
+    const project = await new ProjectsRepo(this.db).findActive(tenant.principal.organizationId, projectId)
+    if (!project) throw errors.notFound('project', projectId)
+    return tenant
+  }
+
+  async #writable(ctx: RequestContext, projectId: string): Promise<TenantContext> {
+    await this.#readable(ctx, projectId)
+    return requireProjectContentWrite(ctx, projectId, 'query')
+  }
+
+  async #find(tenant: TenantContext, projectId: string, id: string): Promise<SavedQueryRow> {
+    const row = await new SavedQueriesRepo(this.db).findActive(tenant.principal.organizationId, projectId, id)
+    if (!row) throw errors.notFound('query', id)
+    return row
+  }
+}
+
+/**
+ * Every `{{name}}` in the SQL must be declared and every declared parameter used: a typo in either
+ * place would otherwise surface only when someone runs the query. Defaults must fit their type.
+ */
+function checkDefinitions(sql: string, definitions: readonly QueryParameterDefinition[]): SavedQueryParameter[] {
+  const issues: ParameterIssue[] = []
+  const used = new Set(placeholderNames(sql))
+  const seen = new Set<string>()
+  definitions.forEach((definition, index) => {
+    const at = `parameters.${index}`
+    if (seen.has(definition.name)) {
+      issues.push({ field: `${at}.name`, message: `'${definition.name}' is declared twice` })
+    }
+    seen.add(definition.name)
+    if (!used.has(definition.name)) {
+      issues.push({
+        field: `${at}.name`,
+        message: `'${definition.name}' is declared but the SQL never uses {{${definition.name}}}`,
+      })
+    }
+    if (definition.default !== undefined && definition.default !== null) {
+      if (definition.required) {
+        issues.push({ field: `${at}.default`, message: 'a required parameter takes no default' })
+      } else {
+        const checked = toBindable(definition.type, definition.default)
+        if (!checked.ok) issues.push({ field: `${at}.default`, message: checked.message })
+      }
+    }
+  })
+  for (const name of used) {
+    if (!seen.has(name)) {
+      issues.push({ field: 'sql', message: `uses {{${name}}} but "parameters" declares no '${name}'` })
+    }
+  }
+  if (issues.length) throw parameterErrors('body', issues)
+  return definitions.map((definition) => ({
+    name: definition.name,
+    type: definition.type,
+    required: definition.required,
+    ...(definition.default === undefined || definition.default === null ? {} : { default: definition.default }),
+    ...(definition.description === undefined ? {} : { description: definition.description }),
+  }))
+}
+
+function toSavedQuery(row: SavedQueryRow): SavedQuery {
+  return {
+    id: row.id,
+    organization_id: row.organization_id,
+    project_id: row.project_id,
+    display_name: row.display_name,
+    description: row.description,
+    sql: row.sql,
+    parameters: row.parameters,
+    created_at: toIso(row.created_at),
+    updated_at: toIso(row.updated_at),
+  }
+}

@@ -1,0 +1,110 @@
+import { z } from 'zod'
+
+import { Description, Id, Name, Text, Timestamp } from './common.js'
+
+const atLeastOneField = (body: object) => Object.keys(body).length > 0
+
+/**
+ * The types a saved query's parameter can take, and how a value is written in JSON:
+ * `string` any string; `integer` a whole number, or a string of digits beyond 2^53;
+ * `number` a finite number; `boolean` true or false; `date` `YYYY-MM-DD`;
+ * `timestamp` ISO 8601 with an optional offset (none means UTC); `decimal` a number or a
+ * string such as `"-12.50"` (up to 28 digits before the point and 10 after).
+ */
+export const PARAMETER_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp', 'decimal'] as const
+export const ParameterType = z.enum(PARAMETER_TYPES).meta({ id: 'ParameterType' })
+export type ParameterType = z.infer<typeof ParameterType>
+
+/** Written `{{name}}` in the SQL: an identifier, so that it can never be mistaken for SQL. */
+export const ParameterName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be an identifier: letters, digits and _, not starting with a digit')
+
+/** A parameter's value as JSON carries it; checked against the parameter's type when the query runs. */
+export const ParameterValue = z.union([z.string().pipe(Text), z.number(), z.boolean(), z.null()])
+export type ParameterValue = z.infer<typeof ParameterValue>
+
+export const QueryParameterDefinition = z
+  .strictObject({
+    name: ParameterName,
+    type: ParameterType,
+    required: z.boolean().default(false).meta({ description: 'A run without a value for it is refused' }),
+    default: ParameterValue.optional().meta({
+      description: 'Used when a run gives no value; an optional parameter without one is NULL',
+    }),
+    description: Description.optional(),
+  })
+  .meta({ id: 'QueryParameterDefinition' })
+export type QueryParameterDefinition = z.infer<typeof QueryParameterDefinition>
+
+const QuerySql = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(100_000, 'must be at most 100000 characters')
+  .pipe(Text)
+  .meta({ description: 'DuckDB SQL over the project’s catalogs; parameters are written `{{name}}`' })
+
+const ParameterList = z.array(QueryParameterDefinition).max(50, 'must have at most 50 parameters')
+
+export const SavedQuery = z
+  .object({
+    id: Id,
+    organization_id: Id,
+    project_id: Id,
+    display_name: z.string(),
+    description: z.string().nullable(),
+    sql: z.string(),
+    parameters: z.array(
+      z.object({
+        name: z.string(),
+        type: ParameterType,
+        required: z.boolean(),
+        default: ParameterValue.optional(),
+        description: z.string().optional(),
+      }),
+    ),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .meta({ id: 'SavedQuery' })
+export type SavedQuery = z.infer<typeof SavedQuery>
+
+export const CreateSavedQuery = z
+  .strictObject({
+    display_name: Name,
+    sql: QuerySql,
+    description: Description.optional(),
+    parameters: ParameterList.default([]),
+  })
+  .meta({ id: 'CreateSavedQuery' })
+export type CreateSavedQuery = z.infer<typeof CreateSavedQuery>
+
+export const UpdateSavedQuery = z
+  .strictObject({
+    display_name: Name.optional(),
+    sql: QuerySql.optional(),
+    description: Description.nullable().optional(),
+    parameters: ParameterList.optional().meta({ description: 'Replaces the whole list' }),
+  })
+  .refine(atLeastOneField, { message: 'provide at least one field to change' })
+  .meta({ id: 'UpdateSavedQuery' })
+export type UpdateSavedQuery = z.infer<typeof UpdateSavedQuery>
+
+export const RunSavedQuery = z
+  .strictObject({
+    parameters: z
+      .record(z.string(), ParameterValue, { error: 'must be an object of parameter values' })
+      .default({})
+      .meta({ description: 'A value for each parameter, by name; optional ones may be left out' }),
+    timeout_ms: z
+      .number({ error: 'must be a number' })
+      .int('must be an integer')
+      .min(1, 'must be at least 1')
+      .max(86_400_000, 'must be at most 86400000')
+      .optional()
+      .meta({
+        description: 'The query is stopped and the job fails with `query_timeout` after this long (default 1 h)',
+      }),
+  })
+  .meta({ id: 'RunSavedQuery' })
+export type RunSavedQuery = z.infer<typeof RunSavedQuery>
