@@ -31,7 +31,7 @@ it('the README walk-through works when pasted against a fresh server', async () 
   mkdirSync(dataDir)
   server = await startServerProcess({ TRIBUTARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn' })
   // Pasted one after the other into one terminal, as the README says.
-  const script = `${walkthrough('walkthrough')}\n${walkthrough('walkthrough-sql')}`
+  const script = ['walkthrough', 'walkthrough-sql', 'walkthrough-data'].map(walkthrough).join('\n')
   expect(script).toContain('http://127.0.0.1:8080/api/v1')
   const pointed = script.replace('http://127.0.0.1:8080', server.baseUrl)
 
@@ -40,8 +40,10 @@ it('the README walk-through works when pasted against a fresh server', async () 
     env: { PATH: process.env.PATH ?? '' },
   })
   const lines = stdout.trim().split('\n')
-  expect(lines).toHaveLength(8)
-  const [projects, me, created, refused, audit, catalogs, orders, federated] = lines.map((line) => JSON.parse(line))
+  expect(lines).toHaveLength(11)
+  const [projects, me, created, refused, audit, catalogs, orders, federated, page] = lines
+    .slice(0, 9)
+    .map((line) => JSON.parse(line))
   expect(projects.data).toHaveLength(1)
   expect(projects.data[0].name).toBe('Sales analytics')
   expect(me).toMatchObject({ email: 'ada@example.com', role: 'editor', status: 'active' })
@@ -66,4 +68,8 @@ it('the README walk-through works when pasted against a fresh server', async () 
     ['Europe', 19.75],
   ])
   expect(federated.stats.sources.map((source: { catalog: string }) => source.catalog).sort()).toEqual(['geo', 'shop'])
+
+  // The saved query joined the uploaded table with both sources, ran as a job, and was exported.
+  expect(page).toMatchObject({ rows: [['Europe', 19.75, '20.00']], total_rows: 1, page: 1, total_pages: 1 })
+  expect(lines.slice(9)).toEqual(['region,total,target', 'Europe,19.75,20.00'])
 }, 120_000)
