@@ -95,6 +95,7 @@ export async function createTributary(
     close: async () => {
       // Running jobs are handed back to the queue before the store they write to goes away.
       await services.jobs.stop()
+      services.engine.close()
       await services.platformDuckDB.close()
       await store.close()
     },
@@ -156,6 +157,7 @@ function createServices(
     savedQueries,
     jobs,
     platformDuckDB,
+    engine,
     datasets,
     imports,
     connections,

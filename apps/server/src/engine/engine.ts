@@ -1,11 +1,9 @@
-import { execFile } from 'node:child_process'
 import { once } from 'node:events'
 import { closeSync, constants, openSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { promisify } from 'node:util'
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 
@@ -20,6 +18,7 @@ import type {
 import { SourceError } from './connectors/connector.js'
 import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
 import { keyFilters, planDynamicFilters } from './dynamic-filters.js'
+import { FifoMaker } from './fifo-maker.js'
 import { planScans, stubTableSql, type PlannedTable } from './planner.js'
 import { pushDown } from './pushdown-plan.js'
 import type { ParsedStatement, PushdownDialect } from './pushdown.js'
@@ -111,8 +110,6 @@ export interface EngineOptions {
   threads: number
 }
 
-const run = promisify(execFile)
-
 /** A row may be this long (big text, JSON, blobs); DuckDB's read buffer must hold at least one. */
 const MAX_CONCURRENT_LOADS = 2
 
@@ -150,6 +147,7 @@ export class SqlEngine {
    * bounding loads across all queries leaves threads for everything else that needs them.
    */
   readonly #loads = new Semaphore(MAX_CONCURRENT_LOADS)
+  readonly #fifos = new FifoMaker()
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -275,14 +273,18 @@ export class SqlEngine {
         sessions.push(session)
         return session
       }
-      const fifo = (name: string) => path.join(fifoDir, name)
+      const fifo = async (name: string) => {
+        const made = path.join(fifoDir, name)
+        await this.#fifos.make(made)
+        return made
+      }
       const pushedLoads = pushdown.pushed.map(async (pushed, index) => {
         const session = open(pushed.catalog)
         const loaded = await this.#loads.run(async () => {
           const opened = await session
           if (!opened.query) throw new EngineError('source', `catalog '${pushed.catalog}' cannot run subqueries`)
           const load = { target: pushed.target, names: pushed.targetColumns, columns: pushed.columns }
-          return loadTable(await connect(), load, fifo(`q${index}`), signal, (sink) =>
+          return loadTable(await connect(), load, await fifo(`q${index}`), signal, (sink) =>
             opened.query!({ sql: pushed.remoteSql, columns: pushed.columns }, sink, signal),
           )
         })
@@ -325,7 +327,9 @@ export class SqlEngine {
           if (opened.nativeReader) return loadNative(connection, target, request, opened.nativeReader(request))
           if (!opened.scan) throw new EngineError('source', `catalog '${table.catalog}' cannot be scanned`)
           const load = { target, names: request.columns.map((column) => column.name), columns: request.columns }
-          return loadTable(connection, load, fifo(`t${index}`), signal, (sink) => opened.scan!(request, sink, signal))
+          return loadTable(connection, load, await fifo(`t${index}`), signal, (sink) =>
+            opened.scan!(request, sink, signal),
+          )
         })
         return { catalog: table.catalog, table: name, ...loaded }
       }
@@ -360,6 +364,11 @@ export class SqlEngine {
       instance.closeSync()
       await rm(fifoDir, { recursive: true, force: true })
     }
+  }
+
+  /** Stops the engine's helpers; queries still running fail. */
+  close(): void {
+    this.#fifos.close()
   }
 
   /** A long-lived DuckDB used only to parse, never to read data. */
@@ -471,7 +480,6 @@ async function loadTable(
 ): Promise<{ remote_sql: string; rows: number }> {
   const { target, columns: csv } = load
   const columnList = load.names.map(quoteIdentifier).join(', ')
-  await run('mkfifo', ['-m', '600', fifo])
   // Blobs travel as base64 text (see CsvSink) and are decoded on the way in.
   const csvColumns = csv
     .map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type === 'BLOB' ? 'VARCHAR' : column.type)}`)
