@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 
 import type { CsvSink, FilterValue, ScanRequest, SourceColumn } from '../connector.js'
-import { abortReason, CSV_NULL, CsvBatch, csvBlob, csvString, markSinkFailure, toError } from '../csv-writer.js'
+import { CSV_NULL, CsvBatch, csvBlob, csvString, markSinkFailure, toError } from '../csv-writer.js'
 import {
   ALL_OPS,
   type ColumnFilterRule,
@@ -14,6 +14,7 @@ import {
   temporalText,
   uuidText,
 } from '../filter-sql.js'
+import { pumpToSink } from '../stoppable-pump.js'
 
 /** `name` in backticks, inner backticks doubled. */
 export function backticked(name: string): string {
@@ -169,7 +170,6 @@ export function mysqlScanSql(request: ScanRequest, context: MysqlLiteralContext)
 type Encoder = (value: unknown) => string
 
 /** How long a stopped scan may take to end after its kill before the connection is cut. */
-const STOP_GRACE_MS = 5_000
 
 /** A DATE/DATETIME/TIMESTAMP with a zero part ('0000-00-00', '2024-00-15'): no calendar has it, DuckDB neither. */
 function zeroDate(text: string): boolean {
@@ -233,62 +233,24 @@ export function streamToSink(
   const width = encoders.length
   const batch = new CsvBatch(sink)
   const fields: string[] = new Array<string>(width)
-  return new Promise<number>((resolve, reject) => {
-    let stopped: { reason: unknown; killed: Promise<void> } | undefined
-    let done = false
-    let grace: NodeJS.Timeout | undefined
-
-    const stop = (reason: unknown) => {
-      if (stopped || done) return
-      signal.removeEventListener('abort', onAbort)
-      stopped = { reason, killed: kill().catch(() => undefined) }
-      // A server that ignores the kill (or a kill that could not be sent) must not keep the scan going.
-      grace = setTimeout(cut, STOP_GRACE_MS)
-      stream.resume()
-    }
-    const onAbort = () => stop(abortReason(signal))
-    const finish = (error?: unknown) => {
-      if (done) return
-      done = true
-      signal.removeEventListener('abort', onAbort)
-      if (stopped) {
-        const { reason, killed } = stopped
-        // The abort reason as given (the engine may compare it with its signal's), or the sink's own error.
-        void killed.then(() => {
-          clearTimeout(grace)
-          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-          reject(reason)
-        })
-      } else if (error !== undefined) {
-        reject(toError(error))
-      } else {
-        batch.flush().then(
-          () => resolve(batch.rows),
-          (failure: unknown) => reject(toError(markSinkFailure(failure))),
-        )
-      }
-    }
-
-    signal.addEventListener('abort', onAbort, { once: true })
-    stream.on('data', (row: unknown[]) => {
-      if (stopped) return
+  return pumpToSink({
+    stream,
+    signal,
+    cancel: kill,
+    cut,
+    take: (row: unknown[]) => {
       for (let i = 0; i < width; i++) {
         const value = row[i]
         fields[i] = value === null || value === undefined ? CSV_NULL : encoders[i]!(value)
       }
-      const full = batch.add(fields)
-      if (full) {
-        stream.pause()
-        full.then(
-          () => {
-            if (!stopped) stream.resume()
-          },
-          (error: unknown) => stop(error),
-        )
-      }
-    })
-    stream.on('end', () => finish())
-    stream.on('error', (error) => finish(error))
-    if (signal.aborted) onAbort()
+      return batch.add(fields)
+    },
+    complete: () =>
+      batch.flush().then(
+        () => batch.rows,
+        (failure: unknown) => {
+          throw toError(markSinkFailure(failure))
+        },
+      ),
   })
 }

@@ -2,7 +2,7 @@ import type pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 
 import type { CsvSink, FilterValue, QueryRequest, ScanRequest, SourceColumn } from '../connector.js'
-import { abortReason, markSinkFailure, toError } from '../csv-writer.js'
+import { markSinkFailure } from '../csv-writer.js'
 import {
   ALL_OPS,
   type ColumnFilterRule,
@@ -14,6 +14,7 @@ import {
   temporalText,
   uuidText,
 } from '../filter-sql.js'
+import { pumpToSink } from '../stoppable-pump.js'
 
 /**
  * Settings for the scan's transaction only (SET LOCAL), so that what COPY prints is what DuckDB
@@ -28,7 +29,7 @@ SET LOCAL client_encoding = 'UTF8';
 SET LOCAL statement_timeout = 0`
 
 /** Types that compare as plain strings: citext, char(n) and domains compare otherwise, so they are not filtered. */
-const PLAIN_TEXT = /^(text|character varying(\(\d+\))?|name)$/
+export const PLAIN_TEXT = /^(text|character varying(\(\d+\))?|name)$/
 
 /**
  * A string literal that means the same whatever `standard_conforming_strings` is: E'' whenever a
@@ -159,9 +160,6 @@ export function postgresqlQuerySql(request: QueryRequest): string {
   return `COPY (SELECT ${select} FROM (${request.sql}) AS pushed) TO STDOUT WITH (FORMAT csv)`
 }
 
-/** How long a stopped scan may take to end after its cancel before the connection is cut. */
-const STOP_GRACE_MS = 5_000
-
 /**
  * Runs the COPY in a read-only transaction on the client and streams its output into the sink, one
  * chunk at a time: the next is read only once the sink has taken the last, so a slow reader holds the
@@ -180,7 +178,17 @@ export async function copyToSink(
     await client.query(SCAN_SETUP)
     signal.throwIfAborted()
     const stream = client.query(copyTo(sql))
-    await pump(stream, sink, signal, cancel, () => void client.end().catch(() => undefined))
+    await pumpToSink({
+      stream,
+      signal,
+      cancel,
+      cut: () => void client.end().catch(() => undefined),
+      take: (chunk: Buffer) =>
+        sink.write(chunk).catch((error: unknown) => {
+          throw markSinkFailure(error)
+        }),
+      complete: async () => undefined,
+    })
     await client.query('COMMIT')
     return stream.rowCount
   } catch (error) {
@@ -199,61 +207,4 @@ async function rollback(client: pg.Client): Promise<void> {
       if ((error as { code?: string }).code !== '57014') return
     }
   }
-}
-
-function pump(
-  stream: NodeJS.ReadableStream,
-  sink: CsvSink,
-  signal: AbortSignal,
-  cancel: () => Promise<void>,
-  cut: () => void,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let stopped: { reason: unknown; cancelled: Promise<void> } | undefined
-    let done = false
-    let grace: NodeJS.Timeout | undefined
-
-    const stop = (reason: unknown) => {
-      // After the end, a cancel could hit the client's next query.
-      if (stopped || done) return
-      signal.removeEventListener('abort', onAbort)
-      stopped = { reason, cancelled: cancel().catch(() => undefined) }
-      grace = setTimeout(cut, STOP_GRACE_MS)
-      stream.resume()
-    }
-    const onAbort = () => stop(abortReason(signal))
-    const finish = (error?: unknown) => {
-      if (done) return
-      done = true
-      signal.removeEventListener('abort', onAbort)
-      if (!stopped) {
-        if (error === undefined) resolve()
-        else reject(toError(error))
-        return
-      }
-      // Whatever the server said last, the scan ends the way it was stopped, once the cancel is through.
-      const { reason, cancelled } = stopped
-      void cancelled.then(() => {
-        clearTimeout(grace)
-        // The abort reason as given (the engine may compare it with its signal's), or the sink's own error.
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-        reject(reason)
-      })
-    }
-
-    signal.addEventListener('abort', onAbort, { once: true })
-    stream.on('data', (chunk: Buffer) => {
-      if (stopped) return
-      stream.pause()
-      sink.write(chunk).then(
-        () => {
-          if (!stopped) stream.resume()
-        },
-        (error: unknown) => stop(markSinkFailure(error)),
-      )
-    })
-    stream.on('end', () => finish())
-    stream.on('error', (error) => finish(error))
-    if (signal.aborted) onAbort()
-  })
 }
