@@ -267,7 +267,7 @@ function mergeShapes(table: PlannedTable, shapes: ScanShape[]): ScanRequest {
   }
 }
 
-const COMPARISONS: Record<string, '=' | '<>' | '<' | '<=' | '>' | '>='> = {
+export const COMPARISONS: Record<string, '=' | '<>' | '<' | '<=' | '>' | '>='> = {
   COMPARE_EQUAL: '=',
   COMPARE_NOTEQUAL: '<>',
   COMPARE_LESSTHAN: '<',
@@ -365,7 +365,8 @@ export function decodeConstant(constant: PlanConstant): FilterValue | undefined 
   }
 }
 
-function scaledDecimal(value: number, scale: number): string {
+/** A DECIMAL's unscaled integer as its decimal text: 12345 at scale 2 → `123.45`. */
+export function scaledDecimal(value: number, scale: number): string {
   if (scale === 0) return String(value)
   const negative = value < 0
   const digits = String(Math.abs(value)).padStart(scale + 1, '0')

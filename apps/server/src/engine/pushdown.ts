@@ -1,7 +1,7 @@
 import type { SourceColumn } from './connectors/connector.js'
-import { postgresqlString } from './connectors/postgresql/postgresql-scan.js'
+import { PLAIN_TEXT, postgresqlString } from './connectors/postgresql/postgresql-scan.js'
 import { doubleQuoted } from './connectors/filter-sql.js'
-import type { PlannedTable } from './planner.js'
+import { COMPARISONS, scaledDecimal, type PlannedTable } from './planner.js'
 
 /**
  * Whole-subquery pushdown: a SELECT whose tables all live in one SQL source, and that joins,
@@ -213,12 +213,7 @@ const JOIN_TYPES: Record<string, string> = {
 }
 
 const COMPARISON_OPS: Record<string, string> = {
-  COMPARE_EQUAL: '=',
-  COMPARE_NOTEQUAL: '<>',
-  COMPARE_LESSTHAN: '<',
-  COMPARE_LESSTHANOREQUALTO: '<=',
-  COMPARE_GREATERTHAN: '>',
-  COMPARE_GREATERTHANOREQUALTO: '>=',
+  ...COMPARISONS,
   COMPARE_DISTINCT_FROM: 'IS DISTINCT FROM',
   COMPARE_NOT_DISTINCT_FROM: 'IS NOT DISTINCT FROM',
 }
@@ -234,7 +229,7 @@ function columnKind(column: SourceColumn): Kind {
   if (type === 'TIMESTAMPTZ' || type === 'TIMESTAMP WITH TIME ZONE') return 'timestamptz'
   if (type === 'BOOLEAN') return 'boolean'
   if (type === 'VARCHAR') {
-    if (/^(text|character varying(\(\d+\))?|name)$/.test(column.source_type)) return 'text'
+    if (PLAIN_TEXT.test(column.source_type)) return 'text'
     if (/^(character|bpchar)(\(\d+\))?$/.test(column.source_type)) return 'padded'
   }
   return 'opaque'
@@ -327,19 +322,13 @@ function constant(value: ConstantValue): Generated {
   if (id === 'DECIMAL' && typeof raw === 'number' && Number.isSafeInteger(raw)) {
     const scale = value.type.type_info?.scale ?? 0
     const width = value.type.type_info?.width ?? 18
-    return { sql: `${scaled(raw, scale)}::numeric(${width}, ${scale})`, kind: 'number', aggregate: false }
+    return { sql: `${scaledDecimal(raw, scale)}::numeric(${width}, ${scale})`, kind: 'number', aggregate: false }
   }
   if (id === 'VARCHAR' && typeof raw === 'string' && !raw.includes('\0')) {
     return { sql: postgresqlString(raw), kind: 'text', aggregate: false }
   }
   if (id === 'BOOLEAN' && typeof raw === 'boolean') return { sql: String(raw), kind: 'boolean', aggregate: false }
   return unsupported()
-}
-
-function scaled(value: number, scale: number): string {
-  if (scale === 0) return String(value)
-  const digits = String(Math.abs(value)).padStart(scale + 1, '0')
-  return `${value < 0 ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`
 }
 
 /** Casts of text constants: how SQL writes typed literals (DATE '…') and how parameters arrive. */

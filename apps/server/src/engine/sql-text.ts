@@ -44,19 +44,16 @@ export function bindParameters(sql: string, parameters: Readonly<Record<string, 
   let executable = ''
   let planning = ''
   let last = 0
+  const values: Record<string, string | null> = {}
   for (const found of placeholders(sql)) {
     const parameter = parameters[found.name]
     if (!parameter) throw new UnboundParameterError(found.name)
     const type = DUCKDB_TYPES[parameter.type]
     const text = parameter.value === null ? null : String(parameter.value)
+    values[found.name] = text
     executable += `${sql.slice(last, found.start)}CAST($${found.name} AS ${type})`
     planning += `${sql.slice(last, found.start)}CAST(${text === null ? 'NULL' : quoteLiteral(text)} AS ${type})`
     last = found.end
-  }
-  const values: Record<string, string | null> = {}
-  for (const name of new Set(placeholderNames(sql))) {
-    const value = parameters[name]!.value
-    values[name] = value === null ? null : String(value)
   }
   return { sql: executable + sql.slice(last), planningSql: planning + sql.slice(last), values }
 }
