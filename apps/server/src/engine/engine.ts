@@ -1,20 +1,10 @@
-import { once } from 'node:events'
-import { closeSync, constants, openSync } from 'node:fs'
-import { Socket } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 
-import type {
-  CsvSink,
-  ScanRequest,
-  ScanResult,
-  SourceCatalog,
-  SourceColumn,
-  SourceSession,
-} from './connectors/connector.js'
+import type { ScanRequest, SourceCatalog, SourceSession } from './connectors/connector.js'
 import { SourceError } from './connectors/connector.js'
 import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
 import { keyFilters, planDynamicFilters } from './dynamic-filters.js'
@@ -31,6 +21,7 @@ import {
   type BoundSql,
   type QueryParameter,
 } from './sql-text.js'
+import { loadTable } from './table-load.js'
 import { columnConverter } from './values.js'
 
 /** One catalog the query may read: what it contains, and how to reach it. */
@@ -110,7 +101,6 @@ export interface EngineOptions {
   threads: number
 }
 
-/** A row may be this long (big text, JSON, blobs); DuckDB's read buffer must hold at least one. */
 const MAX_CONCURRENT_LOADS = 2
 
 /** A plain counting semaphore: at most `limit` tasks run at once, the rest wait in order. */
@@ -131,9 +121,6 @@ class Semaphore {
     }
   }
 }
-
-const MAX_LINE_BYTES = 16 * 1024 * 1024
-const READ_BUFFER_BYTES = 2 * MAX_LINE_BYTES
 
 /**
  * Runs one federated query: every table it names is read from its source with only the columns,
@@ -273,7 +260,7 @@ export class SqlEngine {
         sessions.push(session)
         return session
       }
-      const fifo = async (name: string) => {
+      const fifo = (name: string) => async () => {
         const made = path.join(fifoDir, name)
         await this.#fifos.make(made)
         return made
@@ -284,7 +271,7 @@ export class SqlEngine {
           const opened = await session
           if (!opened.query) throw new EngineError('source', `catalog '${pushed.catalog}' cannot run subqueries`)
           const load = { target: pushed.target, names: pushed.targetColumns, columns: pushed.columns }
-          return loadTable(await connect(), load, await fifo(`q${index}`), signal, (sink) =>
+          return loadTable(await connect(), load, fifo(`q${index}`), signal, (sink) =>
             opened.query!({ sql: pushed.remoteSql, columns: pushed.columns }, sink, signal),
           )
         })
@@ -327,9 +314,7 @@ export class SqlEngine {
           if (opened.nativeReader) return loadNative(connection, target, request, opened.nativeReader(request))
           if (!opened.scan) throw new EngineError('source', `catalog '${table.catalog}' cannot be scanned`)
           const load = { target, names: request.columns.map((column) => column.name), columns: request.columns }
-          return loadTable(connection, load, await fifo(`t${index}`), signal, (sink) =>
-            opened.scan!(request, sink, signal),
-          )
+          return loadTable(connection, load, fifo(`t${index}`), signal, (sink) => opened.scan!(request, sink, signal))
         })
         return { catalog: table.catalog, table: name, ...loaded }
       }
@@ -465,104 +450,6 @@ async function loadNative(
   const columnList = request.columns.map((column) => quoteIdentifier(column.name)).join(', ')
   const result = await connection.run(`INSERT INTO ${target} (${columnList}) ${reader}`)
   return { remote_sql: reader, rows: Number(result.rowsChanged) }
-}
-
-/**
- * Streams rows from a source into a DuckDB table through a FIFO that DuckDB reads as CSV: `columns`
- * are the CSV's, in order, with the types to parse, and `names` the target's columns they fill.
- */
-async function loadTable(
-  connection: DuckDBConnection,
-  load: { target: string; names: string[]; columns: SourceColumn[] },
-  fifo: string,
-  signal: AbortSignal,
-  stream: (sink: CsvSink) => Promise<ScanResult>,
-): Promise<{ remote_sql: string; rows: number }> {
-  const { target, columns: csv } = load
-  const columnList = load.names.map(quoteIdentifier).join(', ')
-  // Blobs travel as base64 text (see CsvSink) and are decoded on the way in.
-  const csvColumns = csv
-    .map((column) => `${quoteLiteral(column.name)}: ${quoteLiteral(column.type === 'BLOB' ? 'VARCHAR' : column.type)}`)
-    .join(', ')
-  const decoded = csv
-    .map((column) =>
-      column.type === 'BLOB' ? `from_base64(${quoteIdentifier(column.name)})` : quoteIdentifier(column.name),
-    )
-    .join(', ')
-  const insert = connection.run(
-    `INSERT INTO ${target} (${columnList}) SELECT ${decoded} FROM read_csv(${quoteLiteral(fifo)}, header = false, ` +
-      `auto_detect = false, delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, ` +
-      // Fixed line ending: a CR inside a quoted field of the first row would otherwise switch
-      // DuckDB's detection to CR. Its default buffer is 16 times the line size: set both.
-      `new_line = '\\n', max_line_size = ${MAX_LINE_BYTES}, buffer_size = ${READ_BUFFER_BYTES}, ` +
-      `columns = {${csvColumns}})`,
-  )
-  let writer: number
-  try {
-    writer = await openWriter(fifo, insert, signal)
-  } catch (error) {
-    releaseReader(fifo)
-    await insert.catch(() => undefined)
-    throw error
-  }
-  // Written through a pipe socket on the event loop: file streams would queue behind DuckDB's
-  // blocked reads in libuv's small thread pool and could never be written, or even closed.
-  const pipe = new Socket({ fd: writer, readable: false })
-  pipe.on('error', () => undefined)
-  const closed = once(pipe, 'close')
-  const stop = () => pipe.destroy()
-  signal.addEventListener('abort', stop, { once: true })
-  const sink: CsvSink = {
-    async write(chunk) {
-      if (pipe.destroyed) throw signal.reason ?? new Error('the load was stopped')
-      if (!pipe.write(chunk)) await once(pipe, 'drain', { signal })
-    },
-  }
-  let scanned
-  try {
-    scanned = await stream(sink)
-  } finally {
-    // End of data, or on failure an end all the same: DuckDB's read returns and the interrupt lands.
-    pipe.end()
-    signal.removeEventListener('abort', stop)
-  }
-  await closed
-  const result = await insert
-  return { remote_sql: scanned.remoteSql, rows: Number(result.rowsChanged) }
-}
-
-/**
- * Opens the FIFO's write end once DuckDB has opened its read end. Writing earlier and closing
- * before the reader arrives would lose the data: a FIFO with no one on either end keeps nothing.
- */
-async function openWriter(fifo: string, reader: Promise<unknown>, signal: AbortSignal): Promise<number> {
-  let readerDone = false
-  void reader.then(
-    () => (readerDone = true),
-    () => (readerDone = true),
-  )
-  for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
-    try {
-      return openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error
-    }
-    if (signal.aborted) throw signal.reason
-    if (readerDone) {
-      await reader
-      throw new Error('DuckDB finished the load without reading its input')
-    }
-    await new Promise((resolve) => setTimeout(resolve, wait))
-  }
-}
-
-/** A reader blocked in open() waits for a writer: let it in, and out again, so its query can end. */
-function releaseReader(fifo: string): void {
-  try {
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
-  } catch {
-    // ENXIO: no reader is waiting.
-  }
 }
 
 function toEngineError(error: unknown): unknown {

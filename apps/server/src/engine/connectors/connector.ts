@@ -87,12 +87,34 @@ export interface ScanResult {
 }
 
 /**
- * How scanned rows travel to DuckDB: CSV in the engine's dialect, one line per row, no header,
- * `,` between fields, `"` quoting (doubled inside), NULL as an empty unquoted field, an empty
- * string as `""`. Dates and timestamps in ISO-8601, booleans as true/false, blobs in base64.
+ * Where a scan's rows go. A source takes one of the two ways in, once: CSV bytes when it produces
+ * CSV itself (PostgreSQL's COPY), or rows handed over one by one (drivers that decode rows).
+ */
+export interface LoadSink {
+  csv(): Promise<CsvSink>
+  rows(): Promise<RowSink>
+}
+
+/**
+ * CSV in the engine's dialect, one line per row, no header, `,` between fields, `"` quoting
+ * (doubled inside), NULL as an empty unquoted field, an empty string as `""`. Dates and timestamps
+ * in ISO-8601, booleans as true/false, blobs in base64. DuckDB parses it while it streams in.
  */
 export interface CsvSink {
   write(chunk: string | Buffer): Promise<void>
+}
+
+/**
+ * Rows appended to DuckDB as data chunks. A value is null, or: a number or bigint for numeric
+ * columns, a string for text, bytes (Uint8Array) for blobs, and for every other type a value whose
+ * text DuckDB's CAST reads as that type ('2024-01-31', '12.50', true, …).
+ */
+export interface RowSink {
+  /**
+   * Adds one row, its values in the columns' order. Returns a promise only when a full chunk went
+   * to DuckDB: awaiting it before the next row lets an abort and the event loop in.
+   */
+  add(row: readonly unknown[]): Promise<void> | undefined
 }
 
 /** A live session with one source. Sources are only ever read, in read-only sessions where they have them. */
@@ -102,9 +124,9 @@ export interface SourceSession {
    * Streams the rows of one table, with the filters and limit it can push, into the sink.
    * Aborting the signal must stop the source's query (not just stop reading it).
    */
-  scan?(request: ScanRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult>
+  scan?(request: ScanRequest, sink: LoadSink, signal: AbortSignal): Promise<ScanResult>
   /** Runs a pushed-down subquery (see `Connector.pushdownDialect`) and streams its rows like a scan. */
-  query?(request: QueryRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult>
+  query?(request: QueryRequest, sink: LoadSink, signal: AbortSignal): Promise<ScanResult>
   /** For sources DuckDB reads itself (files): the DuckDB SQL that reads the table. */
   nativeReader?(request: ScanRequest): string
   close(): Promise<void>

@@ -1,4 +1,4 @@
-import { abortReason, toError } from './csv-writer.js'
+import { abortReason, toError } from './scan-errors.js'
 
 /** How long a stopped scan may take to end after its cancel before the connection is cut. */
 const STOP_GRACE_MS = 5_000

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChinookSources, loadChinook, serviceSkipReason } from '../../../../test/fixtures/chinook.js'
 import {
   type ConnectorContext,
-  type CsvSink,
   type PushedFilter,
   type ScanRequest,
   type SourceCatalog,
@@ -15,7 +14,7 @@ import {
   type SourceSession,
   type SourceTable,
 } from '../connector.js'
-import { duckdbCondition, loadThroughFifo } from '../testing/duckdb-fifo.js'
+import { discardingSink, duckdbCondition, loadScan } from '../testing/duckdb-load.js'
 import { type MysqlConfig, mysqlConnector, openMysqlConnection } from './mysql-connector.js'
 import { mysqlScanSql } from './mysql-scan.js'
 
@@ -488,7 +487,7 @@ describe.skipIf(skipReason !== null)(`mysql connector: scan${skipReason ? ` [ski
     return { schema: db, table: name, columns, filters: [], ...rest }
   }
   const scan = (req: ScanRequest, signal = new AbortController().signal) =>
-    loadThroughFifo(req.columns, (sink) => session.scan!(req, sink, signal))
+    loadScan(req.columns, (sink) => session.scan!(req, sink, signal))
   const sourceRows = async (sql: string) => (await admin.query<RowDataPacket[]>(sql))[0] as Record<string, unknown>[]
   const runningScans = async () => {
     const [rows] = await admin.query<RowDataPacket[]>(
@@ -785,7 +784,11 @@ describe.skipIf(skipReason !== null)(`mysql connector: scan${skipReason ? ` [ski
 
   it('stops the source query when aborted while the server is still working', async () => {
     const controller = new AbortController()
-    const scanning = session.scan!(request('slow'), { write: async () => undefined }, controller.signal)
+    const scanning = session.scan!(
+      request('slow'),
+      discardingSink(async () => undefined),
+      controller.signal,
+    )
     await expect.poll(runningScans, { timeout: 5_000 }).toBe(1)
     controller.abort()
     await expect(scanning).rejects.toMatchObject({ name: 'AbortError' })
@@ -795,7 +798,7 @@ describe.skipIf(skipReason !== null)(`mysql connector: scan${skipReason ? ` [ski
   it('stops the source query when aborted while the sink holds it back', async () => {
     const controller = new AbortController()
     let writes = 0
-    const stuck: CsvSink = { write: () => (++writes === 1 ? Promise.resolve() : new Promise<void>(() => undefined)) }
+    const stuck = discardingSink(() => (++writes === 1 ? Promise.resolve() : new Promise<void>(() => undefined)))
     const scanning = session.scan!(request('endless'), stuck, controller.signal)
     await expect.poll(() => writes, { timeout: 5_000 }).toBe(2)
     await new Promise((resolve) => setTimeout(resolve, 200))
@@ -817,7 +820,11 @@ describe.skipIf(skipReason !== null)(`mysql connector: scan${skipReason ? ` [ski
   it('stops the source query when the sink fails, and passes the sink’s error on', async () => {
     const failure = new Error('reader went away')
     await expect(
-      session.scan!(request('endless'), { write: () => Promise.reject(failure) }, new AbortController().signal),
+      session.scan!(
+        request('endless'),
+        discardingSink(() => Promise.reject(failure)),
+        new AbortController().signal,
+      ),
     ).rejects.toBe(failure)
     await expect.poll(runningScans, { timeout: 1_000, interval: 50 }).toBe(0)
   })
@@ -825,7 +832,11 @@ describe.skipIf(skipReason !== null)(`mysql connector: scan${skipReason ? ` [ski
   it('runs overlapping scans of one session side by side', async () => {
     let releaseFirst!: () => void
     const firstMayGoOn = new Promise<void>((resolve) => (releaseFirst = resolve))
-    const first = session.scan!(request('Genre'), { write: () => firstMayGoOn }, new AbortController().signal)
+    const first = session.scan!(
+      request('Genre'),
+      discardingSink(() => firstMayGoOn),
+      new AbortController().signal,
+    )
     const second = await scan(request('MediaType'))
     try {
       expect(second.result.rows).toBe(5)
@@ -840,7 +851,7 @@ describe.skipIf(skipReason !== null)(`mysql connector: scan${skipReason ? ` [ski
     const req: ScanRequest = { ...request('Genre'), table: 'NoSuchTable' }
     const error: unknown = await session.scan!(
       req,
-      { write: async () => undefined },
+      discardingSink(async () => undefined),
       new AbortController().signal,
     ).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(SourceError)

@@ -6,7 +6,7 @@ import { type Connection, type ConnectionOptions, createConnection, type RowData
 import {
   type Connector,
   type ConnectorContext,
-  type CsvSink,
+  type LoadSink,
   type ScanRequest,
   type ScanResult,
   type SourceCatalog,
@@ -15,7 +15,7 @@ import {
   type SourceSession,
   type SourceTable,
 } from '../connector.js'
-import { isSinkFailure } from '../csv-writer.js'
+import { isSinkFailure } from '../scan-errors.js'
 import { singleQuoted } from '../filter-sql.js'
 import { describeNetworkError, errorParts, networkDatabaseConfig, sourceError } from '../network.js'
 import { type MysqlLiteralContext, mysqlScanSql, needsCharsets, streamToSink } from './mysql-scan.js'
@@ -235,12 +235,13 @@ class MysqlSession implements SourceSession {
   }
 
   /**
-   * Streams `SELECT … FROM db.table WHERE … LIMIT n` into the sink as CSV. A scan that overlaps another
+   * Streams `SELECT … FROM db.table WHERE … LIMIT n` into the sink as rows. A scan that overlaps another
    * gets a connection of its own, since one connection runs one query at a time and DuckDB may read the
    * second table before it has drained the first.
    */
-  async scan(request: ScanRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult> {
+  async scan(request: ScanRequest, sink: LoadSink, signal: AbortSignal): Promise<ScanResult> {
     signal.throwIfAborted()
+    const rowSink = await sink.rows()
     const shared = !this.scanning
     let connection = this.connection
     if (shared) {
@@ -273,7 +274,7 @@ class MysqlSession implements SourceSession {
           if (shared) this.connectionCut = true
           connection.destroy()
         }
-        const rows = await streamToSink(stream, request.columns, sink, signal, () => this.kill(connection), cut)
+        const rows = await streamToSink(stream, request.columns, rowSink, signal, () => this.kill(connection), cut)
         return { remoteSql: sql, rows }
       } finally {
         if (shared) {

@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream'
 
-import type { CsvSink, FilterValue, ScanRequest, SourceColumn } from '../connector.js'
-import { CSV_NULL, CsvBatch, csvBlob, csvString, markSinkFailure, toError } from '../csv-writer.js'
+import type { FilterValue, RowSink, ScanRequest, SourceColumn } from '../connector.js'
 import {
   ALL_OPS,
   type ColumnFilterRule,
@@ -14,6 +13,7 @@ import {
   temporalText,
   uuidText,
 } from '../filter-sql.js'
+import { markSinkFailure, toError } from '../scan-errors.js'
 import { pumpToSink } from '../stoppable-pump.js'
 
 /** `name` in backticks, inner backticks doubled. */
@@ -167,10 +167,6 @@ export function mysqlScanSql(request: ScanRequest, context: MysqlLiteralContext)
   return `SELECT ${select} FROM ${from}${tail}`
 }
 
-type Encoder = (value: unknown) => string
-
-/** How long a stopped scan may take to end after its kill before the connection is cut. */
-
 /** A DATE/DATETIME/TIMESTAMP with a zero part ('0000-00-00', '2024-00-15'): no calendar has it, DuckDB neither. */
 function zeroDate(text: string): boolean {
   return (
@@ -178,79 +174,71 @@ function zeroDate(text: string): boolean {
   )
 }
 
-const asText = (value: unknown): string =>
-  typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : String(value)
+const asText = (value: unknown): string => (Buffer.isBuffer(value) ? value.toString('utf8') : String(value))
 
 /**
- * How each value, as mysql2 hands it over with the session's options (dates and big numbers as
- * strings, binary as Buffers), becomes a CSV field DuckDB parses as the column's type.
+ * How a value, as mysql2 hands it over with the session's options (dates and big numbers as
+ * strings, binary as Buffers), becomes what the row sink takes for the column's type; undefined
+ * when it goes as it is.
  */
-export function mysqlEncoder(column: SourceColumn): Encoder {
+export function mysqlValue(column: SourceColumn): ((value: unknown) => unknown) | undefined {
   switch (column.type) {
-    case 'BLOB':
-      return (value) => csvBlob(Buffer.isBuffer(value) ? value : Buffer.from(asText(value)))
     case 'DATE':
     case 'TIMESTAMP':
       // Zero dates read as NULL, as MySQL's own connectors do (zeroDateTimeBehavior=convertToNull).
       return (value) => {
         const text = asText(value)
-        return zeroDate(text) ? CSV_NULL : text
+        return zeroDate(text) ? null : text
       }
     case 'TIMESTAMPTZ':
       // The session's time zone is UTC.
       return (value) => {
         const text = asText(value)
-        return zeroDate(text) ? CSV_NULL : `${text}+00`
+        return zeroDate(text) ? null : `${text}+00`
       }
-    case 'INTERVAL':
-      // TIME as '-838:59:59' or '12:00:00.5', which DuckDB reads as a signed duration.
-      return asText
-    case 'VARCHAR':
-    case 'JSON':
-    case 'UUID':
-      return (value) => csvString(asText(value))
     default:
-      // Numbers: digits, sign, point and exponent need no quoting.
-      return (value) => (typeof value === 'number' ? String(value) : asText(value))
+      // The rest goes as it came: numbers, text (TIME as '-838:59:59', which DuckDB reads as a signed
+      // duration), and bytes, which the sink reads as UTF-8 text unless the column is a blob.
+      return undefined
   }
 }
 
 /**
- * Streams the query's rows as CSV into the sink in batches, reading the next rows only once the sink
- * has taken a batch (mysql2 pauses the socket when the stream's buffer is full). Stopping (abort or a
- * failed write) kills the query with `kill` and drops the rest meanwhile: a server blocked writing to a
- * full socket does not notice the kill. Returns the row count.
+ * Streams the query's rows into the sink, reading the next rows only once the sink has taken a
+ * chunk (mysql2 pauses the socket when the stream's buffer is full). Stopping (abort or a failed
+ * add) kills the query with `kill` and drops the rest meanwhile: a server blocked writing to a full
+ * socket does not notice the kill. Returns the row count.
  */
 export function streamToSink(
   stream: Readable,
   columns: readonly SourceColumn[],
-  sink: CsvSink,
+  sink: RowSink,
   signal: AbortSignal,
   kill: () => Promise<void>,
   cut: () => void,
 ): Promise<number> {
-  const encoders = columns.map(mysqlEncoder)
-  const width = encoders.length
-  const batch = new CsvBatch(sink)
-  const fields: string[] = new Array<string>(width)
+  const converts = columns.map(mysqlValue)
+  const converted = converts.flatMap((convert, i) => (convert ? [i] : []))
+  let rows = 0
   return pumpToSink({
     stream,
     signal,
     cancel: kill,
     cut,
     take: (row: unknown[]) => {
-      for (let i = 0; i < width; i++) {
+      for (const i of converted) {
         const value = row[i]
-        fields[i] = value === null || value === undefined ? CSV_NULL : encoders[i]!(value)
+        if (value !== null) row[i] = converts[i]!(value)
       }
-      return batch.add(fields)
+      rows++
+      try {
+        return sink.add(row)?.catch((error: unknown) => {
+          throw markSinkFailure(error)
+        })
+      } catch (error) {
+        return Promise.reject(toError(markSinkFailure(error)))
+      }
     },
-    complete: () =>
-      batch.flush().then(
-        () => batch.rows,
-        (failure: unknown) => {
-          throw toError(markSinkFailure(failure))
-        },
-      ),
+    complete: () => Promise.resolve(rows),
   })
 }

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ChinookSources, loadChinook, serviceSkipReason } from '../../../../test/fixtures/chinook.js'
 import {
   type ConnectorContext,
-  type CsvSink,
   type PushedFilter,
   type ScanRequest,
   type SourceCatalog,
@@ -15,7 +14,7 @@ import {
   type SourceSession,
   type SourceTable,
 } from '../connector.js'
-import { loadThroughFifo } from '../testing/duckdb-fifo.js'
+import { discardingSink, loadScan } from '../testing/duckdb-load.js'
 import {
   openPostgresqlClient,
   type PostgresqlConfig,
@@ -511,7 +510,7 @@ describe.skipIf(skipReason !== null)(
       return { schema, table: name, columns, filters: [], ...rest }
     }
     const scan = (req: ScanRequest, signal = new AbortController().signal) =>
-      loadThroughFifo(req.columns, (sink) => session.scan!(req, sink, signal))
+      loadScan(req.columns, (sink) => session.scan!(req, sink, signal))
     const pgRows = async (sql: string) => (await admin.query(sql)).rows as Record<string, unknown>[]
 
     it('reads every Chinook table whole, with the same rows as the source', async () => {
@@ -657,9 +656,7 @@ describe.skipIf(skipReason !== null)(
         try {
           for (const value of values) {
             const req = request('scan', 'texts', { filters: [{ column: 's', op: '=', value }] })
-            const loaded = await loadThroughFifo(req.columns, (sink) =>
-              fresh.scan!(req, sink, new AbortController().signal),
-            )
+            const loaded = await loadScan(req.columns, (sink) => fresh.scan!(req, sink, new AbortController().signal))
             try {
               const expected = (await pgRows(`select id from scan.texts where s = ${postgresqlString(value)}`)).map(
                 (row) => row.id,
@@ -867,7 +864,11 @@ describe.skipIf(skipReason !== null)(
     it('stops the source query when aborted while the server is still working', async () => {
       const controller = new AbortController()
       const started = Date.now()
-      const scanning = session.scan!(request('scan', 'slow'), { write: async () => undefined }, controller.signal)
+      const scanning = session.scan!(
+        request('scan', 'slow'),
+        discardingSink(async () => undefined),
+        controller.signal,
+      )
       await expect.poll(() => activeCopies(admin, config.database), { timeout: 5_000 }).toBe(1)
       controller.abort()
       await expect(scanning).rejects.toMatchObject({ name: 'AbortError' })
@@ -879,9 +880,7 @@ describe.skipIf(skipReason !== null)(
       const controller = new AbortController()
       let writes = 0
       // A reader that takes one chunk and then no more: the server ends up blocked on a full socket.
-      const stuck: CsvSink = {
-        write: () => (++writes === 1 ? Promise.resolve() : new Promise<void>(() => undefined)),
-      }
+      const stuck = discardingSink(() => (++writes === 1 ? Promise.resolve() : new Promise<void>(() => undefined)))
       const scanning = session.scan!(request('scan', 'endless'), stuck, controller.signal)
       await expect.poll(() => writes, { timeout: 5_000 }).toBe(2)
       await new Promise((resolve) => setTimeout(resolve, 200))
@@ -904,7 +903,7 @@ describe.skipIf(skipReason !== null)(
       const failure = new Error('reader went away')
       const scanning = session.scan!(
         request('scan', 'endless'),
-        { write: () => Promise.reject(failure) },
+        discardingSink(() => Promise.reject(failure)),
         new AbortController().signal,
       )
       await expect(scanning).rejects.toBe(failure)
@@ -915,7 +914,11 @@ describe.skipIf(skipReason !== null)(
       const controller = new AbortController()
       controller.abort()
       await expect(
-        session.scan!(request('public', 'genre'), { write: async () => undefined }, controller.signal),
+        session.scan!(
+          request('public', 'genre'),
+          discardingSink(async () => undefined),
+          controller.signal,
+        ),
       ).rejects.toMatchObject({ name: 'AbortError' })
     })
 
@@ -927,12 +930,10 @@ describe.skipIf(skipReason !== null)(
       const firstChunks: string[] = []
       const first = session.scan!(
         request('public', 'genre'),
-        {
-          write: async (chunk) => {
-            firstChunks.push(chunk.toString())
-            await firstMayGoOn
-          },
-        },
+        discardingSink(async (chunk) => {
+          firstChunks.push(String(chunk))
+          await firstMayGoOn
+        }),
         new AbortController().signal,
       )
       const second = await scan(request('public', 'media_type'))
@@ -950,7 +951,7 @@ describe.skipIf(skipReason !== null)(
       const req: ScanRequest = { ...request('public', 'genre'), table: 'no_such_table' }
       const error: unknown = await session.scan!(
         req,
-        { write: async () => undefined },
+        discardingSink(async () => undefined),
         new AbortController().signal,
       ).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(SourceError)

@@ -4,7 +4,7 @@ import pg from 'pg'
 import {
   type Connector,
   type ConnectorContext,
-  type CsvSink,
+  type LoadSink,
   type QueryRequest,
   type ScanRequest,
   type ScanResult,
@@ -12,7 +12,7 @@ import {
   type SourceSchema,
   type SourceSession,
 } from '../connector.js'
-import { isSinkFailure } from '../csv-writer.js'
+import { isSinkFailure } from '../scan-errors.js'
 import { describeNetworkError, errorParts, networkDatabaseConfig, sourceError, timedOut } from '../network.js'
 import { copyToSink, postgresqlQuerySql, postgresqlScanSql } from './postgresql-scan.js'
 import { postgresqlTypeToDuckDb } from './postgresql-types.js'
@@ -200,17 +200,18 @@ class PostgresqlSession implements SourceSession {
    * DuckDB may read the second before it has drained the first, so queueing the second COPY behind
    * the first on one connection would wait forever.
    */
-  async scan(request: ScanRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult> {
+  async scan(request: ScanRequest, sink: LoadSink, signal: AbortSignal): Promise<ScanResult> {
     return this.copy(postgresqlScanSql(request), sink, signal, `the scan of ${request.schema}.${request.table}`)
   }
 
   /** A whole subquery the engine handed over (joins, aggregates), its result read like a scan. */
-  async query(request: QueryRequest, sink: CsvSink, signal: AbortSignal): Promise<ScanResult> {
+  async query(request: QueryRequest, sink: LoadSink, signal: AbortSignal): Promise<ScanResult> {
     return this.copy(postgresqlQuerySql(request), sink, signal, 'a pushed-down query')
   }
 
-  private async copy(sql: string, sink: CsvSink, signal: AbortSignal, what: string): Promise<ScanResult> {
+  private async copy(sql: string, sink: LoadSink, signal: AbortSignal, what: string): Promise<ScanResult> {
     signal.throwIfAborted()
+    const csv = await sink.csv()
     const shared = !this.scanning
     let client: pg.Client
     if (shared) {
@@ -232,7 +233,7 @@ class PostgresqlSession implements SourceSession {
       this.extraClients.add(client)
     }
     try {
-      const rows = await copyToSink(client, sql, sink, signal, () => this.cancelBackend(client))
+      const rows = await copyToSink(client, sql, csv, signal, () => this.cancelBackend(client))
       return { remoteSql: sql, rows }
     } catch (error) {
       // An abort, or the sink's own failure (DuckDB stopped reading), is the engine's to explain.

@@ -2,7 +2,7 @@ import type pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 
 import type { CsvSink, FilterValue, QueryRequest, ScanRequest, SourceColumn } from '../connector.js'
-import { markSinkFailure } from '../csv-writer.js'
+import { markSinkFailure } from '../scan-errors.js'
 import {
   ALL_OPS,
   type ColumnFilterRule,

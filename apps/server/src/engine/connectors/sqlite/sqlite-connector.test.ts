@@ -13,7 +13,7 @@ import {
   type SourceSession,
   type SourceTable,
 } from '../connector.js'
-import { duckdbCondition, loadThroughFifo } from '../testing/duckdb-fifo.js'
+import { discardingSink, duckdbCondition, loadScan } from '../testing/duckdb-load.js'
 import { sqliteConnector } from './sqlite-connector.js'
 import { sqliteScanSql } from './sqlite-scan.js'
 
@@ -127,7 +127,7 @@ describe('sqlite connector: scan', () => {
     return { schema: 'main', table: name, columns, filters: [], ...rest }
   }
   const scan = (req: ScanRequest, signal = new AbortController().signal) =>
-    loadThroughFifo(req.columns, (sink) => session.scan!(req, sink, signal))
+    loadScan(req.columns, (sink) => session.scan!(req, sink, signal))
 
   it('reads every Chinook table whole, with the same rows as the source', async () => {
     for (const name of CHINOOK_TABLES) {
@@ -435,11 +435,9 @@ describe('sqlite connector: scan', () => {
     let writes = 0
     const scanning = session.scan!(
       request('endless'),
-      {
-        write: async () => {
-          if (++writes === 3) controller.abort()
-        },
-      },
+      discardingSink(async () => {
+        if (++writes === 3) controller.abort()
+      }),
       controller.signal,
     )
     await expect(scanning).rejects.toMatchObject({ name: 'AbortError' })
@@ -449,7 +447,11 @@ describe('sqlite connector: scan', () => {
   it('runs overlapping scans of one session side by side', async () => {
     let releaseFirst!: () => void
     const firstMayGoOn = new Promise<void>((resolve) => (releaseFirst = resolve))
-    const first = session.scan!(request('Genre'), { write: () => firstMayGoOn }, new AbortController().signal)
+    const first = session.scan!(
+      request('Genre'),
+      discardingSink(() => firstMayGoOn),
+      new AbortController().signal,
+    )
     const second = await scan(request('MediaType'))
     try {
       expect(second.result.rows).toBe(5)

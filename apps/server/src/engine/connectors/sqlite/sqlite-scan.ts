@@ -1,7 +1,6 @@
 import Database from 'better-sqlite3'
 
-import { type CsvSink, type ScanRequest, type ScanResult, type SourceColumn, SourceError } from '../connector.js'
-import { abortReason, CSV_NULL, CsvBatch, csvBlob, csvNumber, csvString } from '../csv-writer.js'
+import { type LoadSink, type ScanRequest, type ScanResult, type SourceColumn, SourceError } from '../connector.js'
 import {
   ALL_OPS,
   type ColumnFilterRule,
@@ -33,7 +32,8 @@ export interface SqliteTableFacts {
 
 /** A number as a literal SQLite reads as REAL: a whole number without a point would be an exact INTEGER. */
 function realLiteral(value: number): string {
-  const text = csvNumber(value)
+  // String(-0) is '0': keep the sign.
+  const text = Object.is(value, -0) ? '-0' : String(value)
   return /[.eE]/.test(text) ? text : `${text}.0`
 }
 
@@ -118,7 +118,7 @@ export function sqliteScanSql(request: ScanRequest, facts: SqliteTableFacts): st
 const NUMBER_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/
 const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/
 
-type Encoder = (value: unknown) => string
+type Convert = (value: unknown) => unknown
 
 function describeValue(value: unknown): string {
   if (Buffer.isBuffer(value)) return `a blob of ${value.length} bytes`
@@ -128,11 +128,12 @@ function describeValue(value: unknown): string {
 }
 
 /**
- * How each stored value (integers as bigint, reals as number, text, blobs as Buffer) becomes a CSV
- * field of the column's DuckDB type. A value that cannot be one (text in an INTEGER column, say) fails
- * the scan with a message naming it, as DuckDB's own SQLite reader does, rather than turning into NULL.
+ * What the row sink receives for each stored value (integers as bigint, reals as number, text,
+ * blobs as Buffer) in a column of this DuckDB type; undefined when any stored value goes as it is.
+ * A value that cannot be one (text in an INTEGER column, say) fails the scan with a message naming
+ * it, as DuckDB's own SQLite reader does, rather than turning into NULL.
  */
-export function sqliteEncoder(column: SourceColumn, table: string): Encoder {
+export function sqliteValue(column: SourceColumn, table: string): Convert | undefined {
   const mismatch = (value: unknown) =>
     new SourceError(
       `column "${column.name}" of table "${table}" holds ${describeValue(value)}, which is not a ${column.type}`,
@@ -140,61 +141,56 @@ export function sqliteEncoder(column: SourceColumn, table: string): Encoder {
   switch (column.type) {
     case 'BIGINT':
       return (value) => {
-        if (typeof value === 'bigint') return value.toString()
-        if (typeof value === 'number' && Number.isInteger(value)) return csvNumber(value)
-        if (typeof value === 'string' && INTEGER_TEXT.test(value)) return value.trim()
+        if (typeof value === 'bigint') return value
+        if (typeof value === 'number' && Number.isInteger(value)) return value
+        if (typeof value === 'string' && INTEGER_TEXT.test(value)) return value
         throw mismatch(value)
       }
-    case 'DOUBLE':
-      return numberEncoder(mismatch)
     case 'BOOLEAN':
       return (value) => {
-        if (typeof value === 'bigint' || typeof value === 'number')
-          return value === 0 || value === 0n ? 'false' : 'true'
+        if (typeof value === 'bigint' || typeof value === 'number') return value !== 0 && value !== 0n
         // 'true', 't', 'yes', '1', … are DuckDB's to read.
-        if (typeof value === 'string') return csvString(value)
+        if (typeof value === 'string') return value
         throw mismatch(value)
       }
     case 'VARCHAR':
-      return (value) =>
-        csvString(typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : String(value))
     case 'BLOB':
-      return (value) => csvBlob(Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8'))
+      // Text as UTF-8 bytes in a blob column, blobs as their UTF-8 text in a text column: the sink converts.
+      return undefined
     case 'DATE':
     case 'TIMESTAMP':
       // Stored as text such as '2009-01-01 00:00:00', which DuckDB reads as either. Numbers could be
       // Julian days or Unix seconds, and are not guessed at.
       return (value) => {
-        if (typeof value === 'string') return csvString(value)
+        if (typeof value === 'string') return value
         throw mismatch(value)
       }
     default:
-      if (column.type.startsWith('DECIMAL(')) return numberEncoder(mismatch)
-      return (value) => csvString(Buffer.isBuffer(value) ? value.toString('utf8') : String(value))
-  }
-}
-
-function numberEncoder(mismatch: (value: unknown) => Error): Encoder {
-  return (value) => {
-    if (typeof value === 'number' || typeof value === 'bigint') return csvNumber(value)
-    if (typeof value === 'string' && NUMBER_TEXT.test(value)) return value.trim()
-    throw mismatch(value)
+      if (column.type === 'DOUBLE' || column.type.startsWith('DECIMAL(')) {
+        return (value) => {
+          if (typeof value === 'number' || typeof value === 'bigint') return value
+          if (typeof value === 'string' && NUMBER_TEXT.test(value)) return value
+          throw mismatch(value)
+        }
+      }
+      return undefined
   }
 }
 
 /**
  * Reads the table in a connection of its own (an open statement keeps better-sqlite3's connection
- * busy, and the engine may scan two tables at once), in batches: the read is synchronous, so each
- * batch is handed to the sink and awaited before the next is read, which is also where an abort is
- * noticed.
+ * busy, and the engine may scan two tables at once). The read is synchronous: each full chunk is
+ * handed to the sink and awaited before the next rows are read, which lets the event loop in and is
+ * where an abort is noticed.
  */
 export async function sqliteScan(
   file: string,
   request: ScanRequest,
-  sink: CsvSink,
+  sink: LoadSink,
   signal: AbortSignal,
 ): Promise<ScanResult> {
   signal.throwIfAborted()
+  const rows = await sink.rows()
   const db = new Database(file, { readonly: true, fileMustExist: true })
   try {
     db.pragma('query_only = true')
@@ -206,24 +202,23 @@ export async function sqliteScan(
     } catch (error) {
       throw new SourceError(`cannot read ${request.schema}.${request.table}: ${(error as Error).message}`)
     }
-    const encoders = request.columns.map((column) => sqliteEncoder(column, request.table))
-    const width = encoders.length
-    const fields = new Array<string>(width)
-    const batch = new CsvBatch(sink)
+    const converts = request.columns.map((column) => sqliteValue(column, request.table))
+    const converted = converts.flatMap((convert, i) => (convert ? [i] : []))
+    let count = 0
     for (const row of statement.iterate() as IterableIterator<unknown[]>) {
-      for (let i = 0; i < width; i++) {
+      for (const i of converted) {
         const value = row[i]
-        fields[i] = value === null ? CSV_NULL : encoders[i]!(value)
+        if (value !== null) row[i] = converts[i]!(value)
       }
-      const full = batch.add(fields)
+      count++
+      const full = rows.add(row)
       if (full) {
         await full
-        if (signal.aborted) throw abortReason(signal)
+        signal.throwIfAborted()
       }
     }
-    await batch.flush()
     signal.throwIfAborted()
-    return { remoteSql: sql, rows: batch.rows }
+    return { remoteSql: sql, rows: count }
   } finally {
     db.close()
   }
