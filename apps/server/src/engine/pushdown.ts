@@ -1,4 +1,5 @@
 import type { SourceColumn } from './connectors/connector.js'
+import { backticked, MYSQL_TEXT } from './connectors/mysql/mysql-scan.js'
 import { PLAIN_TEXT, postgresqlString } from './connectors/postgresql/postgresql-scan.js'
 import { doubleQuoted } from './connectors/filter-sql.js'
 import { COMPARISONS, scaledDecimal, type PlannedTable } from './planner.js'
@@ -11,15 +12,15 @@ import { COMPARISONS, scaledDecimal, type PlannedTable } from './planner.js'
  * query is left exactly as written.
  *
  * What counts as "exactly as DuckDB would" is kept narrow on purpose; anything else stays in DuckDB:
- * - text is compared, ordered and aggregated under COLLATE "C" (DuckDB's byte order), and only for
- *   plain text types (char(n) pads and citext folds; json has no equality);
+ * - text is compared, ordered and aggregated in DuckDB's byte order (COLLATE "C" on PostgreSQL, UTF-8
+ *   bytes on MySQL), and only for plain text types (char(n) pads and citext folds; json has no equality);
  * - arithmetic is + - * on numbers (DuckDB's `/` divides integers as floats and returns NULL on zero);
  * - aggregates are count, sum, avg, min and max, without FILTER or ORDER BY;
  * - constants are typed literals, temporal ones only in ISO form.
  */
 
 /** A source dialect that can run pushed subqueries. */
-export type PushdownDialect = 'postgresql'
+export type PushdownDialect = 'postgresql' | 'mysql'
 
 /** A subquery to send to one source. */
 export interface PushdownCandidate {
@@ -72,7 +73,9 @@ function unsupported(): never {
   throw new Unsupported()
 }
 
-type Kind = 'number' | 'text' | 'padded' | 'date' | 'timestamp' | 'timestamptz' | 'boolean' | 'null' | 'opaque'
+/** `unsigned`: MySQL's unsigned integers, compared and summed as numbers but kept out of arithmetic. */
+type Kind =
+  'number' | 'unsigned' | 'text' | 'padded' | 'date' | 'timestamp' | 'timestamptz' | 'boolean' | 'null' | 'opaque'
 
 interface Generated {
   sql: string
@@ -82,6 +85,7 @@ interface Generated {
 
 interface Scope {
   byAlias: Map<string, { table: PlannedTable; remoteAlias: string }>
+  dialect: Dialect
 }
 
 function compile(planning: QueryNode, executable: QueryNode, context: PushdownContext): PushdownCandidate | undefined {
@@ -134,9 +138,11 @@ function compileNode(node: QueryNode, executable: QueryNode, context: PushdownCo
   collect(node.from_table)
   const catalogs = new Set(tables.map((entry) => entry.table.catalog))
   const [catalog] = catalogs
-  if (catalogs.size !== 1 || catalog === undefined || context.dialectOf(catalog) !== 'postgresql') return undefined
+  const dialectName = catalog === undefined ? undefined : context.dialectOf(catalog)
+  if (catalogs.size !== 1 || catalog === undefined || !dialectName) return undefined
+  const dialect = DIALECTS[dialectName]
 
-  const scope: Scope = { byAlias: new Map() }
+  const scope: Scope = { byAlias: new Map(), dialect }
   for (const entry of tables) {
     const alias = (entry.ref.alias || entry.ref.table_name || '').toLowerCase()
     if (scope.byAlias.has(alias)) return undefined
@@ -147,20 +153,24 @@ function compileNode(node: QueryNode, executable: QueryNode, context: PushdownCo
       const left = fromSql(ref.left!)
       const right = fromSql(ref.right!)
       const condition = booleanSql(expression(ref.condition!, scope, false))
-      return `(${left} ${JOIN_TYPES[ref.join_type!]} ${right} ON ${condition})`
+      const join = JOIN_TYPES[ref.join_type!]!
+      if (join === 'FULL JOIN' && !dialect.fullJoin) unsupported()
+      return `(${left} ${join} ${right} ON ${condition})`
     }
     const entry = tables.find((candidate) => candidate.ref === ref)!
-    return `${doubleQuoted(entry.table.schema)}.${doubleQuoted(entry.table.table)} AS ${entry.remoteAlias}`
+    return `${dialect.quote(entry.table.schema)}.${dialect.quote(entry.table.table)} AS ${entry.remoteAlias}`
   }
   const from = fromSql(node.from_table)
 
   const outputs = node.select_list.map((item) => expression(item, scope, true))
-  const select = outputs.map((output, i) => `${output.sql} AS "c${i}"`)
+  const select = outputs.map((output, i) => `${output.sql} AS ${dialect.quote(`c${i}`)}`)
   const where = node.where_clause ? booleanSql(expression(node.where_clause, scope, false)) : undefined
   const groupBy = groups.map((group) => {
     if (isPositional(group)) return String(group.value!.value)
     const generated = expression(group, scope, false)
-    if (!['number', 'text', 'padded', 'date', 'timestamp', 'timestamptz', 'boolean'].includes(generated.kind)) {
+    if (
+      !['number', 'unsigned', 'text', 'padded', 'date', 'timestamp', 'timestamptz', 'boolean'].includes(generated.kind)
+    ) {
       unsupported()
     }
     return generated.sql
@@ -218,20 +228,123 @@ const COMPARISON_OPS: Record<string, string> = {
   COMPARE_NOT_DISTINCT_FROM: 'IS NOT DISTINCT FROM',
 }
 
+/**
+ * What differs between the sources' SQL. Text must end up compared in DuckDB's byte order: PostgreSQL
+ * compares under COLLATE "C"; MySQL compares UTF-8 bytes (its collations fold case and pad spaces).
+ */
+interface Dialect {
+  quote(name: string): string
+  fullJoin: boolean
+  columnKind(column: SourceColumn): Kind
+  /** The column as the pushed query reads it. */
+  column(ref: string, column: SourceColumn, kind: Kind): string
+  string(text: string): string
+  /** A typed literal from its (checked) text: `type` is DuckDB's cast target. */
+  typed(text: string, type: string, info: TypeInfo | null): string | undefined
+  nullOf(type: string, info: TypeInfo | null): string
+  decimal(text: string, width: number, scale: number): string
+  /** A text operand of a comparison, ordering or min/max. */
+  text(sql: string): string
+  distinctFrom(left: string, right: string, distinct: boolean): string
+  avg(argument: string, distinct: string): string
+}
+
+const POSTGRESQL_TYPES: Record<string, (info: TypeInfo | null) => string> = {
+  DATE: () => 'date',
+  TIMESTAMP: () => 'timestamp',
+  'TIMESTAMP WITH TIME ZONE': () => 'timestamptz',
+  BIGINT: () => 'int8',
+  INTEGER: () => 'int4',
+  DECIMAL: (info) => `numeric(${info?.width ?? 18}, ${info?.scale ?? 3})`,
+  VARCHAR: () => 'text',
+  BOOLEAN: () => 'boolean',
+}
+
+const POSTGRESQL: Dialect = {
+  quote: doubleQuoted,
+  fullJoin: true,
+  columnKind: (column) => {
+    if (column.type === 'VARCHAR') {
+      if (PLAIN_TEXT.test(column.source_type)) return 'text'
+      if (/^(character|bpchar)(\(\d+\))?$/.test(column.source_type)) return 'padded'
+      return 'opaque'
+    }
+    return commonKind(column.type)
+  },
+  // A numeric read as DOUBLE is computed on as the double DuckDB sees.
+  column: (ref, column) => (column.type === 'DOUBLE' ? `${ref}::float8` : ref),
+  string: postgresqlString,
+  typed: (text, type, info) => `${postgresqlString(text)}::${POSTGRESQL_TYPES[type]!(info)}`,
+  nullOf: (type, info) => `NULL::${POSTGRESQL_TYPES[type]!(info)}`,
+  decimal: (text, width, scale) => `${text}::numeric(${width}, ${scale})`,
+  text: (sql) => `(${sql} COLLATE "C")`,
+  distinctFrom: (left, right, distinct) =>
+    `(${left} ${distinct ? 'IS DISTINCT FROM' : 'IS NOT DISTINCT FROM'} ${right})`,
+  avg: (argument, distinct) => `avg(${distinct}${argument})`,
+}
+
+const UNSIGNED = new Set(['UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT'])
+
+const MYSQL_CASTS: Record<string, (info: TypeInfo | null) => string> = {
+  DATE: () => 'DATE',
+  TIMESTAMP: () => 'DATETIME(6)',
+  BIGINT: () => 'SIGNED',
+  INTEGER: () => 'SIGNED',
+  DECIMAL: (info) => `DECIMAL(${info?.width ?? 18}, ${info?.scale ?? 3})`,
+  VARCHAR: () => 'BINARY',
+}
+
+const mysqlBytes = (text: string) => `X'${Buffer.from(text, 'utf8').toString('hex')}'`
+
+const MYSQL: Dialect = {
+  quote: backticked,
+  fullJoin: false,
+  columnKind: (column) => {
+    // BIT reads as `column + 0` and spatial types as text: their stored form is not what DuckDB sees.
+    if (/^(bit|geometry|point|linestring|polygon|multi|geomcollection|geometrycollection)/i.test(column.source_type))
+      return 'opaque'
+    if (column.type === 'VARCHAR') return MYSQL_TEXT.test(column.source_type) ? 'text' : 'opaque'
+    if (UNSIGNED.has(column.type)) return 'unsigned'
+    // DOUBLE from FLOAT would be compared as MySQL's float; from a wide DECIMAL it is cast below.
+    if (column.type === 'DOUBLE' && !/^(double|real|decimal|numeric)\b/i.test(column.source_type)) return 'opaque'
+    return commonKind(column.type)
+  },
+  column: (ref, column, kind) => {
+    // UTF-8 bytes: compared, grouped and ordered as DuckDB does, whatever the column's collation.
+    if (kind === 'text') return `CAST(CONVERT(${ref} USING utf8mb4) AS BINARY)`
+    // A date with a zero part reads as NULL in DuckDB (see the scan), so it must be NULL here too.
+    if (kind === 'date' || kind === 'timestamp' || kind === 'timestamptz')
+      return `(CASE WHEN MONTH(${ref}) = 0 OR DAYOFMONTH(${ref}) = 0 THEN NULL ELSE ${ref} END)`
+    if (column.type === 'DOUBLE' && /^(decimal|numeric)\b/i.test(column.source_type)) return `CAST(${ref} AS DOUBLE)`
+    return ref
+  },
+  string: mysqlBytes,
+  typed: (text, type, info) => {
+    if (type === 'VARCHAR') return mysqlBytes(text)
+    if (type === 'BOOLEAN') return text === 'true' ? 'TRUE' : 'FALSE'
+    const target = MYSQL_CASTS[type]
+    // An offset in a timestamp literal is not MariaDB's; the session is in UTC anyway.
+    return target ? `CAST(${mysqlBytes(text)} AS ${target(info)})` : undefined
+  },
+  nullOf: () => 'NULL',
+  decimal: (text, width, scale) => `CAST(${mysqlBytes(text)} AS DECIMAL(${width}, ${scale}))`,
+  text: (sql) => sql,
+  distinctFrom: (left, right, distinct) => `(${distinct ? 'NOT ' : ''}(${left} <=> ${right}))`,
+  // MySQL's AVG is a DECIMAL rounded to four more digits; DuckDB's is a DOUBLE.
+  avg: (argument, distinct) => `(CAST(SUM(${distinct}${argument}) AS DOUBLE) / COUNT(${distinct}${argument}))`,
+}
+
+const DIALECTS: Record<PushdownDialect, Dialect> = { postgresql: POSTGRESQL, mysql: MYSQL }
+
 const AGGREGATES = new Set(['count_star', 'count', 'sum', 'avg', 'min', 'max'])
 
-/** Which DuckDB types each source type family stands for, as far as comparing goes. */
-function columnKind(column: SourceColumn): Kind {
-  const type = column.type
+/** Which DuckDB types stand for which kind of value, as far as comparing goes (text is the dialect's). */
+function commonKind(type: string): Kind {
   if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|DOUBLE)$/.test(type) || type.startsWith('DECIMAL(')) return 'number'
   if (type === 'DATE') return 'date'
   if (type === 'TIMESTAMP') return 'timestamp'
   if (type === 'TIMESTAMPTZ' || type === 'TIMESTAMP WITH TIME ZONE') return 'timestamptz'
   if (type === 'BOOLEAN') return 'boolean'
-  if (type === 'VARCHAR') {
-    if (PLAIN_TEXT.test(column.source_type)) return 'text'
-    if (/^(character|bpchar)(\(\d+\))?$/.test(column.source_type)) return 'padded'
-  }
   return 'opaque'
 }
 
@@ -240,15 +353,18 @@ function expression(node: Expr, scope: Scope, aggregatesAllowed: boolean): Gener
     case 'COLUMN_REF':
       return columnRef(node, scope)
     case 'CONSTANT':
-      return constant(node.value!)
+      return constant(node.value!, scope.dialect)
     case 'CAST':
-      return cast(node)
+      return cast(node, scope.dialect)
     case 'COMPARISON': {
       const op = COMPARISON_OPS[node.type]
       if (!op) unsupported()
       const [left, right] = comparable([node.left!, node.right!], scope, aggregatesAllowed)
+      const distinct = node.type === 'COMPARE_DISTINCT_FROM' || node.type === 'COMPARE_NOT_DISTINCT_FROM'
       return {
-        sql: `(${left!.sql} ${op} ${right!.sql})`,
+        sql: distinct
+          ? scope.dialect.distinctFrom(left!.sql, right!.sql, node.type === 'COMPARE_DISTINCT_FROM')
+          : `(${left!.sql} ${op} ${right!.sql})`,
         kind: 'boolean',
         aggregate: left!.aggregate || right!.aggregate,
       }
@@ -297,10 +413,10 @@ function columnRef(node: Expr, scope: Scope): Generated {
   }
   const column = entry && findColumn(entry.table, columnName)
   if (!entry || !column) return unsupported()
-  const kind = columnKind(column)
-  const ref = `${entry.remoteAlias}.${doubleQuoted(column.name)}`
-  // A numeric read as DOUBLE is computed on as the double DuckDB sees.
-  return { sql: column.type === 'DOUBLE' ? `${ref}::float8` : ref, kind, aggregate: false }
+  const { dialect } = scope
+  const kind = dialect.columnKind(column)
+  const ref = `${entry.remoteAlias}.${dialect.quote(column.name)}`
+  return { sql: dialect.column(ref, column, kind), kind, aggregate: false }
 }
 
 function findColumn(table: PlannedTable, name: string): SourceColumn | undefined {
@@ -312,7 +428,7 @@ function findColumn(table: PlannedTable, name: string): SourceColumn | undefined
 
 const INTEGER_TYPES = new Set(['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'UTINYINT', 'USMALLINT', 'UINTEGER'])
 
-function constant(value: ConstantValue): Generated {
+function constant(value: ConstantValue, dialect: Dialect): Generated {
   if (value.is_null) return { sql: 'NULL', kind: 'null', aggregate: false }
   const id = value.type.id
   const raw = value.value
@@ -322,58 +438,53 @@ function constant(value: ConstantValue): Generated {
   if (id === 'DECIMAL' && typeof raw === 'number' && Number.isSafeInteger(raw)) {
     const scale = value.type.type_info?.scale ?? 0
     const width = value.type.type_info?.width ?? 18
-    return { sql: `${scaledDecimal(raw, scale)}::numeric(${width}, ${scale})`, kind: 'number', aggregate: false }
+    return { sql: dialect.decimal(scaledDecimal(raw, scale), width, scale), kind: 'number', aggregate: false }
   }
   if (id === 'VARCHAR' && typeof raw === 'string' && !raw.includes('\0')) {
-    return { sql: postgresqlString(raw), kind: 'text', aggregate: false }
+    return { sql: dialect.string(raw), kind: 'text', aggregate: false }
   }
   if (id === 'BOOLEAN' && typeof raw === 'boolean') return { sql: String(raw), kind: 'boolean', aggregate: false }
   return unsupported()
 }
 
 /** Casts of text constants: how SQL writes typed literals (DATE '…') and how parameters arrive. */
-const CAST_TARGETS: Record<string, { pattern: RegExp; kind: Kind; pgType: (info: TypeInfo | null) => string }> = {
-  DATE: { pattern: /^\d{4}-\d{2}-\d{2}$/, kind: 'date', pgType: () => 'date' },
-  TIMESTAMP: {
-    pattern: /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$/,
-    kind: 'timestamp',
-    pgType: () => 'timestamp',
-  },
+const CAST_TARGETS: Record<string, { pattern: RegExp; kind: Kind }> = {
+  DATE: { pattern: /^\d{4}-\d{2}-\d{2}$/, kind: 'date' },
+  TIMESTAMP: { pattern: /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$/, kind: 'timestamp' },
   'TIMESTAMP WITH TIME ZONE': {
     pattern: /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/,
     kind: 'timestamptz',
-    pgType: () => 'timestamptz',
   },
-  BIGINT: { pattern: /^-?\d{1,15}$/, kind: 'number', pgType: () => 'int8' },
-  INTEGER: { pattern: /^-?\d{1,9}$/, kind: 'number', pgType: () => 'int4' },
-  DECIMAL: {
-    pattern: /^-?\d{1,20}(\.\d{1,10})?$/,
-    kind: 'number',
-    pgType: (info) => `numeric(${info?.width ?? 18}, ${info?.scale ?? 3})`,
-  },
-  VARCHAR: { pattern: /^[^\0]*$/, kind: 'text', pgType: () => 'text' },
-  BOOLEAN: { pattern: /^(true|false)$/, kind: 'boolean', pgType: () => 'boolean' },
+  BIGINT: { pattern: /^-?\d{1,15}$/, kind: 'number' },
+  INTEGER: { pattern: /^-?\d{1,9}$/, kind: 'number' },
+  DECIMAL: { pattern: /^-?\d{1,20}(\.\d{1,10})?$/, kind: 'number' },
+  VARCHAR: { pattern: /^[^\0]*$/, kind: 'text' },
+  BOOLEAN: { pattern: /^(true|false)$/, kind: 'boolean' },
 }
 
-function cast(node: Expr): Generated {
-  const target = CAST_TARGETS[node.cast_type?.id ?? '']
+function cast(node: Expr, dialect: Dialect): Generated {
+  const type = node.cast_type?.id ?? ''
+  const target = CAST_TARGETS[type]
   const child = node.child
   if (!target || node.try_cast || child?.class !== 'CONSTANT') return unsupported()
   const value = child.value!
-  const pgType = target.pgType(node.cast_type?.type_info ?? null)
-  if (value.is_null) return { sql: `NULL::${pgType}`, kind: target.kind, aggregate: false }
+  const info = node.cast_type?.type_info ?? null
+  if (value.is_null) return { sql: dialect.nullOf(type, info), kind: target.kind, aggregate: false }
   if (value.type.id !== 'VARCHAR' || typeof value.value !== 'string' || !target.pattern.test(value.value)) {
     return unsupported()
   }
-  return { sql: `${postgresqlString(value.value)}::${pgType}`, kind: target.kind, aggregate: false }
+  const sql = dialect.typed(value.value, type, info)
+  return sql === undefined ? unsupported() : { sql, kind: target.kind, aggregate: false }
 }
 
 /** Operands of a comparison: one kind (or NULL), never padded or opaque; text in byte order. */
 function comparable(nodes: Expr[], scope: Scope, aggregatesAllowed: boolean): Generated[] {
   const parts = nodes.map((node) => expression(node, scope, aggregatesAllowed))
-  const kinds = new Set(parts.map((part) => part.kind).filter((kind) => kind !== 'null'))
+  const kinds = new Set(
+    parts.map((part) => (part.kind === 'unsigned' ? 'number' : part.kind)).filter((kind) => kind !== 'null'),
+  )
   if (kinds.size > 1 || kinds.has('padded') || kinds.has('opaque')) unsupported()
-  if (kinds.has('text')) return parts.map((part) => ({ ...part, sql: `(${part.sql} COLLATE "C")` }))
+  if (kinds.has('text')) return parts.map((part) => ({ ...part, sql: scope.dialect.text(part.sql) }))
   return parts
 }
 
@@ -407,7 +518,7 @@ function operator(node: Expr, scope: Scope, aggregatesAllowed: boolean): Generat
       const parts = children.map((child) => expression(child, scope, aggregatesAllowed))
       const kinds = new Set(parts.map((part) => part.kind).filter((kind) => kind !== 'null'))
       const [kind] = kinds
-      if (kinds.size !== 1 || kind === 'opaque' || kind === 'padded') unsupported()
+      if (kinds.size !== 1 || kind === 'opaque' || kind === 'padded' || kind === 'unsigned') unsupported()
       return {
         sql: `coalesce(${parts.map((part) => part.sql).join(', ')})`,
         kind: kind!,
@@ -447,13 +558,17 @@ function aggregate(node: Expr, scope: Scope, aggregatesAllowed: boolean): Genera
       return { sql: `count(${distinct}${argument.sql})`, kind: 'number', aggregate: true }
     case 'sum':
     case 'avg':
-      if (argument.kind !== 'number') unsupported()
-      return { sql: `${name}(${distinct}${argument.sql})`, kind: 'number', aggregate: true }
+      if (argument.kind !== 'number' && argument.kind !== 'unsigned') unsupported()
+      return {
+        sql: name === 'avg' ? scope.dialect.avg(argument.sql, distinct) : `sum(${distinct}${argument.sql})`,
+        kind: 'number',
+        aggregate: true,
+      }
     default: {
       // min and max
-      const ordered = ['number', 'date', 'timestamp', 'timestamptz', 'text'].includes(argument.kind)
+      const ordered = ['number', 'unsigned', 'date', 'timestamp', 'timestamptz', 'text'].includes(argument.kind)
       if (!ordered) unsupported()
-      const sql = argument.kind === 'text' ? `${argument.sql} COLLATE "C"` : argument.sql
+      const sql = argument.kind === 'text' ? scope.dialect.text(argument.sql) : argument.sql
       return { sql: `${name}(${distinct}${sql})`, kind: argument.kind, aggregate: true }
     }
   }

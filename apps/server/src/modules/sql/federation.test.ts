@@ -1378,6 +1378,66 @@ const CASES: Case[] = [
       expect(answer.stats.sources[0]!.rows).toBe(answer.row_count)
     },
   },
+  // The same on MySQL, whose collations fold case and pad spaces: text is compared as UTF-8 bytes.
+  {
+    name: 'pushdown on MySQL: a join and aggregate run there whole (text min/max, avg, HAVING, ORDER BY alias)',
+    sql: (my) => `
+      select i.BillingCountry as country, count(*) as lines, sum(il.UnitPrice * il.Quantity) as revenue,
+             min(i.InvoiceDate) as first_sale, max(c.LastName) as last_name, min(c.Email) as email,
+             avg(il.Quantity) as quantity
+      from ${my}.Invoice i
+      join ${my}.InvoiceLine il on il.InvoiceId = i.InvoiceId
+      join ${my}.Customer c on c.CustomerId = i.CustomerId
+      where i.Total > 1.98 and c.Country is not null
+      group by i.BillingCountry
+      having count(*) > 10
+      order by revenue desc, country
+      limit 7`,
+    ref: `
+      select i.billing_country as country, count(*) as lines, sum(il.unit_price * il.quantity) as revenue,
+             min(i.invoice_date) as first_sale, max(c.last_name collate "C") as last_name,
+             min(c.email collate "C") as email, avg(il.quantity)::float8 as quantity
+      from public.invoice i
+      join public.invoice_line il on il.invoice_id = i.invoice_id
+      join public.customer c on c.customer_id = i.customer_id
+      where i.total > 1.98 and c.country is not null
+      group by i.billing_country
+      having count(*) > 10
+      order by revenue desc, i.billing_country collate "C"
+      limit 7`,
+    singleSource: true,
+    check: (answer) => {
+      expect(answer.stats.sources).toHaveLength(1)
+      const [source] = answer.stats.sources
+      expect(source!.catalog).toBe('my')
+      expect(source!.remote_sql).toMatch(/JOIN[\s\S]*JOIN[\s\S]*GROUP BY[\s\S]*HAVING/)
+      expect(source!.remote_sql).toContain('AS BINARY')
+      expect(source!.rows).toBeLessThan(30)
+    },
+  },
+  {
+    name: 'pushdown on MySQL: SELECT DISTINCT with a text IN list, IS NOT DISTINCT FROM and a date range',
+    sql: (my) => `
+      select distinct c.Country as country, c.State is null as no_state, e.LastName as rep
+      from ${my}.Customer c
+      left join ${my}.Employee e
+        on e.EmployeeId = c.SupportRepId and e.HireDate between TIMESTAMP '2002-01-01 00:00:00' and TIMESTAMP '2003-12-31 00:00:00'
+      where c.Country in ('USA', 'Canada', 'Brazil', 'Germany', 'Österreich') and c.Fax is not distinct from c.Fax
+      order by 1, 2, 3`,
+    ref: `
+      select distinct c.country collate "C" as country, c.state is null as no_state, e.last_name collate "C" as rep
+      from public.customer c
+      left join public.employee e on e.employee_id = c.support_rep_id
+        and e.hire_date between timestamp '2002-01-01 00:00:00' and timestamp '2003-12-31 00:00:00'
+      where c.country in ('USA', 'Canada', 'Brazil', 'Germany', 'Österreich') and c.fax is not distinct from c.fax
+      order by 1, 2, 3`,
+    singleSource: true,
+    check: (answer) => {
+      const [source] = answer.stats.sources
+      expect(source!.remote_sql).toMatch(/SELECT DISTINCT[\s\S]*LEFT JOIN[\s\S]*<=>/)
+      expect(source!.rows).toBe(answer.row_count)
+    },
+  },
   {
     name: 'no pushdown where DuckDB must sort by what the source would not return: the table is scanned instead',
     sql: () => `

@@ -7,6 +7,7 @@ import {
   type Connector,
   type ConnectorContext,
   type LoadSink,
+  type QueryRequest,
   type ScanRequest,
   type ScanResult,
   type SourceCatalog,
@@ -240,6 +241,25 @@ class MysqlSession implements SourceSession {
    * second table before it has drained the first.
    */
   async scan(request: ScanRequest, sink: LoadSink, signal: AbortSignal): Promise<ScanResult> {
+    return this.stream(
+      (connection) => this.literalContext(connection, request).then((context) => mysqlScanSql(request, context)),
+      request.columns,
+      sink,
+      signal,
+    )
+  }
+
+  /** A whole subquery the engine wrote in MySQL's dialect (joins, aggregates), its rows read like a scan's. */
+  async query(request: QueryRequest, sink: LoadSink, signal: AbortSignal): Promise<ScanResult> {
+    return this.stream(() => Promise.resolve(request.sql), request.columns, sink, signal)
+  }
+
+  private async stream(
+    sqlFor: (connection: Connection) => Promise<string>,
+    columns: readonly SourceColumn[],
+    sink: LoadSink,
+    signal: AbortSignal,
+  ): Promise<ScanResult> {
     signal.throwIfAborted()
     const rowSink = await sink.rows()
     const shared = !this.scanning
@@ -261,7 +281,7 @@ class MysqlSession implements SourceSession {
       this.extraConnections.add(connection)
     }
     try {
-      const sql = mysqlScanSql(request, await this.literalContext(connection, request))
+      const sql = await sqlFor(connection)
       await connection.query(
         `SET SESSION ${statementTimeout(this.mariadb, 0)}, SESSION net_write_timeout = ${SCAN_WRITE_TIMEOUT_S}`,
       )
@@ -274,7 +294,7 @@ class MysqlSession implements SourceSession {
           if (shared) this.connectionCut = true
           connection.destroy()
         }
-        const rows = await streamToSink(stream, request.columns, rowSink, signal, () => this.kill(connection), cut)
+        const rows = await streamToSink(stream, columns, rowSink, signal, () => this.kill(connection), cut)
         return { remoteSql: sql, rows }
       } finally {
         if (shared) {
@@ -347,6 +367,7 @@ class MysqlSession implements SourceSession {
 export const mysqlConnector: Connector<MysqlConfig> = {
   type: 'mysql',
   displayName: 'MySQL / MariaDB',
+  pushdownDialect: 'mysql',
   category: 'database',
   configSchema: MysqlConfigSchema,
   secretFields: ['password'],

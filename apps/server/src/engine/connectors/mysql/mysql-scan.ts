@@ -24,7 +24,7 @@ export function backticked(name: string): string {
 const GEOMETRY =
   /^(geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection|geomcollection)\b/i
 /** Types that compare as strings under the column's collation (maybe case- and accent-insensitive). */
-const TEXT = /^((var)?char\(|(tiny|medium|long)?text\b|enum\(|set\()/i
+export const MYSQL_TEXT = /^((var)?char\(|(tiny|medium|long)?text\b|enum\(|set\()/i
 const INTEGER_TYPES = new Set([
   'TINYINT',
   'UTINYINT',
@@ -128,7 +128,7 @@ export function mysqlFilterRule(column: SourceColumn, context: MysqlLiteralConte
     case 'UUID':
       return { lhs: q, ops: EQUALITY_OPS, literal: (value) => quoted(uuidText(value)) }
     case 'VARCHAR':
-      if (!TEXT.test(column.source_type)) return nullsOnly
+      if (!MYSQL_TEXT.test(column.source_type)) return nullsOnly
       return {
         lhs: q,
         ops: EQUALITY_OPS,
@@ -191,6 +191,7 @@ export function mysqlValue(column: SourceColumn): ((value: unknown) => unknown) 
         return zeroDate(text) ? null : text
       }
     case 'TIMESTAMPTZ':
+    case 'TIMESTAMP WITH TIME ZONE':
       // The session's time zone is UTC.
       return (value) => {
         const text = asText(value)
