@@ -1439,6 +1439,26 @@ const CASES: Case[] = [
     },
   },
   {
+    name: "pushdown on MySQL: its case- and accent-insensitive collation does not leak into IN, DISTINCT or min",
+    sql: (my) => `
+      select count(*) as customers, count(distinct c.FirstName) as names, min(c.FirstName) as first_name,
+             max(c.FirstName) as last_name
+      from ${my}.Customer c
+      where c.FirstName in ('Luis', 'Joao', 'FRANK', 'francois', 'João', 'François', 'Luís ')`,
+    ref: `
+      select count(*) as customers, count(distinct first_name) as names, min(first_name collate "C") as first_name,
+             max(first_name collate "C") as last_name
+      from public.customer
+      where first_name in ('Luis', 'Joao', 'FRANK', 'francois', 'João', 'François', 'Luís ')`,
+    singleSource: true,
+    check: (answer) => {
+      const [source] = answer.stats.sources
+      expect(source!.catalog).toBe('my')
+      expect(source!.remote_sql).toMatch(/count\(DISTINCT CAST\(CONVERT\(/)
+      expect(source!.rows).toBe(1)
+    },
+  },
+  {
     name: 'no pushdown where DuckDB must sort by what the source would not return: the table is scanned instead',
     sql: () => `
       select billing_country, count(*) as invoices from pg.public.invoice
