@@ -1439,7 +1439,7 @@ const CASES: Case[] = [
     },
   },
   {
-    name: "pushdown on MySQL: its case- and accent-insensitive collation does not leak into IN, DISTINCT or min",
+    name: 'pushdown on MySQL: its case- and accent-insensitive collation does not leak into IN, DISTINCT or min',
     sql: (my) => `
       select count(*) as customers, count(distinct c.FirstName) as names, min(c.FirstName) as first_name,
              max(c.FirstName) as last_name
