@@ -253,6 +253,15 @@ async function createEdgeTables(sources: ChinookSources, pgClient: pg.Client, my
     `CREATE TABLE edge_text (id INT PRIMARY KEY, label VARCHAR(100), note TEXT, amount DECIMAL(12,4),
        big BIGINT, d DATE, ts DATETIME(6), bin VARBINARY(64)) DEFAULT CHARSET = utf8mb4`,
   )
+  // Dates with zero parts, which MySQL keeps when sql_mode allows them and DuckDB reads as NULL.
+  await mysql.query('CREATE TABLE zero_dates (id INT PRIMARY KEY, d DATE, ts DATETIME)')
+  const [[mode]] = await mysql.query<RowDataPacket[]>('SELECT @@SESSION.sql_mode AS m')
+  await mysql.query("SET SESSION sql_mode = ''")
+  await mysql.query(
+    `INSERT INTO zero_dates VALUES (1, '2024-01-01', '2024-01-01 10:00:00'), (2, '0000-00-00', '0000-00-00 00:00:00'),
+       (3, '2024-00-15', '2024-05-00 00:00:00'), (4, NULL, NULL)`,
+  )
+  await mysql.query('SET SESSION sql_mode = ?', [String(mode!.m)])
   const lite = new Database(sources.sqlitePath)
   try {
     lite.exec(`create table edge_text (id INTEGER PRIMARY KEY, label VARCHAR(100), note TEXT, amount NUMERIC(12,4),
@@ -1648,6 +1657,21 @@ describe.skipIf(skipReason !== null)(
       expect(found, `one stats.sources entry for ${catalog}`).toHaveLength(1)
       return found[0]!
     }
+
+    it('pushdown on MySQL: dates with zero parts read as NULL there, as in a scan', async () => {
+      const question = (from: string) =>
+        `select count(d) as dates, min(d) as first_date, max(ts) as last_time, count(*) as n from ${from}`
+      const pushed = await federated(question(`${my}.zero_dates`), 'zero dates, pushed')
+      // A derived table without aggregates is not pushed: the table is scanned.
+      const scanned = await federated(
+        question(`(select d, ts from ${my}.zero_dates limit 100) z`),
+        'zero dates, scanned',
+      )
+      expect(sourceOf(pushed, 'my').remote_sql).toMatch(/MONTH\(/)
+      expect(sourceOf(scanned, 'my').remote_sql).not.toMatch(/count/i)
+      expect(pushed.rows).toEqual(scanned.rows)
+      expect(pushed.rows).toEqual([[1, '2024-01-01', '2024-01-01T10:00:00', 4]])
+    })
 
     it('pushdown: text equality and an integer range reach all three sources', async () => {
       const answer = await compare({
