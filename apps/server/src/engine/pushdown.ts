@@ -1,7 +1,8 @@
 import type { SourceColumn } from './connectors/connector.js'
 import { backticked, MYSQL_TEXT } from './connectors/mysql/mysql-scan.js'
 import { PLAIN_TEXT, postgresqlString } from './connectors/postgresql/postgresql-scan.js'
-import { doubleQuoted } from './connectors/filter-sql.js'
+import { doubleQuoted, singleQuoted } from './connectors/filter-sql.js'
+import { sqliteAffinity } from './connectors/sqlite/sqlite-scan.js'
 import { COMPARISONS, scaledDecimal, type PlannedTable } from './planner.js'
 
 /**
@@ -20,7 +21,7 @@ import { COMPARISONS, scaledDecimal, type PlannedTable } from './planner.js'
  */
 
 /** A source dialect that can run pushed subqueries. */
-export type PushdownDialect = 'postgresql' | 'mysql'
+export type PushdownDialect = 'postgresql' | 'mysql' | 'sqlite'
 
 /** A subquery to send to one source. */
 export interface PushdownCandidate {
@@ -235,6 +236,10 @@ const COMPARISON_OPS: Record<string, string> = {
 interface Dialect {
   quote(name: string): string
   fullJoin: boolean
+  /** Whether + - * on numbers compute as DuckDB's do (SQLite turns an overflowing integer into a REAL). */
+  arithmetic: boolean
+  /** Whether text can be ordered (<, BETWEEN, min, max) in byte order; equality always can. */
+  textOrdering: boolean
   columnKind(column: SourceColumn): Kind
   /** The column as the pushed query reads it. */
   column(ref: string, column: SourceColumn, kind: Kind): string
@@ -263,6 +268,8 @@ const POSTGRESQL_TYPES: Record<string, (info: TypeInfo | null) => string> = {
 const POSTGRESQL: Dialect = {
   quote: doubleQuoted,
   fullJoin: true,
+  arithmetic: true,
+  textOrdering: true,
   columnKind: (column) => {
     if (column.type === 'VARCHAR') {
       if (PLAIN_TEXT.test(column.source_type)) return 'text'
@@ -299,6 +306,8 @@ const mysqlBytes = (text: string) => `X'${Buffer.from(text, 'utf8').toString('he
 const MYSQL: Dialect = {
   quote: backticked,
   fullJoin: false,
+  arithmetic: true,
+  textOrdering: true,
   columnKind: (column) => {
     // BIT reads as `column + 0` and spatial types as text: their stored form is not what DuckDB sees.
     if (/^(bit|geometry|point|linestring|polygon|multi|geomcollection|geometrycollection)/i.test(column.source_type))
@@ -334,7 +343,42 @@ const MYSQL: Dialect = {
   avg: (argument, distinct) => `(CAST(SUM(${distinct}${argument}) AS DOUBLE) / COUNT(${distinct}${argument}))`,
 }
 
-const DIALECTS: Record<PushdownDialect, Dialect> = { postgresql: POSTGRESQL, mysql: MYSQL }
+/**
+ * SQLite stores any value in any column, so only what its affinity pins down is used: integers in
+ * INTEGER columns and doubles in REAL columns (compared and aggregated, not computed on), and text
+ * read as text (a blob in a text column becomes its text, as DuckDB reads it) compared for equality
+ * only, since a UTF-16 database orders text differently. Dates, decimals and booleans are stored in
+ * too many ways.
+ */
+const SQLITE: Dialect = {
+  quote: doubleQuoted,
+  fullJoin: true,
+  arithmetic: false,
+  textOrdering: false,
+  columnKind: (column) => {
+    const affinity = sqliteAffinity(column.source_type)
+    if (column.type === 'BIGINT' && affinity === 'INTEGER') return 'number'
+    if (column.type === 'DOUBLE' && affinity === 'REAL') return 'number'
+    if (column.type === 'VARCHAR' && affinity === 'TEXT') return 'text'
+    return 'opaque'
+  },
+  column: (ref, _column, kind) => (kind === 'text' ? `CAST(${ref} AS TEXT)` : ref),
+  string: singleQuoted,
+  typed: (text, type) => {
+    if (type === 'BIGINT' || type === 'INTEGER' || type === 'DECIMAL') return text
+    if (type === 'VARCHAR') return singleQuoted(text)
+    return undefined
+  },
+  nullOf: () => 'NULL',
+  // A decimal literal is a REAL in SQLite: the same double DuckDB compares a DOUBLE column with, and
+  // no integer lies between it and the exact decimal it stands for against an INTEGER column.
+  decimal: (text) => text,
+  text: (sql) => `${sql} COLLATE BINARY`,
+  distinctFrom: (left, right, distinct) => `(${left} IS ${distinct ? 'NOT ' : ''}${right})`,
+  avg: (argument, distinct) => `avg(${distinct}${argument})`,
+}
+
+const DIALECTS: Record<PushdownDialect, Dialect> = { postgresql: POSTGRESQL, mysql: MYSQL, sqlite: SQLITE }
 
 const AGGREGATES = new Set(['count_star', 'count', 'sum', 'avg', 'min', 'max'])
 
@@ -359,7 +403,8 @@ function expression(node: Expr, scope: Scope, aggregatesAllowed: boolean): Gener
     case 'COMPARISON': {
       const op = COMPARISON_OPS[node.type]
       if (!op) unsupported()
-      const [left, right] = comparable([node.left!, node.right!], scope, aggregatesAllowed)
+      const ordering = !['=', '<>', 'IS DISTINCT FROM', 'IS NOT DISTINCT FROM'].includes(op)
+      const [left, right] = comparable([node.left!, node.right!], scope, aggregatesAllowed, ordering)
       const distinct = node.type === 'COMPARE_DISTINCT_FROM' || node.type === 'COMPARE_NOT_DISTINCT_FROM'
       return {
         sql: distinct
@@ -380,7 +425,7 @@ function expression(node: Expr, scope: Scope, aggregatesAllowed: boolean): Gener
       }
     }
     case 'BETWEEN': {
-      const parts = comparable([node.input!, node.lower!, node.upper!], scope, aggregatesAllowed)
+      const parts = comparable([node.input!, node.lower!, node.upper!], scope, aggregatesAllowed, true)
       return {
         sql: `(${parts[0]!.sql} BETWEEN ${parts[1]!.sql} AND ${parts[2]!.sql})`,
         kind: 'boolean',
@@ -478,12 +523,13 @@ function cast(node: Expr, dialect: Dialect): Generated {
 }
 
 /** Operands of a comparison: one kind (or NULL), never padded or opaque; text in byte order. */
-function comparable(nodes: Expr[], scope: Scope, aggregatesAllowed: boolean): Generated[] {
+function comparable(nodes: Expr[], scope: Scope, aggregatesAllowed: boolean, ordering = false): Generated[] {
   const parts = nodes.map((node) => expression(node, scope, aggregatesAllowed))
   const kinds = new Set(
     parts.map((part) => (part.kind === 'unsigned' ? 'number' : part.kind)).filter((kind) => kind !== 'null'),
   )
   if (kinds.size > 1 || kinds.has('padded') || kinds.has('opaque')) unsupported()
+  if (ordering && kinds.has('text') && !scope.dialect.textOrdering) unsupported()
   if (kinds.has('text')) return parts.map((part) => ({ ...part, sql: scope.dialect.text(part.sql) }))
   return parts
 }
@@ -533,7 +579,9 @@ function operator(node: Expr, scope: Scope, aggregatesAllowed: boolean): Generat
 function arithmetic(node: Expr, scope: Scope, aggregatesAllowed: boolean): Generated {
   const name = node.function_name ?? ''
   const parts = (node.children ?? []).map((child) => expression(child, scope, aggregatesAllowed))
-  if (!['+', '-', '*'].includes(name) || parts.some((part) => part.kind !== 'number')) unsupported()
+  if (!scope.dialect.arithmetic || !['+', '-', '*'].includes(name) || parts.some((part) => part.kind !== 'number')) {
+    unsupported()
+  }
   const aggregate = parts.some((part) => part.aggregate)
   if (parts.length === 1 && name === '-') return { sql: `(-${parts[0]!.sql})`, kind: 'number', aggregate }
   if (parts.length !== 2) unsupported()
@@ -567,7 +615,7 @@ function aggregate(node: Expr, scope: Scope, aggregatesAllowed: boolean): Genera
     default: {
       // min and max
       const ordered = ['number', 'unsigned', 'date', 'timestamp', 'timestamptz', 'text'].includes(argument.kind)
-      if (!ordered) unsupported()
+      if (!ordered || (argument.kind === 'text' && !scope.dialect.textOrdering)) unsupported()
       const sql = argument.kind === 'text' ? scope.dialect.text(argument.sql) : argument.sql
       return { sql: `${name}(${distinct}${sql})`, kind: argument.kind, aggregate: true }
     }

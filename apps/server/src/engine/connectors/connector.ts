@@ -145,7 +145,7 @@ export interface Connector<Config = unknown> {
   readonly secretFields: readonly string[]
   connect(config: Config, context: ConnectorContext): Promise<SourceSession>
   /** Set when the source can run whole subqueries the engine writes in this dialect (`SourceSession.query`). */
-  readonly pushdownDialect?: 'postgresql' | 'mysql'
+  readonly pushdownDialect?: 'postgresql' | 'mysql' | 'sqlite'
   /**
    * Checks that need the platform but not the source, run when a connection is saved (file paths
    * inside the allowed roots). Throws SourceError.

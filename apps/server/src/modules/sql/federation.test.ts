@@ -1467,6 +1467,50 @@ const CASES: Case[] = [
       expect(source!.rows).toBe(1)
     },
   },
+  // SQLite: integers, reals and text equality only (its values are typed per row, not per column).
+  {
+    name: 'pushdown on SQLite: a join and aggregate with text equality, IN and HAVING run there whole',
+    sql: () => `
+      select t.GenreId as genre, count(*) as tracks, sum(t.Milliseconds) as ms, avg(t.Bytes) as bytes,
+             count(distinct t.Composer) as composers, max(t.MediaTypeId) as media
+      from lite.main.Track t
+      join lite.main.Album a on a.AlbumId = t.AlbumId
+      where t.Composer is not null and t.Composer <> 'AC/DC' and a.ArtistId in (1, 22, 50, 90, 150)
+      group by t.GenreId
+      having count(*) > 2
+      order by genre`,
+    ref: `
+      select t.genre_id as genre, count(*) as tracks, sum(t.milliseconds) as ms, avg(t.bytes)::float8 as bytes,
+             count(distinct t.composer) as composers, max(t.media_type_id) as media
+      from public.track t
+      join public.album a on a.album_id = t.album_id
+      where t.composer is not null and t.composer <> 'AC/DC' and a.artist_id in (1, 22, 50, 90, 150)
+      group by t.genre_id
+      having count(*) > 2
+      order by genre`,
+    singleSource: true,
+    check: (answer) => {
+      const [source] = answer.stats.sources
+      expect(source!.catalog).toBe('lite')
+      expect(source!.remote_sql).toMatch(/JOIN[\s\S]*GROUP BY[\s\S]*HAVING/)
+      expect(source!.remote_sql).toContain('AS TEXT) COLLATE BINARY')
+      expect(source!.rows).toBe(answer.row_count)
+    },
+  },
+  {
+    name: 'no pushdown on SQLite for text order (a UTF-16 database orders otherwise): the table is scanned',
+    sql: () => `
+      select t.MediaTypeId as media, max(t.Name) as last_name, count(*) as tracks
+      from lite.main.Track t group by t.MediaTypeId order by media`,
+    ref: `
+      select media_type_id as media, max(name collate "C") as last_name, count(*) as tracks
+      from public.track group by media_type_id order by media`,
+    singleSource: true,
+    check: (answer) => {
+      expect(answer.stats.sources[0]!.remote_sql).not.toMatch(/GROUP BY/)
+      expect(answer.stats.sources[0]!.rows).toBe(3503)
+    },
+  },
   {
     name: 'no pushdown where DuckDB must sort by what the source would not return: the table is scanned instead',
     sql: () => `

@@ -3,7 +3,7 @@ import { z } from 'zod'
 
 import { SourceError, type Connector, type SourceColumn, type SourceTable } from '../connector.js'
 import { confinePath } from '../file-paths.js'
-import { sqliteScan } from './sqlite-scan.js'
+import { sqliteQuery, sqliteScan } from './sqlite-scan.js'
 
 export const SqliteConfig = z.strictObject({
   path: z.string().min(1, 'must not be empty').max(4096),
@@ -17,6 +17,7 @@ export const sqliteConnector: Connector<SqliteConfig> = {
   category: 'database',
   configSchema: SqliteConfig,
   secretFields: [],
+  pushdownDialect: 'sqlite',
   async checkConfig(config, context) {
     await confinePath(config.path, context.fileRoots)
   },
@@ -55,6 +56,9 @@ export const sqliteConnector: Connector<SqliteConfig> = {
       },
       scan(request, sink, signal) {
         return sqliteScan(file, request, sink, signal)
+      },
+      query(request, sink, signal) {
+        return sqliteQuery(file, request, sink, signal)
       },
       async close() {
         db.close()

@@ -1,6 +1,13 @@
 import Database from 'better-sqlite3'
 
-import { type LoadSink, type ScanRequest, type ScanResult, type SourceColumn, SourceError } from '../connector.js'
+import {
+  type LoadSink,
+  type QueryRequest,
+  type ScanRequest,
+  type ScanResult,
+  type SourceColumn,
+  SourceError,
+} from '../connector.js'
 import {
   ALL_OPS,
   type ColumnFilterRule,
@@ -133,11 +140,10 @@ function describeValue(value: unknown): string {
  * A value that cannot be one (text in an INTEGER column, say) fails the scan with a message naming
  * it, as DuckDB's own SQLite reader does, rather than turning into NULL.
  */
-export function sqliteValue(column: SourceColumn, table: string): Convert | undefined {
+/** `source` says where the column is, as in `of table "Album"`. */
+export function sqliteValue(column: SourceColumn, source: string): Convert | undefined {
   const mismatch = (value: unknown) =>
-    new SourceError(
-      `column "${column.name}" of table "${table}" holds ${describeValue(value)}, which is not a ${column.type}`,
-    )
+    new SourceError(`column "${column.name}" ${source} holds ${describeValue(value)}, which is not a ${column.type}`)
   switch (column.type) {
     case 'BIGINT':
       return (value) => {
@@ -179,13 +185,38 @@ export function sqliteValue(column: SourceColumn, table: string): Convert | unde
 
 /**
  * Reads the table in a connection of its own (an open statement keeps better-sqlite3's connection
- * busy, and the engine may scan two tables at once). The read is synchronous: each full chunk is
- * handed to the sink and awaited before the next rows are read, which lets the event loop in and is
- * where an abort is noticed.
+ * busy, and the engine may scan two tables at once).
  */
-export async function sqliteScan(
+export function sqliteScan(
   file: string,
   request: ScanRequest,
+  sink: LoadSink,
+  signal: AbortSignal,
+): Promise<ScanResult> {
+  const source = { name: `${request.schema}.${request.table}`, of: `of table "${request.table}"` }
+  return readRows(file, (db) => sqliteScanSql(request, tableFacts(db, request)), request.columns, source, sink, signal)
+}
+
+/** A whole subquery the engine wrote in SQLite's dialect, its rows read like a scan's. */
+export function sqliteQuery(
+  file: string,
+  request: QueryRequest,
+  sink: LoadSink,
+  signal: AbortSignal,
+): Promise<ScanResult> {
+  const source = { name: 'a pushed-down query', of: 'of a pushed-down query' }
+  return readRows(file, () => request.sql, request.columns, source, sink, signal)
+}
+
+/**
+ * The read is synchronous: each full chunk is handed to the sink and awaited before the next rows
+ * are read, which lets the event loop in and is where an abort is noticed.
+ */
+async function readRows(
+  file: string,
+  sqlFor: (db: Database.Database) => string,
+  columns: readonly SourceColumn[],
+  source: { name: string; of: string },
   sink: LoadSink,
   signal: AbortSignal,
 ): Promise<ScanResult> {
@@ -194,15 +225,14 @@ export async function sqliteScan(
   const db = new Database(file, { readonly: true, fileMustExist: true })
   try {
     db.pragma('query_only = true')
-    const facts = tableFacts(db, request)
-    const sql = sqliteScanSql(request, facts)
+    const sql = sqlFor(db)
     let statement: Database.Statement
     try {
       statement = db.prepare(sql).raw(true).safeIntegers(true)
     } catch (error) {
-      throw new SourceError(`cannot read ${request.schema}.${request.table}: ${(error as Error).message}`)
+      throw new SourceError(`cannot read ${source.name}: ${(error as Error).message}`)
     }
-    const converts = request.columns.map((column) => sqliteValue(column, request.table))
+    const converts = columns.map((column) => sqliteValue(column, source.of))
     const converted = converts.flatMap((convert, i) => (convert ? [i] : []))
     let count = 0
     for (const row of statement.iterate() as IterableIterator<unknown[]>) {
