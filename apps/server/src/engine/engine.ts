@@ -129,6 +129,7 @@ class Semaphore {
  */
 export class SqlEngine {
   #parser: Promise<DuckDBConnection> | undefined
+  #spare: Promise<DuckDBInstance> | undefined
   /**
    * Each load holds one of libuv's threads (4 by default) while DuckDB blocks reading its FIFO;
    * bounding loads across all queries leaves threads for everything else that needs them.
@@ -230,10 +231,7 @@ export class SqlEngine {
     const catalogs = await resolveCatalogs(guarded.tables, query)
     const tables = dedupe(guarded.tables.map((name) => resolveTable(name, catalogs, query.catalogNames)))
 
-    const instance = await DuckDBInstance.create(':memory:', {
-      threads: String(this.options.threads),
-      memory_limit: this.options.memoryLimit,
-    })
+    const instance = await this.#takeInstance()
     const connections: DuckDBConnection[] = []
     const connect = async () => {
       const connection = await instance.connect()
@@ -243,6 +241,7 @@ export class SqlEngine {
     const sessions: Promise<SourceSession>[] = []
     const fifoDir = await mkdtemp(path.join(tmpdir(), 'tributary-scan-'))
     const interrupt = () => connections.forEach((connection) => connection.interrupt())
+    let failed = false
     signal.addEventListener('abort', interrupt, { once: true })
     try {
       const main = await connect()
@@ -341,19 +340,51 @@ export class SqlEngine {
         },
       }
     } catch (error) {
+      failed = true
       throw signal.aborted ? signal.reason : toEngineError(error)
     } finally {
       signal.removeEventListener('abort', interrupt)
-      await Promise.all(sessions.map((session) => session.then((opened) => opened.close()).catch(() => undefined)))
-      for (const connection of connections) connection.closeSync()
-      instance.closeSync()
-      await rm(fifoDir, { recursive: true, force: true })
+      // Sources first: a load still running ends when its source does, and DuckDB is then free to close.
+      const release = async () => {
+        await Promise.all(sessions.map((session) => session.then((opened) => opened.close()).catch(() => undefined)))
+        for (const connection of connections) connection.closeSync()
+        instance.closeSync()
+        await rm(fifoDir, { recursive: true, force: true })
+      }
+      // A failed query returns once its sources have stopped; a finished one need not wait for the
+      // closing (milliseconds for each source connection and DuckDB).
+      if (failed) await release()
+      else void release().catch(() => undefined)
     }
   }
 
   /** Stops the engine's helpers; queries still running fail. */
   close(): void {
     this.#fifos.close()
+    void this.#spare?.then((instance) => instance.closeSync()).catch(() => undefined)
+    this.#spare = undefined
+  }
+
+  /**
+   * A fresh in-memory DuckDB for one query. Creating one takes about 10 ms, so the next is made while
+   * this one works: each query gets its own, and none waits for it.
+   */
+  async #takeInstance(): Promise<DuckDBInstance> {
+    const taken = this.#spare ?? this.#createInstance()
+    const spare = this.#createInstance()
+    this.#spare = spare
+    // A spare that failed is not kept: the next query makes its own.
+    spare.catch(() => {
+      if (this.#spare === spare) this.#spare = undefined
+    })
+    return taken
+  }
+
+  #createInstance(): Promise<DuckDBInstance> {
+    return DuckDBInstance.create(':memory:', {
+      threads: String(this.options.threads),
+      memory_limit: this.options.memoryLimit,
+    })
   }
 
   /** A long-lived DuckDB used only to parse, never to read data. */
