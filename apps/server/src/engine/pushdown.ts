@@ -324,7 +324,8 @@ const MYSQL: Dialect = {
     // A date with a zero part reads as NULL in DuckDB (see the scan), so it must be NULL here too.
     if (kind === 'date' || kind === 'timestamp' || kind === 'timestamptz')
       return `(CASE WHEN MONTH(${ref}) = 0 OR DAYOFMONTH(${ref}) = 0 THEN NULL ELSE ${ref} END)`
-    if (column.type === 'DOUBLE' && /^(decimal|numeric)\b/i.test(column.source_type)) return `CAST(${ref} AS DOUBLE)`
+    // Adding a double makes a double on every version (CAST … AS DOUBLE needs MySQL 8.0.17 or MariaDB 10.4).
+    if (column.type === 'DOUBLE' && /^(decimal|numeric)\b/i.test(column.source_type)) return `(${ref} + 0e0)`
     return ref
   },
   string: mysqlBytes,
@@ -340,7 +341,7 @@ const MYSQL: Dialect = {
   text: (sql) => sql,
   distinctFrom: (left, right, distinct) => `(${distinct ? 'NOT ' : ''}(${left} <=> ${right}))`,
   // MySQL's AVG is a DECIMAL rounded to four more digits; DuckDB's is a DOUBLE.
-  avg: (argument, distinct) => `(CAST(SUM(${distinct}${argument}) AS DOUBLE) / COUNT(${distinct}${argument}))`,
+  avg: (argument, distinct) => `((SUM(${distinct}${argument}) + 0e0) / COUNT(${distinct}${argument}))`,
 }
 
 /**
