@@ -5,6 +5,7 @@ import { SessionTokens } from './auth/session-tokens.js'
 import type { Config } from './config/config.js'
 import { loadInstanceSecret } from './config/instance-secret.js'
 import { CONNECTORS } from './engine/connectors/registry.js'
+import { SessionPool } from './engine/connectors/session-pool.js'
 import { SqlEngine } from './engine/engine.js'
 import { PlatformDuckDB } from './engine/platform-duckdb.js'
 import { createApp, type App } from './http/app.js'
@@ -30,6 +31,10 @@ import { SqlService } from './modules/sql/sql.service.js'
 import { UsersRepo } from './modules/users/users.repo.js'
 import { UsersService } from './modules/users/users.service.js'
 import { WorkspacesService } from './modules/workspaces/workspaces.service.js'
+
+/** Idle source sessions kept per connection between queries, and for how long. */
+const SOURCE_SESSIONS_KEPT = 4
+const SOURCE_SESSION_IDLE_MS = 30_000
 
 export interface Tributary {
   app: App
@@ -96,6 +101,7 @@ export async function createTributary(
       // Running jobs are handed back to the queue before the store they write to goes away.
       await services.jobs.stop()
       services.engine.close()
+      await services.sourceSessions.close()
       await services.platformDuckDB.close()
       await store.close()
     },
@@ -134,7 +140,8 @@ function createServices(
     singleProcess: store.kind === 'pglite',
     logger: logger.child({ component: 'jobs' }),
   })
-  const sql = new SqlService(connections, catalogs, engine, connectorContext)
+  const sourceSessions = new SessionPool({ maxIdlePerKey: SOURCE_SESSIONS_KEPT, idleMs: SOURCE_SESSION_IDLE_MS })
+  const sql = new SqlService(connections, catalogs, engine, connectorContext, sourceSessions)
   const imports = new ImportsService(db, jobs, datasets, tableStore, platformDuckDB, sql, {
     uploadsDir: path.join(config.dataDir, 'uploads'),
     uploadLimitBytes: config.uploadLimitBytes,
@@ -158,6 +165,7 @@ function createServices(
     jobs,
     platformDuckDB,
     engine,
+    sourceSessions,
     datasets,
     imports,
     connections,

@@ -129,6 +129,11 @@ export interface SourceSession {
   query?(request: QueryRequest, sink: LoadSink, signal: AbortSignal): Promise<ScanResult>
   /** For sources DuckDB reads itself (files): the DuckDB SQL that reads the table. */
   nativeReader?(request: ScanRequest): string
+  /**
+   * Whether a later query may use this session: idle, and nothing failed or was stopped in it.
+   * Sessions without it are closed after each query.
+   */
+  reusable?(): boolean
   close(): Promise<void>
 }
 

@@ -1702,6 +1702,23 @@ describe.skipIf(skipReason !== null)(
       return found[0]!
     }
 
+    it('reuses the source connections of finished queries', async () => {
+      const backends = async () =>
+        (
+          await reference.query<{ pid: number }>(
+            `select pid from pg_stat_activity where application_name = 'tributary' and datname = $1 order by pid`,
+            [sources.postgres!.database],
+          )
+        ).rows.map((row) => row.pid)
+      const question = `select count(*) as n from pg.public.invoice i join pg.public.customer c on c.customer_id = i.customer_id
+        where c.country = 'Brazil' and i.total > 1`
+      await federated(question, 'reuse 1')
+      const after = await backends()
+      expect(after.length).toBeGreaterThan(0)
+      for (let round = 2; round <= 4; round++) await federated(question, `reuse ${round}`)
+      expect(await backends()).toEqual(after)
+    })
+
     it('pushdown on MySQL: dates with zero parts read as NULL there, as in a scan', async () => {
       const question = (from: string) =>
         `select count(d) as dates, min(d) as first_date, max(ts) as last_time, count(*) as n from ${from}`

@@ -3,6 +3,7 @@ import type { SqlRequest, SqlResult } from '@tributary/contract'
 import { requireProjectUse } from '../../auth/access.js'
 import type { RequestContext } from '../../auth/principal.js'
 import type { ConnectorContext } from '../../engine/connectors/connector.js'
+import type { SessionPool } from '../../engine/connectors/session-pool.js'
 import {
   EngineError,
   type CatalogHandle,
@@ -23,6 +24,7 @@ export class SqlService {
     private readonly catalogs: CatalogsService,
     private readonly engine: SqlEngine,
     private readonly connectorContext: ConnectorContext,
+    private readonly sessions: SessionPool,
   ) {}
 
   async run(ctx: RequestContext, projectId: string, input: SqlRequest, signal?: AbortSignal): Promise<SqlResult> {
@@ -73,7 +75,11 @@ export class SqlService {
     return {
       name,
       catalog,
-      openSession: () => opened.connector.connect(opened.config, this.connectorContext),
+      // Keyed by the settings' version too: sessions opened with settings since changed are not reused.
+      openSession: () =>
+        this.sessions.open(`${opened.row.id}@${new Date(opened.row.updated_at).getTime()}`, () =>
+          opened.connector.connect(opened.config, this.connectorContext),
+        ),
       pushdownDialect: opened.connector.pushdownDialect,
     }
   }

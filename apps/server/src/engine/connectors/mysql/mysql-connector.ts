@@ -176,6 +176,8 @@ class MysqlSession implements SourceSession {
   private connectionCut = false
   /** Connections opened for scans that overlap another. */
   private readonly extraConnections = new Set<Connection>()
+  /** Set when anything failed or was stopped: the session is not handed to another query. */
+  private failed = false
   /** Whether backslashes are ordinary characters in string literals (sql_mode NO_BACKSLASH_ESCAPES). */
   private plainBackslashes: Promise<boolean> | undefined
 
@@ -184,7 +186,18 @@ class MysqlSession implements SourceSession {
     private readonly mariadb: boolean,
     private readonly config: MysqlConfig,
     private readonly context: ConnectorContext,
-  ) {}
+  ) {
+    this.watch(connection)
+  }
+
+  /** A connection the server closed (a restart, wait_timeout) is replaced at the next scan. */
+  private watch(connection: Connection): void {
+    const lost = () => {
+      if (connection === this.connection) this.connectionCut = true
+    }
+    connection.on('end', lost)
+    connection.on('error', lost)
+  }
 
   async introspect(): Promise<SourceCatalog> {
     try {
@@ -231,6 +244,7 @@ class MysqlSession implements SourceSession {
           .sort(byName),
       }
     } catch (error) {
+      this.failed = true
       throw describeMysqlError(error, this.config, this.context)
     }
   }
@@ -269,6 +283,7 @@ class MysqlSession implements SourceSession {
       if (this.connectionCut && !this.closed) {
         try {
           this.connection = (await openSession(this.config, this.context)).connection
+          this.watch(this.connection)
         } catch (error) {
           this.scanning = false
           throw error
@@ -306,6 +321,7 @@ class MysqlSession implements SourceSession {
         }
       }
     } catch (error) {
+      this.failed = true
       if ((signal.aborted && error === signal.reason) || isSinkFailure(error) || error instanceof TypeError) throw error
       throw describeMysqlError(error, this.config, this.context)
     } finally {
@@ -354,6 +370,10 @@ class MysqlSession implements SourceSession {
     } finally {
       await killer.end().catch(() => killer.destroy())
     }
+  }
+
+  reusable(): boolean {
+    return !this.closed && !this.failed && !this.scanning && !this.connectionCut && this.extraConnections.size === 0
   }
 
   async close(): Promise<void> {

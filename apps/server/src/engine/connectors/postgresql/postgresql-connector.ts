@@ -167,6 +167,8 @@ class PostgresqlSession implements SourceSession {
   private clientEnded = false
   /** Clients opened for scans that overlap another. */
   private readonly extraClients = new Set<pg.Client>()
+  /** Set when anything failed or was stopped: the session is not handed to another query. */
+  private failed = false
 
   constructor(
     private client: pg.Client,
@@ -190,6 +192,7 @@ class PostgresqlSession implements SourceSession {
       const result = await this.client.query<IntrospectRow>(INTROSPECT_SQL)
       return catalogFromRows(result.rows)
     } catch (error) {
+      this.failed = true
       throw describePostgresqlError(this.broken ?? error, this.config, this.context)
     }
   }
@@ -236,6 +239,7 @@ class PostgresqlSession implements SourceSession {
       const rows = await copyToSink(client, sql, csv, signal, () => this.cancelBackend(client))
       return { remoteSql: sql, rows }
     } catch (error) {
+      this.failed = true
       // An abort, or the sink's own failure (DuckDB stopped reading), is the engine's to explain.
       if ((signal.aborted && error === signal.reason) || isSinkFailure(error)) throw error
       if (errorParts(error).code === '57014') {
@@ -266,6 +270,17 @@ class PostgresqlSession implements SourceSession {
     } finally {
       await canceller.end().catch(() => undefined)
     }
+  }
+
+  reusable(): boolean {
+    return (
+      !this.closed &&
+      !this.failed &&
+      !this.scanning &&
+      !this.clientEnded &&
+      this.broken === undefined &&
+      this.extraClients.size === 0
+    )
   }
 
   async close(): Promise<void> {
