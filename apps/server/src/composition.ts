@@ -156,6 +156,7 @@ function createServices(
     exportsDir: path.join(config.dataDir, 'exports'),
     linkKey: exportLinkKey,
     linkTtlSeconds: config.exportLinkTtlSeconds,
+    publicUrl: config.publicUrl,
     duckdb: { memoryLimit: config.queryMemoryLimit, threads: config.queryThreads },
   })
   return {

@@ -44,6 +44,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TRIBUTARY_ADMIN_KEY: '0123456789abcdefghijklmnop' })).toThrow(/TRIBUTARY_ADMIN_KEY.*trb_/)
   })
 
+  it('takes a public URL for links, without its trailing slash, and refuses anything but http(s) without a query', () => {
+    expect(loadConfig({}).publicUrl).toBeUndefined()
+    expect(loadConfig({ TRIBUTARY_PUBLIC_URL: 'https://data.example.com/tributary/' }).publicUrl).toBe(
+      'https://data.example.com/tributary',
+    )
+    for (const bad of ['data.example.com', 'ftp://data.example.com', 'https://data.example.com/?a=1']) {
+      expect(() => loadConfig({ TRIBUTARY_PUBLIC_URL: bad }), bad).toThrow(/TRIBUTARY_PUBLIC_URL/)
+    }
+  })
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 8080, databaseUrl: undefined })
   })

@@ -34,6 +34,12 @@ const ConfigSchema = z.object({
     .default('2GB'),
   TRIBUTARY_QUERY_THREADS: positiveInt.default(2),
   TRIBUTARY_EXPORT_LINK_TTL_SECONDS: positiveInt.default(3600),
+  // Behind a proxy the request's own host is not the one clients reach: links are built on this.
+  TRIBUTARY_PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((url) => !/[?#]/.test(url), 'must not have a query or fragment')
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
   TRIBUTARY_UPLOAD_LIMIT_BYTES: positiveInt.default(1024 * 1024 * 1024),
   TRIBUTARY_JOB_CONCURRENCY: positiveInt.default(2),
   TRIBUTARY_JOB_POLL_INTERVAL_MS: positiveInt.default(1_000),
@@ -65,6 +71,8 @@ export interface Config {
   queryThreads: number
   /** How long a signed export download link works. */
   exportLinkTtlSeconds: number
+  /** The server's address as clients reach it (without a trailing slash), when it differs from the request's. */
+  publicUrl: string | undefined
   /** Largest file an import may upload. */
   uploadLimitBytes: number
   /** The job queue: jobs run at once per process, poll interval, lease, first retry delay. */
@@ -117,6 +125,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queryMemoryLimit: e.TRIBUTARY_QUERY_MEMORY_LIMIT,
     queryThreads: e.TRIBUTARY_QUERY_THREADS,
     exportLinkTtlSeconds: e.TRIBUTARY_EXPORT_LINK_TTL_SECONDS,
+    publicUrl: e.TRIBUTARY_PUBLIC_URL,
     uploadLimitBytes: e.TRIBUTARY_UPLOAD_LIMIT_BYTES,
     jobConcurrency: e.TRIBUTARY_JOB_CONCURRENCY,
     jobPollIntervalMs: e.TRIBUTARY_JOB_POLL_INTERVAL_MS,

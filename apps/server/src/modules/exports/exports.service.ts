@@ -45,6 +45,8 @@ export interface ExportsOptions {
   /** Signs download links (derived from the instance secret for this purpose only). */
   linkKey: Uint8Array
   linkTtlSeconds: number
+  /** Links start with this when set (a proxy's address), else with the request's own origin. */
+  publicUrl?: string | undefined
   /** DuckDB settings for the private instance a table export reads its files with. */
   duckdb: { memoryLimit: string; threads: number }
 }
@@ -275,7 +277,7 @@ export class ExportsService {
       .setAudience(AUDIENCE)
       .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
       .sign(this.options.linkKey)
-    return `${origin}${DOWNLOAD_PATH}/${row.id}?token=${token}`
+    return `${this.options.publicUrl ?? origin}${DOWNLOAD_PATH}/${row.id}?token=${token}`
   }
 
   /** The link shown with the export is valid for the configured time after it completed. */
@@ -297,7 +299,8 @@ export class ExportsService {
       file_name: ready ? row.file_name : null,
       row_count: ready && row.row_count !== null ? Number(row.row_count) : null,
       size_bytes: ready && row.size_bytes !== null ? Number(row.size_bytes) : null,
-      download_url: live && origin !== '' ? await this.#signedUrl(row, expiresAt, origin) : null,
+      download_url:
+        live && (this.options.publicUrl ?? origin) !== '' ? await this.#signedUrl(row, expiresAt, origin) : null,
       expires_at: toIsoOrNull(expiresAt),
       created_at: toIso(row.created_at),
       completed_at: ready ? toIsoOrNull(row.completed_at) : null,

@@ -453,3 +453,46 @@ describe('export links expire', () => {
     expect((await app.tributary.app.request(again.body.download_url)).status).toBe(200)
   })
 })
+
+describe('export links behind a proxy', () => {
+  let app: TestApp
+
+  beforeAll(async () => {
+    app = await startTestApp('pglite', {
+      env: { TRIBUTARY_PUBLIC_URL: 'https://data.example.com/tributary/', TRIBUTARY_JOB_POLL_INTERVAL_MS: '100' },
+    })
+  })
+  afterAll(() => app.close())
+
+  it('builds download links on TRIBUTARY_PUBLIC_URL rather than the request’s host', async () => {
+    const { orgKey } = await createOrganization(app, 'Proxy')
+    const projectId = (await createProject(app, orgKey, 'Proxy')).id
+    const base = `${API}/projects/${projectId}`
+    const job = await app.request('POST', `${base}/query-jobs`, { key: orgKey, body: { sql: 'SELECT 42 AS answer' } })
+    let status = ''
+    while (!['succeeded', 'failed'].includes(status)) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      status = (await app.request('GET', `${base}/query-jobs/${job.body.id}`, { key: orgKey })).body.status
+    }
+    const accepted = await app.request('POST', `${base}/query-jobs/${job.body.id}/exports`, {
+      key: orgKey,
+      body: { compression: 'NONE' },
+    })
+    let link = ''
+    for (let i = 0; i < 100 && !link; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      const fresh = await app.request('GET', `${base}/exports/${accepted.body.id}/download`, { key: orgKey })
+      if (fresh.status === 200) link = fresh.body.download_url
+    }
+    const url = new URL(link)
+    expect(`${url.origin}${url.pathname}`).toBe(
+      `https://data.example.com/tributary/api/v1/export-downloads/${accepted.body.id}`,
+    )
+    const shown = await app.request('GET', `${base}/exports/${accepted.body.id}`, { key: orgKey })
+    expect(shown.body.download_url).toBe(link)
+    // The proxy strips its prefix: the server answers the rest of the path.
+    const served = await app.tributary.app.request(`${url.pathname.replace(/^\/tributary/, '')}${url.search}`)
+    expect(served.status).toBe(200)
+    expect((await served.text()).trim()).toBe('answer\n42')
+  })
+})
