@@ -10,6 +10,7 @@ import { SqlEngine } from './engine/engine.js'
 import { PlatformDuckDB } from './engine/platform-duckdb.js'
 import { createApp, type App } from './http/app.js'
 import { TableStore } from './internal-store/table-store.js'
+import { type JobFileDirs, sweepJobLeftovers } from './jobs/leftovers.js'
 import { JobQueue } from './jobs/queue.js'
 import type { Logger } from './lib/logger.js'
 import { deriveKey, SecretBox } from './lib/secret-box.js'
@@ -92,7 +93,13 @@ export async function createTributary(
     rateLimitPerMinute: config.rateLimitPerMinute,
     bodyLimitBytes: config.bodyLimitBytes,
   })
-  if (options.startJobs !== false) services.jobs.start()
+  if (options.startJobs !== false) {
+    // Before this server claims any job: what a crash left is removed, what another server runs is not.
+    await sweepJobLeftovers(jobFileDirs(config), (ids) => services.jobs.statuses(ids), logger).catch((error: unknown) =>
+      logger.warn({ err: error }, 'could not sweep the files of ended jobs'),
+    )
+    services.jobs.start()
+  }
   return {
     app,
     store,
@@ -143,17 +150,17 @@ function createServices(
   const sourceSessions = new SessionPool({ maxIdlePerKey: SOURCE_SESSIONS_KEPT, idleMs: SOURCE_SESSION_IDLE_MS })
   const sql = new SqlService(connections, catalogs, engine, connectorContext, sourceSessions)
   const imports = new ImportsService(db, jobs, datasets, tableStore, platformDuckDB, sql, {
-    uploadsDir: path.join(config.dataDir, 'uploads'),
+    uploadsDir: jobFileDirs(config).uploads,
     uploadLimitBytes: config.uploadLimitBytes,
   })
   const savedQueries = new SavedQueriesService(db)
   const queryJobs = new QueryJobsService(db, jobs, sql, platformDuckDB, {
-    resultsDir: path.join(config.dataDir, 'results'),
+    resultsDir: jobFileDirs(config).results,
     // `{query_id, parameters}` runs resolve through saved queries (a function: each module needs the other).
     savedQueries: () => savedQueries,
   })
   const exports = new ExportsService(db, jobs, queryJobs, datasets, platformDuckDB, {
-    exportsDir: path.join(config.dataDir, 'exports'),
+    exportsDir: jobFileDirs(config).exports,
     linkKey: exportLinkKey,
     linkTtlSeconds: config.exportLinkTtlSeconds,
     publicUrl: config.publicUrl,
@@ -178,5 +185,13 @@ function createServices(
     apiKeys: new ApiKeysService(db, authenticator),
     users: new UsersService(db, sessions, authenticator, { inviteTtlHours: config.inviteTtlHours }),
     audit: new AuditService(db),
+  }
+}
+
+function jobFileDirs(config: Config): JobFileDirs {
+  return {
+    results: path.join(config.dataDir, 'results'),
+    exports: path.join(config.dataDir, 'exports'),
+    uploads: path.join(config.dataDir, 'uploads'),
   }
 }

@@ -162,6 +162,20 @@ export class JobQueue {
     return row
   }
 
+  /** The status of each of these jobs that exists. */
+  async statuses(ids: readonly string[]): Promise<Map<string, JobStatus>> {
+    const found = new Map<string, JobStatus>()
+    for (let start = 0; start < ids.length; start += 1000) {
+      const rows = await this.db
+        .selectFrom('jobs')
+        .select(['id', 'status'])
+        .where('id', 'in', ids.slice(start, start + 1000))
+        .execute()
+      for (const row of rows) found.set(row.id, row.status)
+    }
+    return found
+  }
+
   async get(id: string): Promise<JobRow | undefined> {
     return this.db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
   }
