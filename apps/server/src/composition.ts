@@ -36,6 +36,8 @@ import { WorkspacesService } from './modules/workspaces/workspaces.service.js'
 /** Idle source sessions kept per connection between queries, and for how long. */
 const SOURCE_SESSIONS_KEPT = 4
 const SOURCE_SESSION_IDLE_MS = 30_000
+/** How often expired results and what crashed jobs left are removed. */
+const SWEEP_INTERVAL_MS = 60 * 60 * 1000
 
 export interface Tributary {
   app: App
@@ -93,18 +95,27 @@ export async function createTributary(
     rateLimitPerMinute: config.rateLimitPerMinute,
     bodyLimitBytes: config.bodyLimitBytes,
   })
+  const sweep = () =>
+    sweepJobLeftovers(
+      jobFileDirs(config),
+      (ids) => services.jobs.endings(ids),
+      logger,
+      config.resultRetentionHours * 3_600_000,
+    ).catch((error: unknown) => logger.warn({ err: error }, 'could not sweep the files of ended jobs'))
+  let sweeper: NodeJS.Timeout | undefined
   if (options.startJobs !== false) {
     // Before this server claims any job: what a crash left is removed, what another server runs is not.
-    await sweepJobLeftovers(jobFileDirs(config), (ids) => services.jobs.statuses(ids), logger).catch((error: unknown) =>
-      logger.warn({ err: error }, 'could not sweep the files of ended jobs'),
-    )
+    await sweep()
     services.jobs.start()
+    sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS)
+    sweeper.unref()
   }
   return {
     app,
     store,
     services,
     close: async () => {
+      clearInterval(sweeper)
       // Running jobs are handed back to the queue before the store they write to goes away.
       await services.jobs.stop()
       services.engine.close()

@@ -41,6 +41,8 @@ export interface RequestOptions {
 export interface TestApp {
   tributary: Tributary
   platformKey: string
+  /** The app's own data directory, removed on close. */
+  dataDir: string
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>
   close(): Promise<void>
 }
@@ -77,6 +79,7 @@ export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}
   return {
     tributary,
     platformKey,
+    dataDir,
     async request(method, url, { key, body, rawBody, headers = {} } = {}) {
       const init: RequestInit = { method, headers: { ...headers } }
       const allHeaders = init.headers as Record<string, string>

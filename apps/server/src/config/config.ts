@@ -41,6 +41,7 @@ const ConfigSchema = z.object({
     .transform((url) => url.replace(/\/+$/, ''))
     .optional(),
   TRIBUTARY_UPLOAD_LIMIT_BYTES: positiveInt.default(1024 * 1024 * 1024),
+  TRIBUTARY_RESULT_RETENTION_HOURS: z.coerce.number().int().min(0).default(168),
   TRIBUTARY_JOB_CONCURRENCY: positiveInt.default(2),
   TRIBUTARY_JOB_POLL_INTERVAL_MS: positiveInt.default(1_000),
   TRIBUTARY_JOB_LEASE_MS: z.coerce.number().int().min(1_000).default(30_000),
@@ -71,6 +72,8 @@ export interface Config {
   queryThreads: number
   /** How long a signed export download link works. */
   exportLinkTtlSeconds: number
+  /** How long query-job results and export files are kept after their job ended; 0 keeps them. */
+  resultRetentionHours: number
   /** The server's address as clients reach it (without a trailing slash), when it differs from the request's. */
   publicUrl: string | undefined
   /** Largest file an import may upload. */
@@ -126,6 +129,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     queryThreads: e.TRIBUTARY_QUERY_THREADS,
     exportLinkTtlSeconds: e.TRIBUTARY_EXPORT_LINK_TTL_SECONDS,
     publicUrl: e.TRIBUTARY_PUBLIC_URL,
+    resultRetentionHours: e.TRIBUTARY_RESULT_RETENTION_HOURS,
     uploadLimitBytes: e.TRIBUTARY_UPLOAD_LIMIT_BYTES,
     jobConcurrency: e.TRIBUTARY_JOB_CONCURRENCY,
     jobPollIntervalMs: e.TRIBUTARY_JOB_POLL_INTERVAL_MS,

@@ -95,7 +95,7 @@ describeEachStore('sweeping the files of ended jobs', (kind) => {
     const twoHoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000)
     await utimes(path.join(dirs.uploads, `${staleUpload}.upload`), twoHoursAgo, twoHoursAgo)
 
-    const removed = await sweepJobLeftovers(dirs, (ids) => queue.statuses(ids), createLogger('silent'))
+    const removed = await sweepJobLeftovers(dirs, (ids) => queue.endings(ids), createLogger('silent'))
 
     expect(await listing()).toEqual({
       results: [
@@ -112,6 +112,27 @@ describeEachStore('sweeping the files of ended jobs', (kind) => {
     })
     expect(removed).toBe(7)
     // Nothing left to do: a second sweep removes nothing.
-    expect(await sweepJobLeftovers(dirs, (ids) => queue.statuses(ids), createLogger('silent'))).toBe(0)
+    expect(await sweepJobLeftovers(dirs, (ids) => queue.endings(ids), createLogger('silent'))).toBe(0)
+  })
+
+  it('removes the results and exports of jobs that ended longer ago than the retention', async () => {
+    const old = await jobWithStatus('succeeded')
+    const recent = await jobWithStatus('succeeded')
+    const tenDaysAgo = new Date(Date.now() - 10 * 24 * 3_600_000)
+    await app.tributary.store.db.updateTable('jobs').set({ ended_at: tenDaysAgo }).where('id', '=', old).execute()
+    await app.tributary.store.db.updateTable('jobs').set({ ended_at: new Date() }).where('id', '=', recent).execute()
+    for (const id of [old, recent]) {
+      await file(dirs.results, id, 'result.parquet')
+      await file(dirs.exports, id, 'export.csv')
+    }
+    const week = 7 * 24 * 3_600_000
+    // 0 keeps every result however old.
+    expect(await sweepJobLeftovers(dirs, (ids) => queue.endings(ids), createLogger('silent'), 0)).toBe(0)
+    expect(await sweepJobLeftovers(dirs, (ids) => queue.endings(ids), createLogger('silent'), week)).toBe(2)
+    const left = await listing()
+    expect(left.results).toContain(recent)
+    expect(left.exports).toContain(recent)
+    expect(left.results).not.toContain(old)
+    expect(left.exports).not.toContain(old)
   })
 })

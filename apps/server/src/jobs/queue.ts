@@ -12,6 +12,11 @@ import type { Database, JobRow, JobStatus } from '../metadata/schema.js'
 
 export type { JobRow, JobStatus }
 
+export interface JobEnding {
+  status: JobStatus
+  endedAt: Date | null
+}
+
 /** What a failed job says went wrong; the API shows it as the job's `error`. */
 export interface JobError {
   code: string
@@ -162,16 +167,16 @@ export class JobQueue {
     return row
   }
 
-  /** The status of each of these jobs that exists. */
-  async statuses(ids: readonly string[]): Promise<Map<string, JobStatus>> {
-    const found = new Map<string, JobStatus>()
+  /** The status and end of each of these jobs that exists. */
+  async endings(ids: readonly string[]): Promise<Map<string, JobEnding>> {
+    const found = new Map<string, JobEnding>()
     for (let start = 0; start < ids.length; start += 1000) {
       const rows = await this.db
         .selectFrom('jobs')
-        .select(['id', 'status'])
+        .select(['id', 'status', 'ended_at'])
         .where('id', 'in', ids.slice(start, start + 1000))
         .execute()
-      for (const row of rows) found.set(row.id, row.status)
+      for (const row of rows) found.set(row.id, { status: row.status, endedAt: row.ended_at })
     }
     return found
   }
@@ -324,12 +329,15 @@ export class JobQueue {
   }
 
   /**
-   * Jobs whose worker stopped renewing its lease: cancelled if that was asked, retried after a
-   * backoff when attempts remain, failed otherwise. Each UPDATE re-checks `status = 'running'`,
-   * so two processes reclaiming at once act on a job only once.
+   * Jobs of this queue whose worker stopped renewing its lease: cancelled if that was asked, retried
+   * after a backoff when attempts remain, failed otherwise. Each UPDATE re-checks `status =
+   * 'running'`, so two processes reclaiming at once act on a job only once. Other queues' jobs are
+   * theirs to reclaim: their files live in another data directory.
    */
   async #reclaim(all: boolean): Promise<void> {
-    const expired = all ? sql`true` : sql`lease_expires_at < now()`
+    const expired = all
+      ? sql`queue = ${this.options.queue}`
+      : sql`queue = ${this.options.queue} and lease_expires_at < now()`
     const base = this.options.retryBaseDelayMs
     const max = this.options.retryMaxDelayMs ?? 5 * 60_000
     const interrupted = JSON.stringify({ code: 'internal_error', message: INTERRUPTED_MESSAGE })

@@ -17,6 +17,12 @@ export const exportErrors = {
         `GET /api/v1/projects/${projectId}/exports/${exportId}/download issues a fresh one`,
       { expired_at: expiredAt.toISOString() },
     ),
+  fileGone: (exportId: string) =>
+    new AppError(
+      'gone',
+      `the file of export ${exportId} is no longer kept (files are removed TRIBUTARY_RESULT_RETENTION_HOURS ` +
+        'after their export ends); export again',
+    ),
   /** Tampered, truncated, or issued for another export: nothing about the export is revealed. */
   linkInvalid: () => errors.authorization('this download link is not valid'),
 }

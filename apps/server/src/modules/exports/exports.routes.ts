@@ -46,10 +46,13 @@ export function exportRoutes(exportsService: ExportsService) {
         description:
           'Queues an export of the whole result (`format` default `CSV`, `compression` default `GZIP`) and ' +
           'answers at once; `GET …/exports/{export_id}` shows it and, once complete, a signed `download_url`. ' +
-          '`409` while the query job has not succeeded.',
+          '`409` while the query job has not succeeded, `410` once its result is no longer kept.',
         security: bearerSecurity,
         request: { params: JobParams, body: optionalBody },
-        responses: { 202: jsonResponse(Export, 'The queued export'), ...errorResponses(...WRITE_ERRORS, 404, 409) },
+        responses: {
+          202: jsonResponse(Export, 'The queued export'),
+          ...errorResponses(...WRITE_ERRORS, 404, 409, 410),
+        },
       }),
       async (c) => {
         const { project_id, job_id } = c.req.valid('param')
@@ -119,7 +122,7 @@ export function exportRoutes(exportsService: ExportsService) {
         request: { params: ExportParams },
         responses: {
           200: jsonResponse(ExportLink, 'The link'),
-          ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409),
+          ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409, 410),
         },
       }),
       async (c) => {

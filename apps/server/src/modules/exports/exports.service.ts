@@ -12,6 +12,7 @@ import type { PlatformDuckDB } from '../../engine/platform-duckdb.js'
 import { attachSegments } from '../../internal-store/table-store.js'
 import type { JobQueue, RunningJob } from '../../jobs/queue.js'
 import { errors } from '../../lib/errors.js'
+import { fileExists } from '../../lib/files.js'
 import { newId } from '../../lib/ids.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
@@ -133,6 +134,8 @@ export class ExportsService {
     const tenant = await this.#usable(ctx, projectId)
     const row = await this.#find(tenant, projectId, id)
     if (!row.completed_at || row.status !== 'succeeded') throw exportErrors.notReady(id, row.status)
+    if (row.file_name && !(await fileExists(path.join(this.#directory(id), row.file_name))))
+      throw exportErrors.fileGone(id)
     const expiresAt = new Date(Date.now() + this.options.linkTtlSeconds * 1000)
     return { download_url: await this.#signedUrl(row, expiresAt, origin), expires_at: toIso(expiresAt) }
   }
@@ -166,7 +169,7 @@ export class ExportsService {
       (stats) => stats.size,
       () => undefined,
     )
-    if (size === undefined) throw errors.notFound('export', exportId)
+    if (size === undefined) throw exportErrors.fileGone(exportId)
     return { path: file, fileName: row.file_name, contentType: exportContentType(row.format, row.compression), size }
   }
 

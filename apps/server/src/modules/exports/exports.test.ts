@@ -494,5 +494,13 @@ describe('export links behind a proxy', () => {
     const served = await app.tributary.app.request(`${url.pathname.replace(/^\/tributary/, '')}${url.search}`)
     expect(served.status).toBe(200)
     expect((await served.text()).trim()).toBe('answer\n42')
+
+    // Once the file is removed (past its retention), both the link and a fresh one say it is gone.
+    rmSync(path.join(app.dataDir, 'exports', accepted.body.id), { recursive: true })
+    const after = await app.tributary.app.request(`${url.pathname.replace(/^\/tributary/, '')}${url.search}`)
+    expect(after.status).toBe(410)
+    const fresh = await app.request('GET', `${base}/exports/${accepted.body.id}/download`, { key: orgKey })
+    expect(fresh.status).toBe(410)
+    expect(fresh.body.error.code).toBe('gone')
   })
 })

@@ -1,6 +1,6 @@
 import type { JobStatus } from '@tributary/contract'
 
-import { errors } from '../../lib/errors.js'
+import { AppError, errors } from '../../lib/errors.js'
 
 export const queryJobErrors = {
   notFinished: (id: string, status: JobStatus) =>
@@ -9,6 +9,12 @@ export const queryJobErrors = {
         ? `query job ${id} is ${status}; its results can be read once it has succeeded`
         : `query job ${id} ${status === 'failed' ? 'failed' : 'was cancelled'} and has no results`,
       { status },
+    ),
+  resultsGone: (id: string) =>
+    new AppError(
+      'gone',
+      `the results of query job ${id} are no longer kept (results are removed TRIBUTARY_RESULT_RETENTION_HOURS ` +
+        'after their job ends); run the query again',
     ),
   alreadyEnded: (id: string, status: JobStatus) =>
     errors.conflict(`query job ${id} has already ${status === 'succeeded' ? 'succeeded' : 'failed'}`, { status }),

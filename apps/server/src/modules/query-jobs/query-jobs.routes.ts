@@ -106,12 +106,13 @@ export function queryJobRoutes(queryJobs: QueryJobsService) {
         summary: 'Read a page of a query job’s result',
         description:
           'Pages are numbered from 1; any page comes back equally fast. A page past the end has no rows and the ' +
-          'right totals. A job that has not succeeded has no result: `409`.',
+          'right totals. A job that has not succeeded has no result: `409`. A result is kept for ' +
+          '`TRIBUTARY_RESULT_RETENTION_HOURS` after its job ended, then `410`.',
         security: bearerSecurity,
         request: { params: JobParams, query: ResultPageQuery },
         responses: {
           200: jsonResponse(ResultPage, 'One page of rows'),
-          ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409),
+          ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409, 410),
         },
       }),
       async (c) => {

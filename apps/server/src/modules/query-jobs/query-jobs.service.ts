@@ -1,4 +1,4 @@
-import { access, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises'
 import path from 'node:path'
 
 import type {
@@ -18,6 +18,7 @@ import type { PlatformDuckDB } from '../../engine/platform-duckdb.js'
 import type { QueryParameter } from '../../engine/sql-text.js'
 import { isTerminal, type JobHandler, type JobQueue, type JobRow, type RunningJob } from '../../jobs/queue.js'
 import { errors } from '../../lib/errors.js'
+import { fileExists } from '../../lib/files.js'
 import { newId } from '../../lib/ids.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
@@ -206,8 +207,8 @@ export class QueryJobsService {
         readResultRows(connection, stored.path, stored.columns, offset, Math.min(pageSize, stored.totalRows - offset)),
       )
     } catch (error) {
-      // Someone removed the file from the data directory: the result is gone, not the server broken.
-      if (!(await exists(stored.path))) throw errors.notFound('result of query job', stored.jobId)
+      // Removed meanwhile (retention, or by hand): the result is gone, not the server broken.
+      if (!(await fileExists(stored.path))) throw queryJobErrors.resultsGone(stored.jobId)
       throw error
     }
   }
@@ -218,6 +219,7 @@ export class QueryJobsService {
     const row = await this.#find(tenant, projectId, id)
     if (row.status !== 'succeeded') throw queryJobErrors.notFinished(id, row.status)
     const result = row.result as unknown as QueryJobResult
+    if (!(await fileExists(this.#resultFile(id)))) throw queryJobErrors.resultsGone(id)
     return { jobId: id, path: this.#resultFile(id), columns: result.columns, totalRows: result.total_rows }
   }
 
@@ -298,9 +300,3 @@ function toQueryJob(row: JobRow): QueryJob {
     ...(error ? { error } : {}),
   }
 }
-
-const exists = (file: string) =>
-  access(file).then(
-    () => true,
-    () => false,
-  )

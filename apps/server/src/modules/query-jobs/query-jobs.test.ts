@@ -167,11 +167,15 @@ describe.skipIf(!postgresUrl)(`query jobs${postgresUrl ? '' : ` [skipped: ${inje
       expect(readdirSync(directory)).toEqual(['result.parquet'])
       expect(readdirSync(directory).some((entry) => entry.startsWith('partial'))).toBe(false)
       expect((await page(job.id)).body.rows).toEqual([[ROWS]])
-      // A result removed from the data directory is gone (404), not a server error.
+      // A result removed from the data directory (past its retention, or by hand) is gone: 410, not a
+      // server error, and it can no longer be exported either.
       rmSync(path.join(directory, 'result.parquet'))
       const gone = await page(job.id)
-      expect(gone.status).toBe(404)
+      expect(gone.status).toBe(410)
+      expect(gone.body.error.code).toBe('gone')
       expect(gone.body.error.message).toContain(job.id)
+      const exported = await app.request('POST', `${base()}/${job.id}/exports`, { key: orgKey, body: {} })
+      expect(exported.status).toBe(410)
     })
 
     it('gives values exactly as /sql does, duplicate column names included', async () => {
