@@ -412,6 +412,30 @@ describeEachStore('exports', (kind) => {
   })
 })
 
+/** A new project's query job `SELECT 42 AS answer`, exported as plain CSV, and the export's first link. */
+async function exportOfAnswer(app: TestApp, name: string) {
+  const { orgKey } = await createOrganization(app, name)
+  const projectId = (await createProject(app, orgKey, name)).id
+  const base = `${API}/projects/${projectId}`
+  const job = await app.request('POST', `${base}/query-jobs`, { key: orgKey, body: { sql: 'SELECT 42 AS answer' } })
+  let status = ''
+  while (!['succeeded', 'failed'].includes(status)) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    status = (await app.request('GET', `${base}/query-jobs/${job.body.id}`, { key: orgKey })).body.status
+  }
+  const accepted = await app.request('POST', `${base}/query-jobs/${job.body.id}/exports`, {
+    key: orgKey,
+    body: { compression: 'NONE' },
+  })
+  let link = ''
+  for (let i = 0; i < 100 && !link; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const fresh = await app.request('GET', `${base}/exports/${accepted.body.id}/download`, { key: orgKey })
+    if (fresh.status === 200) link = fresh.body.download_url as string
+  }
+  return { orgKey, base, exportId: accepted.body.id as string, link }
+}
+
 describe('export links expire', () => {
   let app: TestApp
 
@@ -423,33 +447,15 @@ describe('export links expire', () => {
   afterAll(() => app.close())
 
   it('answers 410 once a link has expired, and a fresh link works again', async () => {
-    const { orgKey } = await createOrganization(app, 'Expiry')
-    const projectId = (await createProject(app, orgKey, 'Expiry')).id
-    const base = `${API}/projects/${projectId}`
-    const job = await app.request('POST', `${base}/query-jobs`, { key: orgKey, body: { sql: 'SELECT 42 AS answer' } })
-    let status = ''
-    while (!['succeeded', 'failed'].includes(status)) {
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      status = (await app.request('GET', `${base}/query-jobs/${job.body.id}`, { key: orgKey })).body.status
-    }
-    const accepted = await app.request('POST', `${base}/query-jobs/${job.body.id}/exports`, {
-      key: orgKey,
-      body: { compression: 'NONE' },
-    })
-    let link = ''
-    for (let i = 0; i < 100 && !link; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
-      const fresh = await app.request('GET', `${base}/exports/${accepted.body.id}/download`, { key: orgKey })
-      if (fresh.status === 200) link = fresh.body.download_url
-    }
+    const { orgKey, base, exportId, link } = await exportOfAnswer(app, 'Expiry')
     expect((await app.tributary.app.request(link)).status).toBe(200)
     await new Promise((resolve) => setTimeout(resolve, 3_100))
     const expired = await app.tributary.app.request(link)
     expect(expired.status).toBe(410)
     expect(((await expired.json()) as { error: { code: string } }).error.code).toBe('gone')
-    const shown = await app.request('GET', `${base}/exports/${accepted.body.id}`, { key: orgKey })
+    const shown = await app.request('GET', `${base}/exports/${exportId}`, { key: orgKey })
     expect(shown.body.download_url).toBeNull()
-    const again = await app.request('GET', `${base}/exports/${accepted.body.id}/download`, { key: orgKey })
+    const again = await app.request('GET', `${base}/exports/${exportId}/download`, { key: orgKey })
     expect((await app.tributary.app.request(again.body.download_url)).status).toBe(200)
   })
 })
@@ -465,30 +471,12 @@ describe('export links behind a proxy', () => {
   afterAll(() => app.close())
 
   it('builds download links on TRIBUTARY_PUBLIC_URL rather than the request’s host', async () => {
-    const { orgKey } = await createOrganization(app, 'Proxy')
-    const projectId = (await createProject(app, orgKey, 'Proxy')).id
-    const base = `${API}/projects/${projectId}`
-    const job = await app.request('POST', `${base}/query-jobs`, { key: orgKey, body: { sql: 'SELECT 42 AS answer' } })
-    let status = ''
-    while (!['succeeded', 'failed'].includes(status)) {
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      status = (await app.request('GET', `${base}/query-jobs/${job.body.id}`, { key: orgKey })).body.status
-    }
-    const accepted = await app.request('POST', `${base}/query-jobs/${job.body.id}/exports`, {
-      key: orgKey,
-      body: { compression: 'NONE' },
-    })
-    let link = ''
-    for (let i = 0; i < 100 && !link; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
-      const fresh = await app.request('GET', `${base}/exports/${accepted.body.id}/download`, { key: orgKey })
-      if (fresh.status === 200) link = fresh.body.download_url
-    }
+    const { orgKey, base, exportId, link } = await exportOfAnswer(app, 'Proxy')
     const url = new URL(link)
     expect(`${url.origin}${url.pathname}`).toBe(
-      `https://data.example.com/tributary/api/v1/export-downloads/${accepted.body.id}`,
+      `https://data.example.com/tributary/api/v1/export-downloads/${exportId}`,
     )
-    const shown = await app.request('GET', `${base}/exports/${accepted.body.id}`, { key: orgKey })
+    const shown = await app.request('GET', `${base}/exports/${exportId}`, { key: orgKey })
     expect(shown.body.download_url).toBe(link)
     // The proxy strips its prefix: the server answers the rest of the path.
     const served = await app.tributary.app.request(`${url.pathname.replace(/^\/tributary/, '')}${url.search}`)
@@ -496,10 +484,10 @@ describe('export links behind a proxy', () => {
     expect((await served.text()).trim()).toBe('answer\n42')
 
     // Once the file is removed (past its retention), both the link and a fresh one say it is gone.
-    rmSync(path.join(app.dataDir, 'exports', accepted.body.id), { recursive: true })
+    rmSync(path.join(app.dataDir, 'exports', exportId), { recursive: true })
     const after = await app.tributary.app.request(`${url.pathname.replace(/^\/tributary/, '')}${url.search}`)
     expect(after.status).toBe(410)
-    const fresh = await app.request('GET', `${base}/exports/${accepted.body.id}/download`, { key: orgKey })
+    const fresh = await app.request('GET', `${base}/exports/${exportId}/download`, { key: orgKey })
     expect(fresh.status).toBe(410)
     expect(fresh.body.error.code).toBe('gone')
   })
