@@ -54,8 +54,12 @@ export async function sweepJobLeftovers(
     const status = ending?.status
     if (status === 'queued' || status === 'running') continue
     if (dir === 'uploads') {
-      const ended = status !== undefined
-      if (ended || Date.now() - (await stat(target)).mtimeMs > UPLOAD_GRACE_MS) await remove(target)
+      // An upload removed meanwhile (its import just ended) has no age: nothing to do.
+      const age = await stat(target).then(
+        (stats) => Date.now() - stats.mtimeMs,
+        () => 0,
+      )
+      if (status !== undefined || age > UPLOAD_GRACE_MS) await remove(target)
     } else if (status === 'succeeded' && (ending!.endedAt?.getTime() ?? Infinity) >= keptSince) {
       for (const inner of await readdir(target).catch(() => [] as string[])) {
         if (inner.startsWith('partial')) await remove(path.join(target, inner))
