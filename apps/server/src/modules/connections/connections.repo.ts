@@ -1,6 +1,7 @@
 import { newId } from '../../lib/ids.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { ConnectionRow } from '../../metadata/schema.js'
+import { archiveProjectRow } from '../../metadata/project-rows.js'
 
 export interface NewConnection {
   organization_id: string
@@ -62,16 +63,8 @@ export class ConnectionsRepo {
       .executeTakeFirst()
   }
 
-  async archive(organizationId: string, projectId: string, id: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('connections')
-      .set({ archived_at: new Date(), updated_at: new Date() })
-      .where('organization_id', '=', organizationId)
-      .where('project_id', '=', projectId)
-      .where('id', '=', id)
-      .where('archived_at', 'is', null)
-      .executeTakeFirst()
-    return result.numUpdatedRows > 0n
+  archive(organizationId: string, projectId: string, id: string): Promise<boolean> {
+    return archiveProjectRow(this.db, 'connections', organizationId, projectId, id)
   }
 
   async readSnapshot(connectionId: string): Promise<{ snapshot: unknown; refreshed_at: Date } | undefined> {

@@ -3,6 +3,7 @@ import { sql } from 'kysely'
 import { newId } from '../../lib/ids.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { DatasetRow, DatasetTableRow, StoredColumn, StoredSegment } from '../../metadata/schema.js'
+import { archiveProjectRow } from '../../metadata/project-rows.js'
 
 /** A dataset row with how many live tables it has. */
 export type DatasetWithCount = DatasetRow & { table_count: number }
@@ -187,16 +188,8 @@ export class DatasetsRepo {
       .executeTakeFirst()
   }
 
-  async archiveTable(organizationId: string, projectId: string, id: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('dataset_tables')
-      .set({ archived_at: new Date(), updated_at: new Date() })
-      .where('organization_id', '=', organizationId)
-      .where('project_id', '=', projectId)
-      .where('id', '=', id)
-      .where('archived_at', 'is', null)
-      .executeTakeFirst()
-    return result.numUpdatedRows > 0n
+  archiveTable(organizationId: string, projectId: string, id: string): Promise<boolean> {
+    return archiveProjectRow(this.db, 'dataset_tables', organizationId, projectId, id)
   }
 
   #datasetsWithCount(organizationId: string, projectId: string) {

@@ -1,6 +1,7 @@
 import { newId } from '../../lib/ids.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { SavedQueryParameter, SavedQueryRow } from '../../metadata/schema.js'
+import { archiveProjectRow } from '../../metadata/project-rows.js'
 
 export interface NewSavedQuery {
   organization_id: string
@@ -60,16 +61,8 @@ export class SavedQueriesRepo {
       .executeTakeFirst()
   }
 
-  async archive(organizationId: string, projectId: string, id: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('saved_queries')
-      .set({ archived_at: new Date(), updated_at: new Date() })
-      .where('organization_id', '=', organizationId)
-      .where('project_id', '=', projectId)
-      .where('id', '=', id)
-      .where('archived_at', 'is', null)
-      .executeTakeFirst()
-    return result.numUpdatedRows > 0n
+  archive(organizationId: string, projectId: string, id: string): Promise<boolean> {
+    return archiveProjectRow(this.db, 'saved_queries', organizationId, projectId, id)
   }
 
   #live(organizationId: string, projectId: string) {
