@@ -7,7 +7,7 @@ import type { DuckDBVector } from '@duckdb/node-api'
 
 import type { CsvSink, LoadSink, RowSink, ScanResult, SourceColumn } from './connectors/connector.js'
 import { SourceError } from './connectors/connector.js'
-import { abortReason } from './connectors/scan-errors.js'
+import { abortReason, describeValue } from './connectors/scan-errors.js'
 import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
 
 /** Where one scan lands: `columns` are what the source sends, in order, and `names` the target's columns they fill. */
@@ -220,7 +220,7 @@ class ChunkLoad implements RowSink {
         // A bad value leaves the row half written: the whole load fails, naming it.
         const column = this.load.columns[c]!
         throw new SourceError(
-          `column "${column.name}" received ${describe(value)}, which is not a ${column.type} ` +
+          `column "${column.name}" received ${describeValue(value)}, which is not a ${column.type} ` +
             `(${(error as Error).message})`,
         )
       }
@@ -318,11 +318,4 @@ function asText(value: unknown): string {
   // String(-0) is '0'; DuckDB keeps the sign of '-0'.
   if (Object.is(value, -0)) return '-0'
   return String(value)
-}
-
-function describe(value: unknown): string {
-  if (value instanceof Uint8Array) return `a blob of ${value.length} bytes`
-  if (typeof value === 'string')
-    return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`
-  return `the ${typeof value} ${String(value)}`
 }

@@ -24,3 +24,12 @@ export function isSinkFailure(error: unknown): boolean {
 export function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(inspect(value))
 }
+
+/** A source's value as an error message names it: short, and never more than 40 characters of text. */
+export function describeValue(value: unknown): string {
+  if (value instanceof Uint8Array) return `a blob of ${value.length} bytes`
+  if (typeof value === 'string')
+    return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`
+  if (typeof value === 'number' || typeof value === 'bigint') return `the number ${String(value)}`
+  return `the ${typeof value} ${String(value)}`
+}

@@ -8,6 +8,7 @@ import {
   type SourceColumn,
   SourceError,
 } from '../connector.js'
+import { describeValue } from '../scan-errors.js'
 import {
   ALL_OPS,
   type ColumnFilterRule,
@@ -126,13 +127,6 @@ const NUMBER_TEXT = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/
 const INTEGER_TEXT = /^\s*[+-]?\d+\s*$/
 
 type Convert = (value: unknown) => unknown
-
-function describeValue(value: unknown): string {
-  if (Buffer.isBuffer(value)) return `a blob of ${value.length} bytes`
-  if (typeof value === 'string')
-    return `the text ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`
-  return `the number ${String(value)}`
-}
 
 /**
  * What the row sink receives for each stored value (integers as bigint, reals as number, text,
