@@ -18,6 +18,42 @@ export default tseslint.config(
     },
   },
   {
+    // One room per feature: a module reaches another only through its `.module.ts` service and
+    // types, never its repository, so each table is read and written by the module that owns it.
+    files: ['apps/server/src/modules/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*/*.repo.js', '../*/*.repo'],
+              message: "Another module's repository is private: use its service (see modules/module.ts).",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The HTTP layer mounts what the modules offer and imports none of them.
+    files: ['apps/server/src/http/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../modules/*/*', '../../modules/*/*'],
+              message: 'http/ imports no module: modules hand their routes over in their manifests.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests and benchmarks read untyped JSON responses; strictness there buys casts, not safety.
     files: ['**/*.test.ts', 'apps/*/test/**', 'bench/**'],
     rules: {

@@ -16,22 +16,47 @@ import type { Logger } from './lib/logger.js'
 import { deriveKey, SecretBox } from './lib/secret-box.js'
 import { openMetadataStore, type MetadataStore } from './metadata/database.js'
 import { ApiKeysRepo } from './modules/api-keys/api-keys.repo.js'
-import { ApiKeysService } from './modules/api-keys/api-keys.service.js'
-import { AuditService } from './modules/audit/audit.service.js'
-import { CatalogsService } from './modules/catalogs/catalogs.service.js'
-import { ConnectionsService } from './modules/connections/connections.service.js'
-import { ColumnTypes } from './modules/datasets/column-types.js'
-import { DatasetsService } from './modules/datasets/datasets.service.js'
-import { ImportsService } from './modules/datasets/imports.service.js'
-import { OrganizationsService } from './modules/organizations/organizations.service.js'
-import { ProjectsService } from './modules/projects/projects.service.js'
-import { QueryJobsService } from './modules/query-jobs/query-jobs.service.js'
-import { SavedQueriesService } from './modules/saved-queries/saved-queries.service.js'
-import { ExportsService } from './modules/exports/exports.service.js'
-import { SqlService } from './modules/sql/sql.service.js'
+import { apiKeysModule } from './modules/api-keys/api-keys.module.js'
+import { auditModule } from './modules/audit/audit.module.js'
+import { catalogsModule } from './modules/catalogs/catalogs.module.js'
+import { connectionsModule } from './modules/connections/connections.module.js'
+import { datasetsModule } from './modules/datasets/datasets.module.js'
+import { exportsModule } from './modules/exports/exports.module.js'
+import { healthModule } from './modules/health/health.module.js'
+import { importsModule } from './modules/imports/imports.module.js'
+import { buildModules, type Platform, type ServicesOf } from './modules/module.js'
+import { organizationsModule } from './modules/organizations/organizations.module.js'
+import { projectsModule } from './modules/projects/projects.module.js'
+import { queryJobsModule } from './modules/query-jobs/query-jobs.module.js'
+import { savedQueriesModule } from './modules/saved-queries/saved-queries.module.js'
+import { sqlModule } from './modules/sql/sql.module.js'
 import { UsersRepo } from './modules/users/users.repo.js'
-import { UsersService } from './modules/users/users.service.js'
-import { WorkspacesService } from './modules/workspaces/workspaces.service.js'
+import { usersModule } from './modules/users/users.module.js'
+import { workspacesModule } from './modules/workspaces/workspaces.module.js'
+
+/**
+ * Every feature of the platform, in build order: a module comes after the modules it depends on.
+ * Adding a feature is its folder and one line here.
+ */
+const MODULES = [
+  healthModule,
+  auditModule,
+  workspacesModule,
+  usersModule,
+  organizationsModule,
+  projectsModule,
+  apiKeysModule,
+  connectionsModule,
+  datasetsModule,
+  catalogsModule,
+  sqlModule,
+  importsModule,
+  savedQueriesModule,
+  queryJobsModule,
+  exportsModule,
+] as const
+
+export type Services = ServicesOf<typeof MODULES>
 
 /** Idle source sessions kept per connection between queries, and for how long. */
 const SOURCE_SESSIONS_KEPT = 4
@@ -42,7 +67,10 @@ const SWEEP_INTERVAL_MS = 60 * 60 * 1000
 export interface Tributary {
   app: App
   store: MetadataStore
-  services: ReturnType<typeof createServices>
+  /** What the modules offer, by module name. */
+  services: Services
+  /** The infrastructure the modules share (job queue, engine, …). */
+  platform: Platform
   close(): Promise<void>
 }
 
@@ -67,7 +95,6 @@ export async function createTributary(
   })
   const secret = await loadInstanceSecret(config)
   const sessions = new SessionTokens(deriveKey(secret, 'sessions'), config.sessionTtlSeconds)
-  const secretBox = new SecretBox(deriveKey(secret, 'connection-secrets'))
   const { db } = store
   const authenticator = new Authenticator(
     {
@@ -78,27 +105,49 @@ export async function createTributary(
     sessions,
     config.authCacheTtlMs,
   )
-  const services = createServices(
-    store,
-    authenticator,
-    sessions,
-    secretBox,
+  const duckdbLimits = { memoryLimit: config.queryMemoryLimit, threads: config.queryThreads }
+  const platform: Platform = {
     config,
     logger,
-    deriveKey(secret, 'exports'),
-  )
+    store,
+    db,
+    authenticator,
+    sessions,
+    connectionSecrets: new SecretBox(deriveKey(secret, 'connection-secrets')),
+    exportLinkKey: deriveKey(secret, 'exports'),
+    jobs: new JobQueue(db, {
+      queue: config.jobQueue,
+      concurrency: config.jobConcurrency,
+      pollIntervalMs: config.jobPollIntervalMs,
+      leaseMs: config.jobLeaseMs,
+      // Heartbeats also carry cancellations asked for on another process: keep them frequent.
+      heartbeatMs: Math.min(2_000, Math.floor(config.jobLeaseMs / 3)),
+      retryBaseDelayMs: config.jobRetryDelayMs,
+      singleProcess: store.kind === 'pglite',
+      logger: logger.child({ component: 'jobs' }),
+    }),
+    engine: new SqlEngine(duckdbLimits),
+    platformDuckDB: new PlatformDuckDB(duckdbLimits),
+    sourceSessions: new SessionPool({ maxIdlePerKey: SOURCE_SESSIONS_KEPT, idleMs: SOURCE_SESSION_IDLE_MS }),
+    tableStore: new TableStore({ root: path.join(config.dataDir, 'internal'), ...duckdbLimits }),
+    connectors: CONNECTORS,
+    connectorContext: { fileRoots: config.fileRoots, connectTimeoutMs: config.connectTimeoutMs },
+    fileDirs: jobFileDirs(config),
+  }
+  const { services, offers } = buildModules(platform, MODULES)
+  for (const offer of offers) for (const handler of offer.jobs ?? []) platform.jobs.register(handler)
   const app = createApp({
     logger,
     store,
     authenticator,
-    services,
+    modules: offers,
     rateLimitPerMinute: config.rateLimitPerMinute,
     bodyLimitBytes: config.bodyLimitBytes,
   })
   const sweep = () =>
     sweepJobLeftovers(
-      jobFileDirs(config),
-      (ids) => services.jobs.endings(ids),
+      platform.fileDirs,
+      (ids) => platform.jobs.endings(ids),
       logger,
       config.resultRetentionHours * 3_600_000,
     ).catch((error: unknown) => logger.warn({ err: error }, 'could not sweep the files of ended jobs'))
@@ -106,7 +155,7 @@ export async function createTributary(
   if (options.startJobs !== false) {
     // Before this server claims any job: what a crash left is removed, what another server runs is not.
     await sweep()
-    services.jobs.start()
+    platform.jobs.start()
     sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS)
     sweeper.unref()
   }
@@ -114,88 +163,16 @@ export async function createTributary(
     app,
     store,
     services,
+    platform,
     close: async () => {
       clearInterval(sweeper)
       // Running jobs are handed back to the queue before the store they write to goes away.
-      await services.jobs.stop()
-      services.engine.close()
-      await services.sourceSessions.close()
-      await services.platformDuckDB.close()
+      await platform.jobs.stop()
+      platform.engine.close()
+      await platform.sourceSessions.close()
+      await platform.platformDuckDB.close()
       await store.close()
     },
-  }
-}
-
-function createServices(
-  store: MetadataStore,
-  authenticator: Authenticator,
-  sessions: SessionTokens,
-  secrets: SecretBox,
-  config: Config,
-  logger: Logger,
-  exportLinkKey: Uint8Array,
-) {
-  const { db } = store
-  const connectorContext = { fileRoots: config.fileRoots, connectTimeoutMs: config.connectTimeoutMs }
-  const connections = new ConnectionsService(db, { connectors: CONNECTORS, secrets, context: connectorContext })
-  const tableStore = new TableStore({
-    root: path.join(config.dataDir, 'internal'),
-    memoryLimit: config.queryMemoryLimit,
-    threads: config.queryThreads,
-  })
-  const datasets = new DatasetsService(db, tableStore, new ColumnTypes())
-  const catalogs = new CatalogsService(db, connections, datasets)
-  const engine = new SqlEngine({ memoryLimit: config.queryMemoryLimit, threads: config.queryThreads })
-  const platformDuckDB = new PlatformDuckDB({ memoryLimit: config.queryMemoryLimit, threads: config.queryThreads })
-  const jobs = new JobQueue(db, {
-    queue: config.jobQueue,
-    concurrency: config.jobConcurrency,
-    pollIntervalMs: config.jobPollIntervalMs,
-    leaseMs: config.jobLeaseMs,
-    // Heartbeats also carry cancellations asked for on another process: keep them frequent.
-    heartbeatMs: Math.min(2_000, Math.floor(config.jobLeaseMs / 3)),
-    retryBaseDelayMs: config.jobRetryDelayMs,
-    singleProcess: store.kind === 'pglite',
-    logger: logger.child({ component: 'jobs' }),
-  })
-  const sourceSessions = new SessionPool({ maxIdlePerKey: SOURCE_SESSIONS_KEPT, idleMs: SOURCE_SESSION_IDLE_MS })
-  const sql = new SqlService(connections, catalogs, engine, connectorContext, sourceSessions)
-  const imports = new ImportsService(db, jobs, datasets, tableStore, platformDuckDB, sql, {
-    uploadsDir: jobFileDirs(config).uploads,
-    uploadLimitBytes: config.uploadLimitBytes,
-  })
-  const savedQueries = new SavedQueriesService(db)
-  const queryJobs = new QueryJobsService(db, jobs, sql, platformDuckDB, {
-    resultsDir: jobFileDirs(config).results,
-    // `{query_id, parameters}` runs resolve through saved queries (a function: each module needs the other).
-    savedQueries: () => savedQueries,
-  })
-  const exports = new ExportsService(db, jobs, queryJobs, datasets, platformDuckDB, {
-    exportsDir: jobFileDirs(config).exports,
-    linkKey: exportLinkKey,
-    linkTtlSeconds: config.exportLinkTtlSeconds,
-    publicUrl: config.publicUrl,
-    duckdb: { memoryLimit: config.queryMemoryLimit, threads: config.queryThreads },
-  })
-  return {
-    exports,
-    queryJobs,
-    savedQueries,
-    jobs,
-    platformDuckDB,
-    engine,
-    sourceSessions,
-    datasets,
-    imports,
-    connections,
-    catalogs,
-    sql,
-    organizations: new OrganizationsService(db, authenticator),
-    workspaces: new WorkspacesService(db),
-    projects: new ProjectsService(db, authenticator),
-    apiKeys: new ApiKeysService(db, authenticator),
-    users: new UsersService(db, sessions, authenticator, { inviteTtlHours: config.inviteTtlHours }),
-    audit: new AuditService(db),
   }
 }
 

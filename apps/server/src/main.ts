@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     forced.unref()
     // Jobs stop being claimed now; running ones get half the shutdown time, then go back to the
     // queue for the next start (or another process). `close` below waits for this.
-    void tributary.services.jobs.stop(Math.floor(config.shutdownTimeoutMs / 2))
+    void tributary.platform.jobs.stop(Math.floor(config.shutdownTimeoutMs / 2))
     server.close(() => {
       tributary
         .close()

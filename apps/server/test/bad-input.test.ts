@@ -1,4 +1,8 @@
+import { connect } from 'node:net'
+import { PassThrough } from 'node:stream'
+
 import { ERROR_STATUS, type ErrorCode } from '@tributary/contract'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import {
@@ -7,7 +11,9 @@ import {
   createProject,
   createProjectKey,
   describeEachStore,
+  listen,
   startTestApp,
+  type Listening,
   type ApiResponse,
   type TestApp,
 } from './harness.js'
@@ -25,7 +31,7 @@ interface BadInputCase {
   method: string
   /**
    * Under the API base unless it starts with '!'. Filled in: `{org}`, `{project}`, `{workspace}`,
-   * `{default_workspace}`, `{user}`, `{org_key}`, `{project_key}`, `{missing}`.
+   * `{default_workspace}`, `{user}`, `{org_key}`, `{project_key}`, `{dataset}`, `{table}`, `{missing}`.
    */
   path: string
   /** Who calls; the organization key (admin scope) unless said otherwise. */
@@ -36,11 +42,18 @@ interface BadInputCase {
   raw?: string
   /** Sent as bytes with no Content-Type at all. */
   bytes?: string
+  /** Sent as these bytes, with Content-Type application/json unless `headers` says otherwise. */
+  binary?: Uint8Array
   headers?: Record<string, string>
   status: number
   code: ErrorCode
   /** A substring the error message must contain, naming the offending field. */
   field?: string
+}
+
+/** Text and raw bytes, one after another, as one body. */
+function bytesOf(...parts: (string | number[])[]): Uint8Array {
+  return Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))))
 }
 
 /** A well-formed UUID that names nothing. */
@@ -90,7 +103,7 @@ const CASES: BadInputCase[] = [
   { name: 'organization without a name', method: 'POST', path: '/organizations', as: 'platform', body: {}, status: 422, code: 'validation_error', field: 'name' },
   { name: 'organization key without a name', method: 'POST', path: '/organizations/{org}/api-keys', as: 'platform', body: { scopes: ['*'] }, status: 422, code: 'validation_error', field: 'name' },
   { name: 'project key without a name', method: 'POST', path: '/projects/{project}/api-keys', body: {}, status: 422, code: 'validation_error', field: 'name' },
-  { name: 'user without a password', method: 'POST', path: '/users', body: { email: 'nopass@example.com' }, status: 422, code: 'validation_error', field: 'password' },
+  { name: 'a null password on create', method: 'POST', path: '/users', body: { email: 'nopass@example.com', password: null }, status: 422, code: 'validation_error', field: 'password' },
   { name: 'user without an e-mail', method: 'POST', path: '/users', body: { password: 'long enough password' }, status: 422, code: 'validation_error', field: 'email' },
   { name: 'invitation without an e-mail', method: 'POST', path: '/users/invite', body: { role: 'viewer' }, status: 422, code: 'validation_error', field: 'email' },
   { name: 'role change without a role', method: 'PATCH', path: '/users/{user}/role', body: {}, status: 422, code: 'validation_error', field: 'role' },
@@ -150,6 +163,33 @@ const CASES: BadInputCase[] = [
   { name: 'a NUL character in a workspace description', method: 'PATCH', path: '/workspaces/{workspace}', body: { description: 'd\u0000d' }, status: 422, code: 'validation_error', field: 'description' },
   { name: 'a NUL character in a user name', method: 'PATCH', path: '/users/{user}', body: { name: '\u0000' }, status: 422, code: 'validation_error', field: 'name' },
   { name: 'a NUL character in an audit filter', method: 'GET', path: '/audit-log?action=project%00create', status: 422, code: 'validation_error', field: 'action' },
+
+  // NUL and lone surrogates wherever a store lookup or write would meet them (the hostile probe's 500s)
+  { name: 'a NUL catalog in a path', method: 'GET', path: '/projects/{project}/catalogs/%00/schemas', status: 422, code: 'validation_error', field: 'catalog' },
+  { name: 'a NUL catalog on its tables', method: 'GET', path: '/projects/{project}/catalogs/%00/schemas/main/tables', status: 422, code: 'validation_error', field: 'catalog' },
+  { name: 'a NUL inside a schema name in a path', method: 'GET', path: '/projects/{project}/catalogs/internal/schemas/a%00b/tables', status: 422, code: 'validation_error', field: 'schema' },
+  { name: 'a NUL table in a path', method: 'GET', path: '/projects/{project}/catalogs/internal/schemas/main/tables/%00', status: 422, code: 'validation_error', field: 'table' },
+  { name: 'a NUL catalog to refresh', method: 'POST', path: '/projects/{project}/catalogs/%00/refresh', status: 422, code: 'validation_error', field: 'catalog' },
+  { name: 'a NUL column name in a path', method: 'DELETE', path: '/projects/{project}/datasets/{dataset}/tables/{table}/columns/%00', status: 422, code: 'validation_error', field: 'column_name' },
+  { name: 'a NUL in the SQL of a query job', method: 'POST', path: '/projects/{project}/query-jobs', body: { sql: 'select 1\u0000' }, status: 422, code: 'validation_error', field: 'sql' },
+  { name: 'a lone surrogate in the SQL of a query job', method: 'POST', path: '/projects/{project}/query-jobs', body: { sql: "select '\ud800' as s" }, status: 422, code: 'validation_error', field: 'sql' },
+  { name: 'a NUL in the SQL of an import', method: 'POST', path: '/projects/{project}/datasets/{dataset}/tables/{table}/imports', body: { sql: "select 'a\u0000' as v" }, status: 422, code: 'validation_error', field: 'sql' },
+  { name: 'a lone low surrogate in the SQL of an import', method: 'POST', path: '/projects/{project}/datasets/{dataset}/tables/{table}/imports', body: { sql: "select '\udc00' as v" }, status: 422, code: 'validation_error', field: 'sql' },
+  { name: 'a NUL in a connection config value', method: 'POST', path: '/projects/{project}/connections', body: { name: 'nul', type: 'postgresql', config: { host: '127.0.0.1', database: 'a\u0000b', user: 'postgres' } }, status: 422, code: 'validation_error', field: 'config.database' },
+  { name: 'a NUL in a connection config key', method: 'POST', path: '/projects/{project}/connections', body: { name: 'nul', type: 'postgresql', config: { host: '127.0.0.1', 'x\u0000': 1 } }, status: 422, code: 'validation_error', field: 'config."x\\u0000"' },
+  { name: 'a lone surrogate deep in a connection config', method: 'POST', path: '/projects/{project}/connections', body: { name: 'deep', type: 'postgresql', config: { options: [{ value: 'ok' }, { value: 'x\ud83d' }] } }, status: 422, code: 'validation_error', field: 'config.options.1.value' },
+  { name: 'a NUL in an unknown body field', method: 'POST', path: '/projects', body: { name: 'ok', extra: '\u0000' }, status: 422, code: 'validation_error', field: 'extra' },
+
+  // Bodies that are not UTF-8 JSON as sent
+  { name: 'Content-Encoding gzip on a plain body', method: 'POST', path: '/projects', raw: '{"name": "gzip"}', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, status: 415, code: 'unsupported_media_type', field: 'gzip' },
+  { name: 'Content-Encoding deflate on a PATCH', method: 'PATCH', path: '/projects/{project}', raw: '{"name": "deflate"}', headers: { 'content-type': 'application/json', 'content-encoding': 'deflate' }, status: 415, code: 'unsupported_media_type', field: 'deflate' },
+  { name: 'charset=utf-16 with a UTF-8 body', method: 'POST', path: '/projects', raw: '{"name": "utf16"}', headers: { 'content-type': 'application/json; charset=utf-16' }, status: 415, code: 'unsupported_media_type', field: 'utf-16' },
+  { name: 'a quoted charset=latin1', method: 'POST', path: '/workspaces', raw: '{"name": "latin"}', headers: { 'content-type': 'application/json; charset="iso-8859-1"' }, status: 415, code: 'unsupported_media_type', field: 'iso-8859-1' },
+  { name: 'invalid UTF-8 bytes inside a JSON string', method: 'POST', path: '/projects', binary: bytesOf('{"name": "bad', [0xff, 0xfe], 'utf8"}'), status: 422, code: 'validation_error', field: 'not valid UTF-8 at byte 13' },
+  { name: 'a Latin-1 byte inside a JSON string', method: 'PATCH', path: '/workspaces/{workspace}', binary: bytesOf('{"name": "caf', [0xe9], '"}'), status: 422, code: 'validation_error', field: 'UTF-8' },
+  { name: 'an overlong UTF-8 NUL', method: 'POST', path: '/projects', binary: bytesOf('{"name": "x', [0xc0, 0x80], '"}'), status: 422, code: 'validation_error', field: 'UTF-8' },
+  { name: 'a UTF-8-encoded surrogate', method: 'POST', path: '/projects/{project}/query-jobs', binary: bytesOf('{"sql": "select \'', [0xed, 0xa0, 0x80], '\'"}'), status: 422, code: 'validation_error', field: 'UTF-8' },
+  { name: 'a UTF-8 sequence cut at the end of the body', method: 'POST', path: '/projects', binary: bytesOf('{"name": "x"}', [0xe2, 0x82]), status: 422, code: 'validation_error', field: 'UTF-8' },
 
   // E-mail and password
   { name: 'an invalid e-mail on create', method: 'POST', path: '/users', body: { email: 'not-an-email', password: 'long enough password' }, status: 422, code: 'validation_error', field: 'email' },
@@ -217,6 +257,8 @@ interface Fixture {
   workspace: string
   defaultWorkspace: string
   user: string
+  dataset: string
+  table: string
 }
 
 function fillPath(template: string, f: Fixture): string {
@@ -228,6 +270,8 @@ function fillPath(template: string, f: Fixture): string {
     .replaceAll('{user}', f.user)
     .replaceAll('{org_key}', f.orgKeyId)
     .replaceAll('{project_key}', f.projectKeyId)
+    .replaceAll('{dataset}', f.dataset)
+    .replaceAll('{table}', f.table)
     .replaceAll('{missing}', MISSING)
   // A leading '!' means "outside the API base".
   return path.startsWith('!') ? path.slice(1) : `${API}${path}`
@@ -243,6 +287,18 @@ async function send(app: TestApp, f: Fixture, c: BadInputCase): Promise<ApiRespo
       method: c.method,
       headers,
       body: new TextEncoder().encode(c.bytes),
+    })
+    const text = await response.text()
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : text }
+  }
+  if (c.binary !== undefined) {
+    const response = await app.tributary.app.request(url, {
+      method: c.method,
+      headers: {
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+        ...(c.headers ?? { 'content-type': 'application/json' }),
+      },
+      body: c.binary,
     })
     const text = await response.text()
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : text }
@@ -340,6 +396,16 @@ async function makeFixture(app: TestApp): Promise<Fixture> {
     body: { email: `target-${Math.random().toString(36).slice(2)}@example.com`, password: 'long enough password' },
   })
   expect(user.status).toBe(201)
+  const dataset = await app.request('POST', `${API}/projects/${project.id}/datasets`, {
+    key: orgKey,
+    body: { name: 'target' },
+  })
+  expect(dataset.status, JSON.stringify(dataset.body)).toBe(201)
+  const table = await app.request('POST', `${API}/projects/${project.id}/datasets/${dataset.body.id}/tables`, {
+    key: orgKey,
+    body: { name: 'target', schema: [{ name: 'v', type: 'VARCHAR' }] },
+  })
+  expect(table.status, JSON.stringify(table.body)).toBe(201)
   return {
     org: organization.id,
     orgKey,
@@ -349,6 +415,8 @@ async function makeFixture(app: TestApp): Promise<Fixture> {
     workspace: workspace.body.id,
     defaultWorkspace: project.workspace_id,
     user: user.body.id,
+    dataset: dataset.body.id,
+    table: table.body.id,
   }
 }
 
@@ -450,6 +518,152 @@ describe('bad input [pglite]', () => {
       expect(created).toEqual({ projects: expect.any(Number), workspaces: 1 })
       expect(created.projects).toBeGreaterThanOrEqual(6)
     })
+  })
+})
+
+/**
+ * What only a real socket can send: a body that stops short, a client that leaves mid-request, and
+ * raw bytes through the Node adapter that `main.ts` serves with.
+ */
+describe('bad input over real HTTP [pglite]', () => {
+  let app: TestApp
+  let server: Listening
+  let orgKey: string
+  let project: string
+  const logs: Record<string, any>[] = []
+
+  beforeAll(async () => {
+    const stream = new PassThrough()
+    stream.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line))
+    })
+    app = await startTestApp('pglite', { logger: pino({ level: 'info' }, stream) })
+    orgKey = (await createOrganization(app, 'Socket Org')).orgKey
+    project = (await createProject(app, orgKey, 'Socket project')).id
+    server = await listen(app)
+  })
+  afterAll(async () => {
+    await server?.close()
+    await app?.close()
+  })
+
+  /** The request's head, with its own request id so that its log lines can be found. */
+  function head(method: string, path: string, requestId: string, headers: Record<string, string | number>) {
+    const lines = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', `Authorization: Bearer ${orgKey}`]
+    lines.push(`X-Request-Id: ${requestId}`, 'Connection: close')
+    for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`)
+    return `${lines.join('\r\n')}\r\n\r\n`
+  }
+
+  /**
+   * Writes `request` on a fresh socket, then `finish`es it: `end` closes the sending side only (the
+   * answer can still arrive), `destroy` drops the connection, `wait` waits for the server to close
+   * it. Resolves with everything that came back.
+   */
+  function exchange(request: (string | Uint8Array)[], finish: 'end' | 'destroy' | 'wait'): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1')
+      let received = ''
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()))
+      socket.on('error', (error: NodeJS.ErrnoException) =>
+        error.code === 'ECONNRESET' ? resolve(received) : reject(error),
+      )
+      socket.on('close', () => resolve(received))
+      socket.on('connect', () => {
+        for (const part of request) socket.write(part)
+        if (finish === 'end') socket.end()
+        // Long enough for the server to be reading the body when the connection goes.
+        if (finish === 'destroy') setTimeout(() => socket.destroy(), 100)
+      })
+    })
+  }
+
+  function parse(response: string) {
+    const [statusLine = '', ...rest] = response.split('\r\n')
+    const body = rest.slice(rest.indexOf('') + 1).join('\r\n')
+    return { status: Number(statusLine.split(' ')[1]), body: body ? JSON.parse(body) : undefined }
+  }
+
+  async function logsOf(requestId: string) {
+    // The request log line comes last, once the handler has answered.
+    await expect.poll(() => logs.some((line) => line.request_id === requestId && line.status !== undefined)).toBe(true)
+    return logs.filter((line) => line.request_id === requestId)
+  }
+
+  function expectClientAbortLogged(lines: Record<string, any>[]) {
+    const json = JSON.stringify(lines)
+    expect(
+      lines.some((line) => line.level === 40 && /client closed the connection/.test(line.msg)),
+      json,
+    ).toBe(true)
+    expect(
+      lines.filter((line) => line.level >= 50),
+      json,
+    ).toEqual([])
+    expect(json).not.toContain('internal_error')
+    expect(json).not.toContain('unhandled error')
+    const status = lines.find((line) => line.status !== undefined)?.status
+    expect(status).toBeGreaterThanOrEqual(400)
+    expect(status).toBeLessThan(500)
+  }
+
+  it.each([
+    ['the sending side closed (the answer can still arrive)', 'end'],
+    ['the connection dropped', 'destroy'],
+  ] as const)('a body cut short, %s, is a client abort: a 4xx, logged as a warning', async (_label, finish) => {
+    const requestId = `cut-short-${finish}`
+    const headers = { 'Content-Type': 'application/json', 'Content-Length': 100 }
+    const response = await exchange([head('POST', `${API}/projects`, requestId, headers), '{"name": "tr'], finish)
+    if (finish === 'end') expect(response).toMatch(/^HTTP\/1\.1 4\d\d /)
+    expectClientAbortLogged(await logsOf(requestId))
+  })
+
+  it('a chunked body cut short is a client abort too', async () => {
+    const requestId = 'cut-short-chunked'
+    const headers = { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' }
+    await exchange([head('POST', `${API}/projects`, requestId, headers), '40\r\n{"name": "chun'], 'destroy')
+    expectClientAbortLogged(await logsOf(requestId))
+  })
+
+  it('raw invalid UTF-8 in a JSON string is refused, and nothing is stored', async () => {
+    const body = bytesOf('{"name": "raw ', [0xc3, 0x28], ' bytes"}')
+    const headers = { 'Content-Type': 'application/json', 'Content-Length': body.length }
+    const response = parse(await exchange([head('POST', `${API}/projects`, 'raw-utf8', headers), body], 'wait'))
+    expect(response.status, JSON.stringify(response.body)).toBe(422)
+    expect(response.body.error).toMatchObject({ code: 'validation_error', request_id: 'raw-utf8' })
+    expect(response.body.error.message).toContain('not valid UTF-8 at byte 14')
+    const projects = await app.request('GET', `${API}/projects?limit=200`, { key: orgKey })
+    expect(projects.body.data.map((item: { name: string }) => item.name)).toEqual(['Socket project'])
+  })
+
+  it.each([
+    ['Content-Encoding gzip', { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, 'gzip'],
+    ['charset=utf-16', { 'Content-Type': 'application/json; charset=utf-16' }, 'utf-16'],
+  ])('%s on a UTF-8 body is refused with 415', async (label, headers, named) => {
+    const body = '{"name": "sent as is"}'
+    const requestId = `refused-${named}`
+    const raw = await exchange(
+      [head('POST', `${API}/projects`, requestId, { ...headers, 'Content-Length': body.length }), body],
+      'wait',
+    )
+    const response = parse(raw)
+    expect(response.status, label).toBe(415)
+    expect(response.body.error.code).toBe('unsupported_media_type')
+    expect(response.body.error.message).toContain(named)
+  })
+
+  it('NUL in a path segment is a 422 naming the parameter', async () => {
+    const path = `${API}/projects/${project}/catalogs/%00/schemas`
+    const response = parse(await exchange([head('GET', path, 'nul-path', {})], 'wait'))
+    expect(response.status, JSON.stringify(response.body)).toBe(422)
+    expect(response.body.error.message).toContain('catalog: must not contain NUL characters')
+    expect(response.body.error.details.issues).toEqual([
+      { location: 'path', field: 'catalog', message: 'must not contain NUL characters' },
+    ])
+  })
+
+  it('logged no error at all', () => {
+    expect(logs.filter((line) => line.level >= 50)).toEqual([])
   })
 })
 

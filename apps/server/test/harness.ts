@@ -1,7 +1,10 @@
+import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
+import { serve } from '@hono/node-server'
 import { describe, inject } from 'vitest'
 
 import { createTributary, type Tributary } from '../src/composition.js'
@@ -99,6 +102,30 @@ export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}
     async close() {
       await tributary.close()
       rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface Listening {
+  port: number
+  baseUrl: string
+  close(): Promise<void>
+}
+
+/**
+ * Serves a test app on 127.0.0.1 through the same Node adapter as `main.ts`, for what
+ * `app.request()` cannot send: bodies cut short, sockets closed mid-request.
+ */
+export async function listen(app: TestApp): Promise<Listening> {
+  const server = serve({ fetch: app.tributary.app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
+  if (!server.listening) await once(server, 'listening')
+  const { port } = server.address() as { port: number }
+  return {
+    port,
+    baseUrl: `http://127.0.0.1:${port}`,
+    async close() {
+      server.closeAllConnections()
+      await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())))
     },
   }
 }

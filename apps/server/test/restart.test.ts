@@ -1,16 +1,20 @@
+import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
 import { afterAll, expect, it } from 'vitest'
 
-import { startServerProcess, type ServerProcess } from './server-process.js'
+import { isRunning, START_SCRIPT, startServerProcess, type ServerProcess } from './server-process.js'
 
 const dataDir = mkdtempSync(path.join(tmpdir(), 'tributary-restart-'))
+const npmDataDir = mkdtempSync(path.join(tmpdir(), 'tributary-npm-start-'))
 const running: ServerProcess[] = []
 afterAll(async () => {
   for (const server of running) await server.stop('SIGKILL')
   rmSync(dataDir, { recursive: true, force: true })
+  rmSync(npmDataDir, { recursive: true, force: true })
 })
 
 async function start() {
@@ -66,3 +70,37 @@ it('bootstraps a platform key once, keeps every write across a restart, and shut
 it('refuses to start on invalid configuration, naming the setting', async () => {
   await expect(startServerProcess({ TRIBUTARY_DATA_DIR: dataDir, PORT: 'eighty' }, 20_000)).rejects.toThrow(/PORT/)
 }, 30_000)
+
+it('npm start: a SIGTERM to npm reaches the server, which finishes the request in flight and exits 0', async () => {
+  // `exec` is what puts the server where npm's signal lands; without it the shell dies and the server stays.
+  expect(START_SCRIPT).toMatch(/^exec node /)
+  const server = await startServerProcess({ TRIBUTARY_DATA_DIR: npmDataDir, LOG_LEVEL: 'info' }, { via: 'npm' })
+  running.push(server)
+  expect(server.serverPid).not.toBe(server.child.pid)
+  const adminKey = readFileSync(path.join(npmDataDir, 'admin.key'), 'utf8').trim()
+
+  // A request whose body is still arriving when the signal comes is in flight for certain.
+  const body = JSON.stringify({ name: 'Created while stopping' })
+  const socket = connect(Number(new URL(server.baseUrl).port), '127.0.0.1')
+  await once(socket, 'connect')
+  let received = ''
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString()))
+  const closed = once(socket, 'close')
+  socket.write(
+    `POST /api/v1/organizations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${adminKey}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+  )
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const exitCode = server.stop('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  expect(isRunning(server.serverPid)).toBe(true)
+  socket.end(body.slice(10))
+  await closed
+  expect(received).toMatch(/^HTTP\/1\.1 201 /)
+  expect(received).toContain('"name":"Created while stopping"')
+
+  expect(await exitCode).toBe(0)
+  expect(isRunning(server.serverPid)).toBe(false)
+  expect(server.output()).toContain('"signal":"SIGTERM"')
+  expect(server.output()).toContain('"msg":"stopped"')
+}, 120_000)

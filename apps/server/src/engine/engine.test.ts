@@ -11,6 +11,7 @@ import type { ConnectorContext } from './connectors/connector.js'
 import { postgresqlConnector } from './connectors/postgresql/postgresql-connector.js'
 import { sqliteConnector } from './connectors/sqlite/sqlite-connector.js'
 import { SqlEngine, type CatalogHandle, type EngineExportQuery } from './engine.js'
+import { fixedCatalogs } from './engine.test-support.js'
 
 const root = mkdtempSync(path.join(tmpdir(), 'tributary-engine-'))
 const context: ConnectorContext = { fileRoots: [root], connectTimeoutMs: 2000 }
@@ -36,8 +37,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }))
 const query = (sql: string, parameters?: EngineExportQuery['parameters']): EngineExportQuery => ({
   sql,
   timeoutMs: 10_000,
-  catalogNames: ['shop'],
-  resolveCatalog: async (name) => (name === 'shop' ? handle : undefined),
+  ...fixedCatalogs(handle),
   parameters,
 })
 
@@ -169,7 +169,7 @@ describe.skipIf(!postgresUrl)(
         name: 'wh',
         catalog,
         openSession: () => postgresqlConnector.connect(config, context),
-        pushdownDialect: 'postgresql',
+        pushdownDialect: postgresqlConnector.pushdownDialect,
       }
     })
 
@@ -180,8 +180,7 @@ describe.skipIf(!postgresUrl)(
                 WHERE id <= {{up_to}} AND region <> {{skip}} GROUP BY region) t ORDER BY region`,
         limit: 10,
         timeoutMs: 10_000,
-        catalogNames: ['wh'],
-        resolveCatalog: async (name) => (name === 'wh' ? warehouse : undefined),
+        ...fixedCatalogs(warehouse),
         parameters: {
           up_to: { type: 'integer', value: 30 },
           skip: { type: 'string', value: "x' OR '1'='1" },

@@ -1,40 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 
-import type { ScanRequest, SourceCatalog, SourceSession } from './connectors/connector.js'
+import type { ScanRequest, SourceSession } from './connectors/connector.js'
 import { SourceError } from './connectors/connector.js'
 import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
 import { keyFilters, planDynamicFilters } from './dynamic-filters.js'
 import { FifoMaker } from './fifo-maker.js'
-import { planScans, stubTableSql, type PlannedTable } from './planner.js'
-import { pushDown } from './pushdown-plan.js'
-import type { ParsedStatement, PushdownDialect } from './pushdown.js'
-import { attachLocalTable, type LocalTable } from './local-tables.js'
-import { guardSql, SqlGuardError } from './sql-guard.js'
-import {
-  bindParameters,
-  UnboundParameterError,
-  withoutTrailingSemicolon,
-  type BoundSql,
-  type QueryParameter,
-} from './sql-text.js'
+import { planScans, stubTableSql, type JoinKeyEdge, type PlannedTable } from './planner.js'
+import { pushDown, type PushedQuery } from './pushdown-plan.js'
+import type { ParsedStatement } from './pushdown.js'
+import type { CatalogHandle } from './catalog-handle.js'
+import { attachLocalTable } from './local-tables.js'
+import { guardSql, SqlGuardError, type GuardedQuery } from './sql-guard.js'
+import { bindParameters, ParameterError, type BoundSql, type QueryParameter } from './sql-text.js'
 import { loadTable } from './table-load.js'
 import { columnConverter } from './values.js'
 
-/** One catalog the query may read: what it contains, and how to reach it. */
-export interface CatalogHandle {
-  name: string
-  catalog: SourceCatalog
-  /** Undefined for catalogs with no source behind them (the internal catalog, for now). */
-  openSession?: () => Promise<SourceSession>
-  /** Set when the source runs whole subqueries in this dialect (`SourceSession.query`). */
-  pushdownDialect?: PushdownDialect | undefined
-  /** For catalogs whose tables are the platform's own DuckDB files (internal): attached, not scanned. */
-  localTables?: (schema: string, table: string) => LocalTable | undefined
-}
+export type { CatalogHandle }
 
 export interface EngineQuery {
   sql: string
@@ -42,9 +25,13 @@ export interface EngineQuery {
   timeoutMs: number
   /** Aborted when the caller goes away: everything stops, sources included. */
   signal?: AbortSignal | undefined
-  /** The catalogs a query may name, for messages; each is resolved only when a query names it. */
-  catalogNames: readonly string[]
-  resolveCatalog(name: string): Promise<CatalogHandle | undefined>
+  /**
+   * Resolves the catalogs a query names (lower-cased), all in one call; a name missing from the
+   * answer is no catalog of the project.
+   */
+  resolveCatalogs(names: readonly string[]): Promise<ReadonlyMap<string, CatalogHandle>>
+  /** Every catalog the query could have named: asked only to word an error. */
+  catalogNames(): Promise<readonly string[]>
   /** Values for the `{{name}}` placeholders in `sql`, bound as typed parameters. */
   parameters?: Readonly<Record<string, QueryParameter>> | undefined
 }
@@ -119,6 +106,68 @@ class Semaphore {
       this.#active -= 1
       this.#waiting.shift()?.()
     }
+  }
+}
+
+/** What one load contributes to the stats. */
+type LoadedSource = EngineStats['sources'][number]
+
+/**
+ * What one query holds while it runs: its DuckDB and the connections it opened there, the sessions
+ * it opened on sources and the folder of its pipes. `release` lets go of all of it.
+ */
+class QueryScope {
+  readonly #connections: DuckDBConnection[] = []
+  readonly #sessions: Promise<SourceSession>[] = []
+
+  constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly catalogs: ReadonlyMap<string, CatalogHandle>,
+    private readonly fifos: FifoMaker,
+    private readonly fifoDir: string,
+  ) {}
+
+  catalog(name: string): CatalogHandle {
+    return this.catalogs.get(name)!
+  }
+
+  async connect(): Promise<DuckDBConnection> {
+    const connection = await this.instance.connect()
+    this.#connections.push(connection)
+    return connection
+  }
+
+  openSession(catalog: string): Promise<SourceSession> {
+    // A session per load: scans of one source then run side by side, each in its own transaction.
+    const session = this.catalog(catalog).openSession!()
+    this.#sessions.push(session)
+    return session
+  }
+
+  /** Makes the named pipe a load reads through, when the load asks for it. */
+  fifo(name: string): () => Promise<string> {
+    return async () => {
+      const made = path.join(this.fifoDir, name)
+      await this.fifos.make(made)
+      return made
+    }
+  }
+
+  /** Stops what DuckDB is running for the query (an abort listener, hence bound). */
+  readonly interrupt = () => {
+    // An interrupt cannot reach a reader still opening its pipe, which waits for a writer that the
+    // stopped load will never open: removing the pipes lets it go (see FifoMaker.removeDirectory).
+    this.fifos.removeDirectory(this.fifoDir)
+    this.#connections.forEach((connection) => connection.interrupt())
+  }
+
+  /** Sources first: a load still running ends when its source does, and DuckDB is then free to close. */
+  async release(): Promise<void> {
+    // First, so that it happens even if a source never closes; a load still reading keeps its pipe.
+    this.fifos.removeDirectory(this.fifoDir)
+    await Promise.all(this.#sessions.map((session) => session.then((opened) => opened.close()).catch(() => undefined)))
+    for (const connection of this.#connections) connection.closeSync()
+    this.instance.closeSync()
   }
 }
 
@@ -218,144 +267,123 @@ export class SqlEngine {
     finish: Finish<T>,
     writableDirectory: string | undefined,
   ): Promise<{ result: T; stats: EngineStats }> {
-    let bound: BoundSql
-    let guarded
-    try {
-      bound = bindParameters(query.sql, query.parameters ?? {})
-      guarded = await guardSql(await this.#parserConnection(), bound.sql)
-    } catch (error) {
-      if (error instanceof SqlGuardError) throw new EngineError('query', error.message, error.position)
-      if (error instanceof UnboundParameterError) throw new EngineError('query', error.message)
-      throw error
-    }
-    const catalogs = await resolveCatalogs(guarded.tables, query)
-    const tables = dedupe(guarded.tables.map((name) => resolveTable(name, catalogs, query.catalogNames)))
-
+    const { bound, guarded } = await this.#guard(query)
+    const { catalogs, tables } = await resolveTables(guarded.tables, query)
     const instance = await this.#takeInstance()
-    const connections: DuckDBConnection[] = []
-    const connect = async () => {
-      const connection = await instance.connect()
-      connections.push(connection)
-      return connection
-    }
-    const sessions: Promise<SourceSession>[] = []
-    const fifoDir = await mkdtemp(path.join(tmpdir(), 'tributary-scan-'))
-    const interrupt = () => connections.forEach((connection) => connection.interrupt())
+    const scope = new QueryScope(instance, catalogs, this.#fifos, await this.#fifos.directory())
     let failed = false
-    signal.addEventListener('abort', interrupt, { once: true })
+    signal.addEventListener('abort', scope.interrupt, { once: true })
     try {
-      const main = await connect()
+      const main = await scope.connect()
       // Timestamps with time zones come out in UTC whatever the machine's zone.
       await main.run("SET TimeZone = 'UTC'")
-      await createStubs(main, tables, catalogs)
-      const pushdown = await pushDown(main, guarded.tree as ParsedStatement, bound, tables, catalogs)
-      const remaining = tables.filter((table) => pushdown.stillRead.has(table))
-      const planned = await planScans(main, pushdown.planningSql, remaining)
-      if ('error' in planned) throw new EngineError('query', planned.error.message, planned.error.position)
-
-      const open = (catalog: string) => {
-        // A session per load: scans of one source then run side by side, each in its own transaction.
-        const session = catalogs.get(catalog)!.openSession!()
-        sessions.push(session)
-        return session
-      }
-      const fifo = (name: string) => async () => {
-        const made = path.join(fifoDir, name)
-        await this.#fifos.make(made)
-        return made
-      }
-      const pushedLoads = pushdown.pushed.map(async (pushed, index) => {
-        const session = open(pushed.catalog)
-        const loaded = await this.#loads.run(async () => {
-          const opened = await session
-          if (!opened.query) throw new EngineError('source', `catalog '${pushed.catalog}' cannot run subqueries`)
-          const load = { target: pushed.target, names: pushed.targetColumns, columns: pushed.columns }
-          return loadTable(await connect(), load, fifo(`q${index}`), signal, (sink) =>
-            opened.query!({ sql: pushed.remoteSql, columns: pushed.columns }, sink, signal),
-          )
-        })
-        return { catalog: pushed.catalog, table: pushed.tables, ...loaded }
-      })
-      const narrowing = planDynamicFilters(planned.scans, planned.joins)
-      const loads = new Map<
-        PlannedTable,
-        Promise<{ catalog: string; table: string; remote_sql: string; rows: number }>
-      >()
-      const loadOf = (table: PlannedTable) => {
-        let load = loads.get(table)
-        if (!load) loads.set(table, (load = loadScan(table, remaining.indexOf(table))))
-        return load
-      }
-      const loadScan = async (table: PlannedTable, index: number) => {
-        let request = planned.scans.get(table)!
-        const handle = catalogs.get(table.catalog)!
-        const name = `${table.schema}.${table.table}`
-        const local = handle.localTables?.(table.schema, table.table)
-        if (local)
-          return {
-            catalog: table.catalog,
-            table: name,
-            ...(await attachLocalTable(await connect(), table, local, index)),
-          }
-        if (!handle.openSession) return { catalog: table.catalog, table: name, remote_sql: '', rows: 0 }
-        const edge = narrowing.get(table)
-        if (edge) {
-          // The smaller side first: its join keys narrow what this source sends.
-          await loadOf(edge.by.table)
-          const keys = await keyFilters(await connect(), tableName(edge.by.table), edge)
-          request = { ...request, filters: [...request.filters, ...keys] }
-        }
-        const session = open(table.catalog)
-        const target = tableName(table)
-        const loaded = await this.#loads.run(async () => {
-          const opened = await session
-          const connection = await connect()
-          if (opened.nativeReader) return loadNative(connection, target, request, opened.nativeReader(request))
-          if (!opened.scan) throw new EngineError('source', `catalog '${table.catalog}' cannot be scanned`)
-          const load = { target, names: request.columns.map((column) => column.name), columns: request.columns }
-          return loadTable(connection, load, fifo(`t${index}`), signal, (sink) => opened.scan!(request, sink, signal))
-        })
-        return { catalog: table.catalog, table: name, ...loaded }
-      }
-      const scanLoads = remaining.map(loadOf)
-      const sources = await Promise.all([...pushedLoads, ...scanLoads])
-
-      // From here on the query can reach no file, URL or extension (but the one directory an export
-      // writes to). This does not stop writes or catalog functions: the guard refused those before
-      // anything was loaded.
-      await main.run('SET autoinstall_known_extensions = false')
-      await main.run('SET autoload_known_extensions = false')
-      if (writableDirectory) {
-        await main.run(`SET allowed_directories = [${quoteLiteral(writableDirectory + path.sep)}]`)
-      }
-      await main.run('SET enable_external_access = false')
-      await main.run('SET lock_configuration = true')
-      const result = await finish(main, withoutTrailingSemicolon(pushdown.executableSql), pushdown.values)
-      return {
-        result,
-        stats: {
-          elapsed_ms: Math.round((performance.now() - started) * 10) / 10,
-          rows_scanned: sources.reduce((sum, source) => sum + source.rows, 0),
-          sources,
-        },
-      }
+      const plan = await planQuery(main, guarded, bound, tables, catalogs)
+      const sources = await this.#loadSources(scope, plan, signal)
+      await lockDown(main, writableDirectory)
+      const result = await finish(main, plan.sql, plan.values)
+      return { result, stats: queryStats(started, sources) }
     } catch (error) {
       failed = true
-      throw signal.aborted ? signal.reason : toEngineError(error)
+      throw signal.aborted ? signal.reason : toEngineError(error, this.options.memoryLimit)
     } finally {
-      signal.removeEventListener('abort', interrupt)
-      // Sources first: a load still running ends when its source does, and DuckDB is then free to close.
-      const release = async () => {
-        await Promise.all(sessions.map((session) => session.then((opened) => opened.close()).catch(() => undefined)))
-        for (const connection of connections) connection.closeSync()
-        instance.closeSync()
-        await rm(fifoDir, { recursive: true, force: true })
-      }
+      signal.removeEventListener('abort', scope.interrupt)
       // A failed query returns once its sources have stopped; a finished one need not wait for the
       // closing (milliseconds for each source connection and DuckDB).
-      if (failed) await release()
-      else void release().catch(() => undefined)
+      if (failed) await scope.release()
+      else void scope.release().catch(() => undefined)
     }
+  }
+
+  /** Binds the parameters and has the guard check the SQL: what it refuses is the caller's error. */
+  async #guard(query: EngineExportQuery): Promise<{ bound: BoundSql; guarded: GuardedQuery }> {
+    try {
+      const bound = bindParameters(query.sql, query.parameters ?? {})
+      return { bound, guarded: await guardSql(await this.#parserConnection(), bound) }
+    } catch (error) {
+      if (error instanceof SqlGuardError) throw new EngineError('query', error.message, error.position)
+      if (error instanceof ParameterError) throw new EngineError('query', error.message)
+      throw error
+    }
+  }
+
+  /** Reads what the query needs from its sources into its DuckDB: pushed subqueries and scans, side by side. */
+  #loadSources(scope: QueryScope, plan: QueryPlan, signal: AbortSignal): Promise<LoadedSource[]> {
+    const pushedLoads = plan.pushed.map((pushed, index) => this.#loadPushed(scope, pushed, index, signal))
+    const narrowing = planDynamicFilters(plan.scans, plan.joins)
+    const loads = new Map<PlannedTable, Promise<LoadedSource>>()
+    const loadOf = (table: PlannedTable): Promise<LoadedSource> => {
+      let load = loads.get(table)
+      if (!load) {
+        const index = plan.remaining.indexOf(table)
+        load = this.#loadStandIn(scope, table, index, plan.scans.get(table)!, narrowing.get(table), loadOf, signal)
+        loads.set(table, load)
+      }
+      return load
+    }
+    const scanLoads = plan.remaining.map(loadOf)
+    return Promise.all([...pushedLoads, ...scanLoads])
+  }
+
+  /** Runs one pushed subquery on its source, its rows streaming into the table that stands for it. */
+  async #loadPushed(scope: QueryScope, pushed: PushedQuery, index: number, signal: AbortSignal) {
+    const session = scope.openSession(pushed.catalog)
+    const loaded = await this.#loads.run(async () => {
+      const opened = await session
+      if (!opened.query) throw new EngineError('source', `catalog '${pushed.catalog}' cannot run subqueries`)
+      const load = { target: pushed.target, names: pushed.targetColumns, columns: pushed.columns }
+      return loadTable(await scope.connect(), load, scope.fifo(`q${index}`), signal, (sink) =>
+        opened.query!({ sql: pushed.remoteSql, columns: pushed.columns }, sink, signal),
+      )
+    })
+    return { catalog: pushed.catalog, table: pushed.tables, ...loaded }
+  }
+
+  /**
+   * Fills one table's stand-in: a local table is attached, a source table scanned. `edge`: a join
+   * whose other side is loaded first, so that its keys narrow what this source sends.
+   */
+  async #loadStandIn(
+    scope: QueryScope,
+    table: PlannedTable,
+    index: number,
+    request: ScanRequest,
+    edge: JoinKeyEdge | undefined,
+    loadOf: (table: PlannedTable) => Promise<LoadedSource>,
+    signal: AbortSignal,
+  ): Promise<LoadedSource> {
+    const handle = scope.catalog(table.catalog)
+    const name = `${table.schema}.${table.table}`
+    const local = handle.localTables?.(table.schema, table.table)
+    if (local) {
+      return {
+        catalog: table.catalog,
+        table: name,
+        ...(await attachLocalTable(await scope.connect(), table, local, index)),
+      }
+    }
+    if (!handle.openSession) return { catalog: table.catalog, table: name, remote_sql: '', rows: 0 }
+    let narrowed = request
+    if (edge) {
+      // The smaller side first: its join keys narrow what this source sends.
+      await loadOf(edge.by.table)
+      const keys = await keyFilters(await scope.connect(), tableName(edge.by.table), edge)
+      narrowed = { ...request, filters: [...request.filters, ...keys] }
+    }
+    return { catalog: table.catalog, table: name, ...(await this.#scan(scope, table, index, narrowed, signal)) }
+  }
+
+  /** Streams a table from its source into its stand-in, or has DuckDB read it (files). */
+  async #scan(scope: QueryScope, table: PlannedTable, index: number, request: ScanRequest, signal: AbortSignal) {
+    const session = scope.openSession(table.catalog)
+    const target = tableName(table)
+    return this.#loads.run(async () => {
+      const opened = await session
+      const connection = await scope.connect()
+      if (opened.nativeReader) return loadNative(connection, target, request, opened.nativeReader(request))
+      if (!opened.scan) throw new EngineError('source', `catalog '${table.catalog}' cannot be scanned`)
+      const load = { target, names: request.columns.map((column) => column.name), columns: request.columns }
+      return loadTable(connection, load, scope.fifo(`t${index}`), signal, (sink) => opened.scan!(request, sink, signal))
+    })
   }
 
   /** Stops the engine's helpers; queries still running fail. */
@@ -397,12 +425,6 @@ export class SqlEngine {
 }
 
 type TableName = { catalog?: string | undefined; schema?: string | undefined; table: string }
-
-async function resolveCatalogs(names: TableName[], query: EngineExportQuery): Promise<Map<string, CatalogHandle>> {
-  const wanted = [...new Set(names.flatMap((name) => (name.catalog ? [name.catalog.toLowerCase()] : [])))]
-  const resolved = await Promise.all(wanted.map((name) => query.resolveCatalog(name)))
-  return new Map(resolved.flatMap((handle) => (handle ? [[handle.name, handle] as const] : [])))
-}
 
 /** Finds a named table among the project's catalogs; names match case-insensitively, as in DuckDB. */
 function resolveTable(
@@ -468,6 +490,81 @@ async function createStubs(
   }
 }
 
+/** The catalogs the query names, and the tables it reads in them, each once. */
+async function resolveTables(
+  names: TableName[],
+  query: EngineExportQuery,
+): Promise<{ catalogs: ReadonlyMap<string, CatalogHandle>; tables: PlannedTable[] }> {
+  const wanted = [...new Set(names.flatMap((name) => (name.catalog ? [name.catalog.toLowerCase()] : [])))]
+  const catalogs = wanted.length > 0 ? await query.resolveCatalogs(wanted) : new Map<string, CatalogHandle>()
+  const unresolved = names.some((name) => !name.catalog || !catalogs.has(name.catalog.toLowerCase()))
+  const known = unresolved ? await query.catalogNames() : []
+  const tables = dedupe(names.map((name) => resolveTable(name, catalogs, known)))
+  return { catalogs, tables }
+}
+
+/** What the query's DuckDB must be given before the query runs, and what it then runs. */
+interface QueryPlan {
+  /** Subqueries that go to their sources whole. */
+  pushed: PushedQuery[]
+  /** The tables still read through scans, what each scan must deliver, and the joins between them. */
+  remaining: PlannedTable[]
+  scans: Map<PlannedTable, ScanRequest>
+  joins: JoinKeyEdge[]
+  sql: string
+  values: Record<string, string | null>
+}
+
+/**
+ * Over empty stand-ins for the tables: which subqueries go to their sources whole, and what each
+ * remaining scan must read. Errors in the query (unknown columns, bad types) surface here.
+ */
+async function planQuery(
+  connection: DuckDBConnection,
+  guarded: GuardedQuery,
+  bound: BoundSql,
+  tables: PlannedTable[],
+  catalogs: ReadonlyMap<string, CatalogHandle>,
+): Promise<QueryPlan> {
+  await createStubs(connection, tables, catalogs)
+  const pushdown = await pushDown(connection, guarded.tree as ParsedStatement, bound, tables, catalogs)
+  const remaining = tables.filter((table) => pushdown.stillRead.has(table))
+  const planned = await planScans(connection, pushdown.planningSql, remaining)
+  if ('error' in planned) throw new EngineError('query', planned.error.message, planned.error.position)
+  return {
+    pushed: pushdown.pushed,
+    remaining,
+    scans: planned.scans,
+    joins: planned.joins,
+    // What the guard checked, as DuckDB printed it, unless the pushdown rewrote (and printed) it.
+    sql: pushdown.pushed.length > 0 ? pushdown.executableSql : guarded.sql,
+    values: pushdown.values,
+  }
+}
+
+/**
+ * From here on the query can reach no file, URL or extension (but the one directory an export
+ * writes to). This does not stop writes or catalog functions: the guard refused those before
+ * anything was loaded.
+ */
+async function lockDown(connection: DuckDBConnection, writableDirectory: string | undefined): Promise<void> {
+  await connection.run('SET autoinstall_known_extensions = false')
+  await connection.run('SET autoload_known_extensions = false')
+  if (writableDirectory) {
+    await connection.run(`SET allowed_directories = [${quoteLiteral(writableDirectory + path.sep)}]`)
+  }
+  await connection.run('SET enable_external_access = false')
+  await connection.run('SET lock_configuration = true')
+}
+
+function queryStats(started: number, sources: LoadedSource[]): EngineStats {
+  return {
+    elapsed_ms: Math.round((performance.now() - started) * 10) / 10,
+    rows_scanned: sources.reduce((sum, source) => sum + source.rows, 0),
+    sources,
+  }
+}
+
 const tableName = (table: PlannedTable) =>
   `${quoteIdentifier(table.catalog)}.${quoteIdentifier(table.schema)}.${quoteIdentifier(table.table)}`
 
@@ -483,16 +580,22 @@ async function loadNative(
   return { remote_sql: reader, rows: Number(result.rowsChanged) }
 }
 
-function toEngineError(error: unknown): unknown {
+function toEngineError(error: unknown, memoryLimit: string): unknown {
   if (error instanceof EngineError) return error
   if (error instanceof SourceError) return new EngineError('source', error.message)
-  if (
-    error instanceof Error &&
-    /^(Binder|Parser|Conversion|Invalid Input|Catalog|Out of Range|Not implemented|Constraint) Error/.test(
-      error.message,
+  if (!(error instanceof Error)) return error
+  // The Node API prefixes what DuckDB's parser says when it splits a text into statements.
+  const message = error.message.replace(/^Failed to extract statements: /, '')
+  if (/^(Binder|Parser|Conversion|Invalid Input|Catalog|Out of Range|Not implemented|Constraint) Error/.test(message)) {
+    return new EngineError('query', message)
+  }
+  if (message.startsWith('Out of Memory Error')) {
+    // DuckDB's advice (fewer threads, SET memory_limit) is for whoever runs DuckDB, not the query's author.
+    const detail = message.split('\n')[0]!.replace(/^Out of Memory Error: /, '')
+    return new EngineError(
+      'query',
+      `the query needs more memory than TRIBUTARY_QUERY_MEMORY_LIMIT allows (${memoryLimit}): ${detail}`,
     )
-  ) {
-    return new EngineError('query', error.message)
   }
   return error
 }

@@ -1,7 +1,17 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 
+import type { SourceCatalog } from './connectors/connector.js'
 import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
 import type { PlannedTable } from './planner.js'
+
+/** The catalog every project has: its own datasets, as schemas, with their tables. */
+export const INTERNAL_CATALOG = 'internal'
+
+/** The `internal` catalog of a project, as the engine and catalog browsing see it. */
+export interface InternalCatalog {
+  catalog: SourceCatalog
+  localTables: (schema: string, table: string) => LocalTable | undefined
+}
 
 /** A table whose rows are DuckDB files of the platform's own (internal tables): nothing to transfer. */
 export interface LocalTable {

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api'
 
 import type { SourceColumn } from './connectors/connector.js'
 import { quoteIdentifier } from './duckdb-sql.js'
-import type { CatalogHandle } from './engine.js'
+import type { CatalogHandle } from './catalog-handle.js'
 import type { PlannedTable } from './planner.js'
 import { findPushdowns, type ParsedStatement, type QueryNode } from './pushdown.js'
 import type { BoundSql } from './sql-text.js'

@@ -1,8 +1,5 @@
 import type { SourceColumn } from './connectors/connector.js'
-import { backticked, MYSQL_TEXT } from './connectors/mysql/mysql-scan.js'
-import { PLAIN_TEXT, postgresqlString } from './connectors/postgresql/postgresql-scan.js'
-import { doubleQuoted, singleQuoted } from './connectors/filter-sql.js'
-import { sqliteAffinity } from './connectors/sqlite/sqlite-scan.js'
+import type { Dialect, TypeInfo, ValueKind } from './connectors/dialect.js'
 import { COMPARISONS, scaledDecimal, type PlannedTable } from './planner.js'
 
 /**
@@ -18,10 +15,10 @@ import { COMPARISONS, scaledDecimal, type PlannedTable } from './planner.js'
  * - arithmetic is + - * on numbers (DuckDB's `/` divides integers as floats and returns NULL on zero);
  * - aggregates are count, sum, avg, min and max, without FILTER or ORDER BY;
  * - constants are typed literals, temporal ones only in ISO form.
+ *
+ * This file is the compiler only: what differs between sources is each connector's `Dialect`
+ * (connectors/<type>/<type>-dialect.ts).
  */
-
-/** A source dialect that can run pushed subqueries. */
-export type PushdownDialect = 'postgresql' | 'mysql' | 'sqlite'
 
 /** A subquery to send to one source. */
 export interface PushdownCandidate {
@@ -39,7 +36,7 @@ export interface PushdownCandidate {
 export interface PushdownContext {
   /** The table a BASE_TABLE reference names, when it is a source table. */
   resolve(ref: { catalog: string; schema: string; table: string }): PlannedTable | undefined
-  dialectOf(catalog: string): PushdownDialect | undefined
+  dialectOf(catalog: string): Dialect | undefined
 }
 
 /**
@@ -74,13 +71,9 @@ function unsupported(): never {
   throw new Unsupported()
 }
 
-/** `unsigned`: MySQL's unsigned integers, compared and summed as numbers but kept out of arithmetic. */
-type Kind =
-  'number' | 'unsigned' | 'text' | 'padded' | 'date' | 'timestamp' | 'timestamptz' | 'boolean' | 'null' | 'opaque'
-
 interface Generated {
   sql: string
-  kind: Kind
+  kind: ValueKind
   aggregate: boolean
 }
 
@@ -139,9 +132,8 @@ function compileNode(node: QueryNode, executable: QueryNode, context: PushdownCo
   collect(node.from_table)
   const catalogs = new Set(tables.map((entry) => entry.table.catalog))
   const [catalog] = catalogs
-  const dialectName = catalog === undefined ? undefined : context.dialectOf(catalog)
-  if (catalogs.size !== 1 || catalog === undefined || !dialectName) return undefined
-  const dialect = DIALECTS[dialectName]
+  const dialect = catalog === undefined ? undefined : context.dialectOf(catalog)
+  if (catalogs.size !== 1 || catalog === undefined || !dialect) return undefined
 
   const scope: Scope = { byAlias: new Map(), dialect }
   for (const entry of tables) {
@@ -229,169 +221,7 @@ const COMPARISON_OPS: Record<string, string> = {
   COMPARE_NOT_DISTINCT_FROM: 'IS NOT DISTINCT FROM',
 }
 
-/**
- * What differs between the sources' SQL. Text must end up compared in DuckDB's byte order: PostgreSQL
- * compares under COLLATE "C"; MySQL compares UTF-8 bytes (its collations fold case and pad spaces).
- */
-interface Dialect {
-  quote(name: string): string
-  fullJoin: boolean
-  /** Whether + - * on numbers compute as DuckDB's do (SQLite turns an overflowing integer into a REAL). */
-  arithmetic: boolean
-  /** Whether text can be ordered (<, BETWEEN, min, max) in byte order; equality always can. */
-  textOrdering: boolean
-  columnKind(column: SourceColumn): Kind
-  /** The column as the pushed query reads it. */
-  column(ref: string, column: SourceColumn, kind: Kind): string
-  string(text: string): string
-  /** A typed literal from its (checked) text: `type` is DuckDB's cast target. */
-  typed(text: string, type: string, info: TypeInfo | null): string | undefined
-  nullOf(type: string, info: TypeInfo | null): string
-  decimal(text: string, width: number, scale: number): string
-  /** A text operand of a comparison, ordering or min/max. */
-  text(sql: string): string
-  distinctFrom(left: string, right: string, distinct: boolean): string
-  avg(argument: string, distinct: string): string
-}
-
-const POSTGRESQL_TYPES: Record<string, (info: TypeInfo | null) => string> = {
-  DATE: () => 'date',
-  TIMESTAMP: () => 'timestamp',
-  'TIMESTAMP WITH TIME ZONE': () => 'timestamptz',
-  BIGINT: () => 'int8',
-  INTEGER: () => 'int4',
-  DECIMAL: (info) => `numeric(${info?.width ?? 18}, ${info?.scale ?? 3})`,
-  VARCHAR: () => 'text',
-  BOOLEAN: () => 'boolean',
-}
-
-const POSTGRESQL: Dialect = {
-  quote: doubleQuoted,
-  fullJoin: true,
-  arithmetic: true,
-  textOrdering: true,
-  columnKind: (column) => {
-    if (column.type === 'VARCHAR') {
-      if (PLAIN_TEXT.test(column.source_type)) return 'text'
-      if (/^(character|bpchar)(\(\d+\))?$/.test(column.source_type)) return 'padded'
-      return 'opaque'
-    }
-    return commonKind(column.type)
-  },
-  // A numeric read as DOUBLE is computed on as the double DuckDB sees.
-  column: (ref, column) => (column.type === 'DOUBLE' ? `${ref}::float8` : ref),
-  string: postgresqlString,
-  typed: (text, type, info) => `${postgresqlString(text)}::${POSTGRESQL_TYPES[type]!(info)}`,
-  nullOf: (type, info) => `NULL::${POSTGRESQL_TYPES[type]!(info)}`,
-  decimal: (text, width, scale) => `${text}::numeric(${width}, ${scale})`,
-  text: (sql) => `(${sql} COLLATE "C")`,
-  distinctFrom: (left, right, distinct) =>
-    `(${left} ${distinct ? 'IS DISTINCT FROM' : 'IS NOT DISTINCT FROM'} ${right})`,
-  avg: (argument, distinct) => `avg(${distinct}${argument})`,
-}
-
-const UNSIGNED = new Set(['UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT'])
-
-const MYSQL_CASTS: Record<string, (info: TypeInfo | null) => string> = {
-  DATE: () => 'DATE',
-  TIMESTAMP: () => 'DATETIME(6)',
-  BIGINT: () => 'SIGNED',
-  INTEGER: () => 'SIGNED',
-  DECIMAL: (info) => `DECIMAL(${info?.width ?? 18}, ${info?.scale ?? 3})`,
-  VARCHAR: () => 'BINARY',
-}
-
-const mysqlBytes = (text: string) => `X'${Buffer.from(text, 'utf8').toString('hex')}'`
-
-const MYSQL: Dialect = {
-  quote: backticked,
-  fullJoin: false,
-  arithmetic: true,
-  textOrdering: true,
-  columnKind: (column) => {
-    // BIT reads as `column + 0` and spatial types as text: their stored form is not what DuckDB sees.
-    if (/^(bit|geometry|point|linestring|polygon|multi|geomcollection|geometrycollection)/i.test(column.source_type))
-      return 'opaque'
-    if (column.type === 'VARCHAR') return MYSQL_TEXT.test(column.source_type) ? 'text' : 'opaque'
-    if (UNSIGNED.has(column.type)) return 'unsigned'
-    // DOUBLE from FLOAT would be compared as MySQL's float; from a wide DECIMAL it is cast below.
-    if (column.type === 'DOUBLE' && !/^(double|real|decimal|numeric)\b/i.test(column.source_type)) return 'opaque'
-    return commonKind(column.type)
-  },
-  column: (ref, column, kind) => {
-    // UTF-8 bytes: compared, grouped and ordered as DuckDB does, whatever the column's collation.
-    if (kind === 'text') return `CAST(CONVERT(${ref} USING utf8mb4) AS BINARY)`
-    // A date with a zero part reads as NULL in DuckDB (see the scan), so it must be NULL here too.
-    if (kind === 'date' || kind === 'timestamp' || kind === 'timestamptz')
-      return `(CASE WHEN MONTH(${ref}) = 0 OR DAYOFMONTH(${ref}) = 0 THEN NULL ELSE ${ref} END)`
-    // Adding a double makes a double on every version (CAST … AS DOUBLE needs MySQL 8.0.17 or MariaDB 10.4).
-    if (column.type === 'DOUBLE' && /^(decimal|numeric)\b/i.test(column.source_type)) return `(${ref} + 0e0)`
-    return ref
-  },
-  string: mysqlBytes,
-  typed: (text, type, info) => {
-    if (type === 'VARCHAR') return mysqlBytes(text)
-    if (type === 'BOOLEAN') return text === 'true' ? 'TRUE' : 'FALSE'
-    const target = MYSQL_CASTS[type]
-    // An offset in a timestamp literal is not MariaDB's; the session is in UTC anyway.
-    return target ? `CAST(${mysqlBytes(text)} AS ${target(info)})` : undefined
-  },
-  nullOf: () => 'NULL',
-  decimal: (text, width, scale) => `CAST(${mysqlBytes(text)} AS DECIMAL(${width}, ${scale}))`,
-  text: (sql) => sql,
-  distinctFrom: (left, right, distinct) => `(${distinct ? 'NOT ' : ''}(${left} <=> ${right}))`,
-  // MySQL's AVG is a DECIMAL rounded to four more digits; DuckDB's is a DOUBLE.
-  avg: (argument, distinct) => `((SUM(${distinct}${argument}) + 0e0) / COUNT(${distinct}${argument}))`,
-}
-
-/**
- * SQLite stores any value in any column, so only what its affinity pins down is used: integers in
- * INTEGER columns and doubles in REAL columns (compared and aggregated, not computed on), and text
- * read as text (a blob in a text column becomes its text, as DuckDB reads it) compared for equality
- * only, since a UTF-16 database orders text differently. Dates, decimals and booleans are stored in
- * too many ways.
- */
-const SQLITE: Dialect = {
-  quote: doubleQuoted,
-  fullJoin: true,
-  arithmetic: false,
-  textOrdering: false,
-  columnKind: (column) => {
-    const affinity = sqliteAffinity(column.source_type)
-    if (column.type === 'BIGINT' && affinity === 'INTEGER') return 'number'
-    if (column.type === 'DOUBLE' && affinity === 'REAL') return 'number'
-    if (column.type === 'VARCHAR' && affinity === 'TEXT') return 'text'
-    return 'opaque'
-  },
-  column: (ref, _column, kind) => (kind === 'text' ? `CAST(${ref} AS TEXT)` : ref),
-  string: singleQuoted,
-  typed: (text, type) => {
-    if (type === 'BIGINT' || type === 'INTEGER' || type === 'DECIMAL') return text
-    if (type === 'VARCHAR') return singleQuoted(text)
-    return undefined
-  },
-  nullOf: () => 'NULL',
-  // A decimal literal is a REAL in SQLite: the same double DuckDB compares a DOUBLE column with, and
-  // no integer lies between it and the exact decimal it stands for against an INTEGER column.
-  decimal: (text) => text,
-  text: (sql) => `${sql} COLLATE BINARY`,
-  distinctFrom: (left, right, distinct) => `(${left} IS ${distinct ? 'NOT ' : ''}${right})`,
-  avg: (argument, distinct) => `avg(${distinct}${argument})`,
-}
-
-const DIALECTS: Record<PushdownDialect, Dialect> = { postgresql: POSTGRESQL, mysql: MYSQL, sqlite: SQLITE }
-
 const AGGREGATES = new Set(['count_star', 'count', 'sum', 'avg', 'min', 'max'])
-
-/** Which DuckDB types stand for which kind of value, as far as comparing goes (text is the dialect's). */
-function commonKind(type: string): Kind {
-  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|DOUBLE)$/.test(type) || type.startsWith('DECIMAL(')) return 'number'
-  if (type === 'DATE') return 'date'
-  if (type === 'TIMESTAMP') return 'timestamp'
-  if (type === 'TIMESTAMPTZ' || type === 'TIMESTAMP WITH TIME ZONE') return 'timestamptz'
-  if (type === 'BOOLEAN') return 'boolean'
-  return 'opaque'
-}
 
 function expression(node: Expr, scope: Scope, aggregatesAllowed: boolean): Generated {
   switch (node.class) {
@@ -494,7 +324,7 @@ function constant(value: ConstantValue, dialect: Dialect): Generated {
 }
 
 /** Casts of text constants: how SQL writes typed literals (DATE '…') and how parameters arrive. */
-const CAST_TARGETS: Record<string, { pattern: RegExp; kind: Kind }> = {
+const CAST_TARGETS: Record<string, { pattern: RegExp; kind: ValueKind }> = {
   DATE: { pattern: /^\d{4}-\d{2}-\d{2}$/, kind: 'date' },
   TIMESTAMP: { pattern: /^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$/, kind: 'timestamp' },
   'TIMESTAMP WITH TIME ZONE': {
@@ -704,11 +534,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 export interface ParsedStatement {
   error: boolean
   statements: { node: QueryNode; named_param_map?: unknown[] }[]
-}
-
-interface TypeInfo {
-  width?: number
-  scale?: number
 }
 
 interface ConstantValue {

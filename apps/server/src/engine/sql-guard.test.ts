@@ -2,6 +2,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { guardSql, MAX_SQL_BYTES, SqlGuardError, SYSTEM_VIEW_NAMES, type GuardedQuery } from './sql-guard.js'
+import { bindParameters } from './sql-text.js'
 
 let instance: DuckDBInstance
 let connection: DuckDBConnection
@@ -71,6 +72,11 @@ const hostile: [string, string, string?][] = [
   ["select 1; attach 'x.db' as x", ONLY_ONE + '2 statements (SELECT, ATTACH)'],
   // A `;` inside strings, dollar quotes or comments does not end a statement; the later one does.
   ["select e'it\\'s; ok', $$a;b$$ /* ; */; copy t to 'x'", ONLY_ONE + '2 statements (SELECT, COPY)'],
+  ["SELECT E'\\'; --' AS s; ATTACH 'x.db' AS x", ONLY_ONE + '2 statements (SELECT, ATTACH)'],
+  ["SELECT E'\\\\'; ATTACH 'x.db' AS x", ONLY_ONE + '2 statements (SELECT, ATTACH)'],
+  ['select $t1$;$t1$ as s; select 2', ONLY_ONE + '2 statements (SELECT, SELECT)'],
+  ['select 1 /* a /* b; */ ; */ as n; load x', ONLY_ONE + '2 statements (SELECT, LOAD)'],
+  ['select 1; -- trailing\nselect 2 /* ; */', ONLY_ONE + '2 statements (SELECT, SELECT)'],
   ['PIVOT pg1.public.orders ON status USING sum(amount)', 'a PIVOT needs its values listed'],
 
   // Files, URLs and the engine's internals reached from inside a query.
@@ -154,6 +160,13 @@ const hostile: [string, string, string?][] = [
   ['  \n\t ', 'the SQL is empty'],
   ['-- only a comment\n/* and another */', 'no statement'],
   ['select 1\0; attach', 'NUL character', '\0'],
+  ["select U&'d\\0061t;a' as s", "U&'…' strings and names are not supported", "U&'"],
+  ['select 1 as U&"a;b"', "U&'…' strings and names are not supported", 'U&"'],
+  ["select e'a\\x00b' as s", "an escape in an E'…' string makes a NUL"],
+
+  // Parameters come only from {{name}} placeholders (see the parameters tests below).
+  ['select $secret', '$secret is not a parameter of this query'],
+  ['select ?', '$1 is not a parameter of this query'],
 ]
 
 describe('guardSql refuses', () => {
@@ -407,6 +420,73 @@ describe('guardSql allows', () => {
     const perQuery = (performance.now() - started) / (rounds * sqls.length)
     console.log(`sql-guard: ${perQuery.toFixed(3)} ms per query over ${sqls.length} queries`)
     expect(perQuery).toBeLessThan(5)
+  })
+})
+
+/**
+ * What runs is DuckDB's printing of the checked tree: [sql, what the engine runs, its one value]. A
+ * `;` or `--` that a hand-written lexer would take for the end of the statement stays inside its
+ * string, and trailing comments and semicolons are gone.
+ */
+const printed: [string, string, string | number][] = [
+  ["SELECT E'\\'; --' AS s", "SELECT '''; --' AS s", "'; --"],
+  ["select e'it\\'s; ok' as s;;", "SELECT 'it''s; ok' AS s", "it's; ok"],
+  ["SELECT E'\\\\' AS s; -- a backslash, then the end", "SELECT '\\' AS s", '\\'],
+  ["SELECT E'a\\nb' AS s", "SELECT 'a\nb' AS s", 'a\nb'],
+  ["select $$it's; -- not a comment$$ as s", "SELECT 'it''s; -- not a comment' AS s", "it's; -- not a comment"],
+  ['select $t1$ $$; $t1$ as s', "SELECT ' $$; ' AS s", ' $$; '],
+  ['select 1 /* one /* two; */ still; */ + 1 as n', 'SELECT (1 + 1) AS n', 2],
+  ["select 'a' /* x */ || 'b' as s -- trailing ; comment", "SELECT ('a' || 'b') AS s", 'ab'],
+  ['select 42 as n ; /* trailing */ ;\n-- and more\n', 'SELECT 42 AS n', 42],
+  ['select 9007199254740993 as n', 'SELECT 9007199254740993 AS n', '9007199254740993'],
+]
+
+describe('guardSql returns the statement to run', () => {
+  it.each(printed)('%j', async (sql, expected, value) => {
+    const guarded = await guardSql(connection, sql)
+    expect(guarded.sql).toBe(expected)
+    const [[result]] = (await connection.runAndReadAll(guarded.sql)).getRowsJS() as [[unknown]]
+    expect(typeof result === 'bigint' ? String(result) : result).toEqual(value)
+    // Embeddable: no comment or `;` can swallow what follows it.
+    expect((await connection.runAndReadAll(`SELECT count(*) FROM (${guarded.sql})`)).getRowsJS()).toEqual([[1n]])
+  })
+})
+
+describe('guardSql with bound parameters', () => {
+  it('checks the query with parameters, and the planning text it is given', async () => {
+    const bound = bindParameters("select {{v}} as v, 'x' as w -- {{v}}", { v: { type: 'integer', value: 7 } })
+    const guarded = await guardSql(connection, bound)
+    expect(guarded.sql).toBe("SELECT CAST($v AS BIGINT) AS v, 'x' AS w")
+  })
+
+  it('accepts a NULL value', async () => {
+    const bound = bindParameters('select {{v}} as v', { v: { type: 'date', value: null } })
+    expect((await guardSql(connection, bound)).sql).toBe('SELECT CAST($v AS DATE) AS v')
+  })
+
+  it.each([
+    // What a lexer that missed the E'…' escape would produce: the value lands outside the string.
+    [
+      "select E'\\'CAST($v AS VARCHAR)'",
+      "select E'\\'CAST('x'' || getenv(''HOME'') || ''' AS VARCHAR)'",
+      { v: "x' || getenv('HOME') || '" },
+    ],
+    ['select CAST($v AS VARCHAR)', "select CAST('other' AS VARCHAR)", { v: 'value' }],
+    ['select CAST($v AS VARCHAR)', 'select CAST(NULL AS VARCHAR), 1', { v: null }],
+    ['select CAST($v AS VARCHAR)', 'select CAST(NULL AS VARCHAR)', { v: 'value' }],
+    ['select CAST($v AS VARCHAR)', "select CAST('value' AS VARCHAR) from pg1.public.orders", { v: 'value' }],
+  ])('refuses planning text that is not the same query: %s', async (sql, planningSql, values) => {
+    const error = await guardSql(connection, { sql, planningSql, values }).catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(SqlGuardError)
+    expect((error as Error).message).toContain('the parameters could not be put into the SQL')
+  })
+
+  it('refuses a parameter written as $name, even one that has a value', async () => {
+    const bound = bindParameters('select {{v}}, $v', { v: { type: 'string', value: 'a' } })
+    await expect(guardSql(connection, bound)).rejects.toThrow('the parameters could not be put into the SQL')
+    await expect(guardSql(connection, { sql: 'select $w', planningSql: 'select $w', values: {} })).rejects.toThrow(
+      '$w is not a parameter',
+    )
   })
 })
 

@@ -24,13 +24,14 @@ const DUCKDB_TYPES: Record<ParameterType, string> = {
 }
 
 export interface BoundSql {
-  /** What runs: placeholders as named parameters. */
+  /** What the guard checks: placeholders as named parameters. */
   sql: string
   values: Record<string, string | null>
   /**
    * The same query with the values written as typed literals, for the planner only: DuckDB's plan
    * serialiser cannot take parameters, and without values no filter could reach a source. It is
-   * never executed.
+   * never executed, and the guard refuses it unless DuckDB parses it into `sql`'s tree with each
+   * parameter replaced by its value.
    */
   planningSql: string
 }
@@ -47,9 +48,11 @@ export function bindParameters(sql: string, parameters: Readonly<Record<string, 
   const values: Record<string, string | null> = {}
   for (const found of placeholders(sql)) {
     const parameter = parameters[found.name]
-    if (!parameter) throw new UnboundParameterError(found.name)
+    if (!parameter) throw new ParameterError(`the SQL uses {{${found.name}}} but no value was given for it`)
     const type = DUCKDB_TYPES[parameter.type]
     const text = parameter.value === null ? null : String(parameter.value)
+    // DuckDB reads SQL text as a C string, so the planning text would end at the NUL.
+    if (text?.includes('\0')) throw new ParameterError(`the value of {{${found.name}}} contains a NUL character`)
     values[found.name] = text
     executable += `${sql.slice(last, found.start)}CAST($${found.name} AS ${type})`
     planning += `${sql.slice(last, found.start)}CAST(${text === null ? 'NULL' : quoteLiteral(text)} AS ${type})`
@@ -58,68 +61,92 @@ export function bindParameters(sql: string, parameters: Readonly<Record<string, 
   return { sql: executable + sql.slice(last), planningSql: planning + sql.slice(last), values }
 }
 
-export class UnboundParameterError extends Error {
-  override name = 'UnboundParameterError'
-  constructor(readonly parameter: string) {
-    super(`the SQL uses {{${parameter}}} but no value was given for it`)
-  }
-}
-
-/**
- * The query without a trailing `;` (and what follows it: only blanks and comments, since the guard
- * admits one statement), so it can be embedded as `COPY (<query>) TO …`.
- */
-export function withoutTrailingSemicolon(sql: string): string {
-  let end = sql.length
-  for (const token of significantTokens(sql)) end = token.kind === ';' ? Math.min(end, token.start) : sql.length
-  return sql.slice(0, end)
+export class ParameterError extends Error {
+  override name = 'ParameterError'
 }
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/y
 
 function* placeholders(sql: string): Generator<{ name: string; start: number; end: number }> {
-  for (const token of significantTokens(sql)) {
-    if (token.kind !== '{') continue
+  for (const token of sqlTokens(sql)) {
+    if (token.kind !== 'symbol' || sql[token.start] !== '{') continue
     PLACEHOLDER.lastIndex = token.start
     const match = PLACEHOLDER.exec(sql)
     if (match) yield { name: match[1]!, start: token.start, end: token.start + match[0].length }
   }
 }
 
+export interface SqlToken {
+  /**
+   * `word`: a keyword or bare name; `string`: '…', E'…', X'…', $tag$…$tag$ and the like; `quoted`:
+   * a "quoted name"; `symbol`: one character of anything else (numbers and operators included).
+   */
+  kind: 'word' | 'string' | 'quoted' | 'symbol'
+  start: number
+  end: number
+}
+
 /**
- * Positions of the characters that matter here (`;`, `{`) outside string literals, quoted
- * identifiers, dollar-quoted strings and comments, following DuckDB's lexical rules.
+ * DuckDB's lexical rules (PostgreSQL's scanner), as far as finding placeholders and naming statements
+ * in messages needs them: comments and whitespace are skipped, a `;` or `{` inside a string, quoted
+ * name or comment is not a token of its own. Nothing that runs depends on this: what DuckDB parses is
+ * checked and printed by DuckDB itself (see sql-guard.ts).
  */
-function* significantTokens(sql: string): Generator<{ kind: ';' | '{' | 'other'; start: number }> {
+export function* sqlTokens(sql: string): Generator<SqlToken> {
   let i = 0
   while (i < sql.length) {
     const char = sql[i]!
     const next = sql[i + 1]
-    if (char === "'" || char === '"') {
-      yield { kind: 'other', start: i }
-      i = skipQuoted(sql, i, char)
+    const start = i
+    if (/\s/.test(char)) {
+      i += 1
     } else if (char === '-' && next === '-') {
       const newline = sql.indexOf('\n', i)
       i = newline < 0 ? sql.length : newline + 1
     } else if (char === '/' && next === '*') {
       i = skipBlockComment(sql, i)
-    } else if (char === '$' && /^\$[A-Za-z_]*\$/.test(sql.slice(i, i + 64))) {
-      const tag = /^\$[A-Za-z_]*\$/.exec(sql.slice(i, i + 64))![0]
+    } else if (char === "'") {
+      i = skipQuoted(sql, i, "'", false)
+      yield { kind: 'string', start, end: i }
+    } else if (char === '"') {
+      i = skipQuoted(sql, i, '"', false)
+      yield { kind: 'quoted', start, end: i }
+    } else if (char === '$' && DOLLAR_TAG.test(sql.slice(i, i + 66))) {
+      const tag = DOLLAR_TAG.exec(sql.slice(i, i + 66))![0]
       const close = sql.indexOf(tag, i + tag.length)
-      yield { kind: 'other', start: i }
       i = close < 0 ? sql.length : close + tag.length
+      yield { kind: 'string', start, end: i }
+    } else if (WORD_START.test(char)) {
+      WORD.lastIndex = i
+      const word = WORD.exec(sql)![0]
+      // A lone letter before a quote prefixes the string: E'…' (backslash escapes), X'…', B'…', N'…'.
+      if (sql[i + word.length] === "'" && /^[EeXxBbNn]$/.test(word)) {
+        i = skipQuoted(sql, i + 1, "'", word === 'E' || word === 'e')
+        yield { kind: 'string', start, end: i }
+      } else {
+        i += word.length
+        yield { kind: 'word', start, end: i }
+      }
     } else {
-      if (!/\s/.test(char)) yield { kind: char === ';' ? ';' : char === '{' ? '{' : 'other', start: i }
       i += 1
+      yield { kind: 'symbol', start, end: i }
     }
   }
 }
 
-/** Past a '…' or "…" run, where a doubled quote stands for itself. */
-function skipQuoted(sql: string, start: number, quote: string): number {
+/** `$$` or `$tag$`; a `$` right after a name's letters belongs to the name, which WORD consumes first. */
+const DOLLAR_TAG = /^\$(?:[\p{L}_][\p{L}\p{N}_]{0,63})?\$/u
+const WORD_START = /[\p{L}_]/u
+const WORD = /[\p{L}\p{N}_$]+/uy
+
+/** Past a '…' or "…" run, where a doubled quote stands for itself (and, in E'…', a backslash escapes). */
+function skipQuoted(sql: string, start: number, quote: string, backslashEscapes: boolean): number {
   let i = start + 1
   while (i < sql.length) {
-    if (sql[i] === quote) {
+    const char = sql[i]
+    if (backslashEscapes && char === '\\') {
+      i += 2
+    } else if (char === quote) {
       if (sql[i + 1] !== quote) return i + 1
       i += 2
     } else {

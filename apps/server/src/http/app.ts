@@ -1,39 +1,11 @@
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { requestId } from 'hono/request-id'
 
 import type { Authenticator } from '../auth/authenticator.js'
 import { errors } from '../lib/errors.js'
 import type { Logger } from '../lib/logger.js'
 import type { MetadataStore } from '../metadata/database.js'
-import { auditRoutes } from '../modules/audit/audit.routes.js'
-import { catalogRoutes } from '../modules/catalogs/catalogs.routes.js'
-import type { CatalogsService } from '../modules/catalogs/catalogs.service.js'
-import { connectionRoutes } from '../modules/connections/connections.routes.js'
-import { datasetRoutes } from '../modules/datasets/datasets.routes.js'
-import type { DatasetsService } from '../modules/datasets/datasets.service.js'
-import { importRoutes } from '../modules/datasets/imports.routes.js'
-import type { ImportsService } from '../modules/datasets/imports.service.js'
-import { exceptUploads } from '../modules/datasets/upload.js'
-import type { ConnectionsService } from '../modules/connections/connections.service.js'
-import type { AuditService } from '../modules/audit/audit.service.js'
-import type { ApiKeysService } from '../modules/api-keys/api-keys.service.js'
-import { healthRoutes } from '../modules/health/health.routes.js'
-import { organizationRoutes } from '../modules/organizations/organizations.routes.js'
-import type { OrganizationsService } from '../modules/organizations/organizations.service.js'
-import { projectRoutes } from '../modules/projects/projects.routes.js'
-import type { ProjectsService } from '../modules/projects/projects.service.js'
-import { queryJobRoutes } from '../modules/query-jobs/query-jobs.routes.js'
-import type { QueryJobsService } from '../modules/query-jobs/query-jobs.service.js'
-import { savedQueryRoutes } from '../modules/saved-queries/saved-queries.routes.js'
-import { exportDownloadRoutes, exportRoutes } from '../modules/exports/exports.routes.js'
-import type { ExportsService } from '../modules/exports/exports.service.js'
-import type { SavedQueriesService } from '../modules/saved-queries/saved-queries.service.js'
-import { sqlRoutes } from '../modules/sql/sql.routes.js'
-import type { SqlService } from '../modules/sql/sql.service.js'
-import { authRoutes, userRoutes } from '../modules/users/users.routes.js'
-import type { UsersService } from '../modules/users/users.service.js'
-import { workspaceRoutes } from '../modules/workspaces/workspaces.routes.js'
-import type { WorkspacesService } from '../modules/workspaces/workspaces.service.js'
+import type { ModuleOffer } from '../modules/module.js'
 import { docsRoutes } from './docs.js'
 import { createErrorHandler, sendError } from './error-handler.js'
 import { authenticate } from './middleware/authenticate.js'
@@ -45,69 +17,45 @@ import { createRouter, type AppEnv } from './router.js'
 export const API_BASE = '/api/v1'
 const OPENAPI_PATH = `${API_BASE}/openapi.json`
 
-export interface Services {
-  datasets: DatasetsService
-  imports: ImportsService
-  organizations: OrganizationsService
-  workspaces: WorkspacesService
-  projects: ProjectsService
-  apiKeys: ApiKeysService
-  users: UsersService
-  audit: AuditService
-  connections: ConnectionsService
-  catalogs: CatalogsService
-  sql: SqlService
-  queryJobs: QueryJobsService
-  savedQueries: SavedQueriesService
-  exports: ExportsService
-}
-
 export interface AppDependencies {
   logger: Logger
   store: Pick<MetadataStore, 'ping'>
   authenticator: Authenticator
-  services: Services
+  /** What the modules offer: their routes are mounted here, in list order. */
+  modules: readonly Pick<ModuleOffer<unknown>, 'routes' | 'publicRoutes' | 'streamsBody'>[]
   rateLimitPerMinute: number
   bodyLimitBytes: number
 }
 
 export function createApp(deps: AppDependencies) {
-  const { services } = deps
   const limiter = new RateLimiter(deps.rateLimitPerMinute)
 
   const byAddress = (c: Context<AppEnv>) => `ip:${clientAddress(c)}`
 
-  const publicApi = createRouter()
-    .route('/', healthRoutes(deps.store))
-    .use('/auth/*', rateLimit(limiter, byAddress))
-    .route('/', authRoutes(services.users))
-    // Signed links carry their own authority (a token naming one export and an expiry).
-    .route('/', exportDownloadRoutes(services.exports))
-
+  // Credentials can be guessed at `/auth/*`: there the limit is per client address.
+  const publicApi = createRouter().use('/auth/*', rateLimit(limiter, byAddress))
   const api = createRouter()
     .use('*', authenticate(deps.authenticator, { limiter, keyOf: byAddress }))
     .use('*', rateLimit(limiter, principalKey))
-    .route('/', organizationRoutes(services.organizations, services.apiKeys))
-    .route('/', workspaceRoutes(services.workspaces))
-    .route('/', projectRoutes(services.projects, services.apiKeys))
-    .route('/', userRoutes(services.users))
-    .route('/', auditRoutes(services.audit))
-    .route('/', connectionRoutes(services.connections))
-    .route('/', catalogRoutes(services.catalogs))
-    .route('/', datasetRoutes(services.datasets))
-    .route('/', importRoutes(services.imports))
-    .route('/', sqlRoutes(services.sql))
-    .route('/', queryJobRoutes(services.queryJobs))
-    .route('/', savedQueryRoutes(services.savedQueries, services.queryJobs))
-    .route('/', exportRoutes(services.exports))
+  for (const module of deps.modules) {
+    if (module.publicRoutes) publicApi.route('/', module.publicRoutes)
+    if (module.routes) api.route('/', module.routes)
+  }
+  const streamers = deps.modules.flatMap((module) => (module.streamsBody ? [module.streamsBody] : []))
+  const streamsBody = (c: Context) => streamers.some((streams) => streams(c))
 
   const app = createRouter()
   app.use('*', requestId({ headerName: 'X-Request-Id' }))
   app.use('*', requestLog(deps.logger))
   // Only requests that carry a body pay for the size check: wrapping every GET costs ~15% of a read.
   for (const method of ['POST', 'PUT', 'PATCH'] as const) {
-    // Import uploads stream their multipart body to disk under their own, larger limit.
-    app.on(method, `${API_BASE}/*`, exceptUploads(limitBody(deps.bodyLimitBytes)), exceptUploads(requireJsonBody()))
+    // Uploads stream their body to disk under their own, larger limit.
+    app.on(
+      method,
+      `${API_BASE}/*`,
+      unless(streamsBody, limitBody(deps.bodyLimitBytes)),
+      unless(streamsBody, requireJsonBody()),
+    )
   }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -138,6 +86,10 @@ export function createApp(deps: AppDependencies) {
 }
 
 export type App = ReturnType<typeof createApp>
+
+function unless(skip: (c: Context) => boolean, middleware: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => (skip(c) ? next() : middleware(c, next))
+}
 
 function principalKey(c: Context<AppEnv>): string {
   const principal = c.get('principal')

@@ -13,6 +13,18 @@ export function createErrorHandler(logger: Logger) {
     const requestId = c.get('requestId') ?? 'unknown'
     const appError = toAppError(error)
     if (appError) return sendError(c, appError, requestId)
+    if (clientLeft(c)) {
+      // Not the server's failure: the answer most likely reaches no one, and the log says what happened.
+      logger.warn(
+        { request_id: requestId, method: c.req.method, path: c.req.path, reason: error.message },
+        'client closed the connection before sending the whole request',
+      )
+      return sendError(
+        c,
+        errors.validation('body: incomplete; the connection closed before the whole body arrived'),
+        requestId,
+      )
+    }
 
     logger.error({ err: error, request_id: requestId, method: c.req.method, path: c.req.path }, 'unhandled error')
     const internal = new AppError('internal_error', `internal error; quote request id ${requestId} when reporting it`)
@@ -30,6 +42,16 @@ function toAppError(error: Error): AppError | undefined {
     return errors.validation(error.message || 'invalid request')
   }
   return undefined
+}
+
+interface NodeBindings {
+  incoming?: { complete: boolean; destroyed: boolean; readableAborted: boolean }
+}
+
+/** The client went away before its request was complete: a failed read of the body is its doing. */
+function clientLeft(c: Context<AppEnv>): boolean {
+  const incoming = (c.env as NodeBindings | undefined)?.incoming
+  return incoming !== undefined && !incoming.complete && (incoming.destroyed || incoming.readableAborted)
 }
 
 export function sendError(c: Context, error: AppError, requestId: string): Response {

@@ -4,7 +4,7 @@ import type { Context } from 'hono'
 import { z } from 'zod'
 
 import type { Principal, RequestContext } from '../auth/principal.js'
-import { validationError } from '../lib/validation.js'
+import { assertStorableText, validationError } from '../lib/validation.js'
 
 export interface AppVariables {
   requestId: string
@@ -20,11 +20,17 @@ z.config({
   customError: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined),
 })
 
-/** Every router validates with the same hook, so every validation failure has one shape. */
+/**
+ * Every router validates with the same hook, so every validation failure has one shape. Path and
+ * query values are looked up in, or stored by, the metadata store: the hook also refuses there what
+ * it could not hold, as `requireJsonBody` does for bodies, whatever the route's schema says.
+ */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) throw validationFailure(result.error, result.target)
+      if (result.target === 'param') assertStorableText(result.data, 'path')
+      if (result.target === 'query') assertStorableText(result.data, 'query')
     },
   })
 }
@@ -48,8 +54,8 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'No such object in the caller’s organization (`not_found`)',
   409: 'Conflicts with the current state (`conflict`)',
   413: 'Body too large (`payload_too_large`)',
-  415: 'Body is not JSON (`unsupported_media_type`)',
-  422: 'Invalid input; the message names the field (`validation_error`)',
+  415: 'Body is not UTF-8 JSON, or is compressed (`unsupported_media_type`)',
+  422: 'Invalid input (in any string, NUL and lone surrogates are); the message names the field (`validation_error`)',
   429: 'Rate limit exceeded (`rate_limit_exceeded`); see `Retry-After`',
 }
 

@@ -70,6 +70,13 @@ export interface EnqueueInput<P> {
   id?: string
 }
 
+export interface JobListFilter {
+  payload?: Readonly<Record<string, string | undefined>>
+  status?: JobStatus | undefined
+  /** The cursor: jobs older than this id. */
+  before?: string | undefined
+}
+
 export interface JobQueueOptions {
   /**
    * The queue this process serves. Jobs write to the data directory, so only processes that share
@@ -195,6 +202,35 @@ export class JobQueue {
       .where('id', '=', id)
     if (kind) query = query.where('kind', '=', kind)
     return query.executeTakeFirst()
+  }
+
+  /**
+   * One project's jobs of one kind, newest first (`limit + 1` rows, for paging): every list of
+   * jobs by kind (query jobs, imports) reads through here. `payload` narrows by top-level text
+   * fields of the payload.
+   */
+  async list(
+    organizationId: string,
+    projectId: string,
+    kind: string,
+    filter: JobListFilter,
+    limit: number,
+  ): Promise<JobRow[]> {
+    let query = this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where('kind', '=', kind)
+    for (const [field, value] of Object.entries(filter.payload ?? {})) {
+      if (value !== undefined) query = query.where(sql<string>`payload->>${field}`, '=', value)
+    }
+    if (filter.status) query = query.where('status', '=', filter.status)
+    if (filter.before) query = query.where('id', '<', filter.before)
+    return query
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute()
   }
 
   /**

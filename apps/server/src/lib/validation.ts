@@ -14,3 +14,59 @@ export function validationError(error: z.ZodError, location: string, fieldPrefix
     .join('; ')
   return errors.validation(message, { issues })
 }
+
+/**
+ * Why PostgreSQL could not store `text` (NUL in `text` and `jsonb` alike; a lone surrogate cannot
+ * be written as UTF-8), or undefined when it can. The same rule as the contract's `Text`.
+ */
+export function unstorableText(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain NUL characters'
+  if (!text.isWellFormed()) return 'must be well-formed Unicode (no lone surrogates)'
+  return undefined
+}
+
+interface Visit {
+  value: unknown
+  parent: Visit | undefined
+  key: string
+}
+
+/**
+ * Throws a validation error naming the first string, or object key, anywhere in `value` that could
+ * not be stored. Iterative, so that a deeply nested body cannot overflow the stack.
+ */
+export function assertStorableText(value: unknown, location: string): void {
+  const pending: Visit[] = [{ value, parent: undefined, key: '' }]
+  for (let visit = pending.pop(); visit; visit = pending.pop()) {
+    const current = visit.value
+    if (typeof current === 'string') {
+      const problem = unstorableText(current)
+      if (problem) throw unstorable(location, fieldOf(visit), problem)
+    } else if (typeof current === 'object' && current !== null) {
+      const entries: [string, unknown][] = Array.isArray(current)
+        ? current.map((item: unknown, index) => [String(index), item])
+        : Object.entries(current)
+      // Pushed last to first, so that the first bad string in the body is the one reported.
+      for (let index = entries.length - 1; index >= 0; index--) {
+        const [key, item] = entries[index]!
+        const problem = unstorableText(key)
+        // The key itself is shown JSON-escaped, which names the offending character.
+        if (problem) throw unstorable(location, [...fieldOf(visit), JSON.stringify(key)], `key ${problem}`)
+        pending.push({ value: item, parent: visit, key })
+      }
+    }
+  }
+}
+
+function fieldOf(visit: Visit): string[] {
+  const path: string[] = []
+  for (let at: Visit | undefined = visit; at?.parent; at = at.parent) path.unshift(at.key)
+  return path
+}
+
+function unstorable(location: string, path: string[], message: string) {
+  const field = path.join('.') || null
+  return errors.validation(field ? `${field}: ${message}` : `${location}: ${message}`, {
+    issues: [{ location, field, message }],
+  })
+}

@@ -50,6 +50,7 @@ describeEachStore('metadata store', (kind) => {
       '0005-datasets',
       '0006-saved-queries',
       '0007-exports',
+      '0008-export-codecs',
     ])
     await migrateToLatest(store.db)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)
@@ -123,7 +124,7 @@ describeEachStore('metadata store', (kind) => {
       throw new Error('boom')
     })
     await expect(attempt).rejects.toThrow('boom')
-    expect(await new ProjectsRepo(store.db).countInWorkspace(organization.id, workspace.id)).toBe(0)
+    expect(await new WorkspacesRepo(store.db).countProjects(organization.id, workspace.id)).toBe(0)
     expect(await new AuditRepo(store.db).list({ organizationId: organization.id, limit: 10 })).toEqual([])
   })
 
@@ -147,7 +148,7 @@ describeEachStore('metadata store', (kind) => {
           .catch(() => undefined),
       ),
     )
-    expect(await new ProjectsRepo(store.db).countInWorkspace(organization.id, workspace.id)).toBe(20)
+    expect(await new WorkspacesRepo(store.db).countProjects(organization.id, workspace.id)).toBe(20)
   })
 
   it('finds only live keys of live tenants', async () => {

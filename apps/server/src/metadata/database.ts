@@ -12,6 +12,7 @@ import * as jobs from './migrations/0004-jobs.js'
 import * as datasets from './migrations/0005-datasets.js'
 import * as savedQueries from './migrations/0006-saved-queries.js'
 import * as exportsMigration from './migrations/0007-exports.js'
+import * as exportCodecs from './migrations/0008-export-codecs.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import { namingPool } from './prepared.js'
 import type { Database } from './schema.js'
@@ -34,15 +35,25 @@ export interface MetadataStore {
   close(): Promise<void>
 }
 
-const migrations: Record<string, Migration> = {
-  '0001-foundation': foundation,
-  '0002-connections': connections,
-  '0003-session-revocation': sessionRevocation,
-  '0004-jobs': jobs,
-  '0005-datasets': datasets,
-  '0006-saved-queries': savedQueries,
-  '0007-exports': exportsMigration,
-}
+/**
+ * Every change to the metadata schema, in order, each named with the module that owns what it
+ * changes (`platform` is the shared tenancy tables and the job queue). A new module appends its
+ * migrations here. Names are recorded by every store that ran them: never rename one.
+ */
+const MIGRATIONS: readonly { module: string; name: string; migration: Migration }[] = [
+  { module: 'platform', name: '0001-foundation', migration: foundation },
+  { module: 'connections', name: '0002-connections', migration: connections },
+  { module: 'users', name: '0003-session-revocation', migration: sessionRevocation },
+  { module: 'platform', name: '0004-jobs', migration: jobs },
+  { module: 'datasets', name: '0005-datasets', migration: datasets },
+  { module: 'savedQueries', name: '0006-saved-queries', migration: savedQueries },
+  { module: 'exports', name: '0007-exports', migration: exportsMigration },
+  { module: 'exports', name: '0008-export-codecs', migration: exportCodecs },
+]
+
+const migrations: Record<string, Migration> = Object.fromEntries(
+  MIGRATIONS.map((entry) => [entry.name, entry.migration]),
+)
 
 const migrationProvider: MigrationProvider = { getMigrations: async () => migrations }
 

@@ -11,8 +11,10 @@ import {
   type PostgresQueryResult,
 } from 'kysely'
 
-import type { MetadataDb } from './database.js'
 import type { Database } from './schema.js'
+
+// `database.ts` builds on this file: naming its `MetadataDb` here would be an import cycle.
+type MetadataDb = Kysely<Database>
 
 /**
  * Hot queries, built and compiled once instead of on every request, and run on PostgreSQL as named

@@ -201,7 +201,7 @@ export interface ExportsTable {
   dataset_id: string | null
   table_id: string | null
   format: 'CSV' | 'JSON' | 'AVRO' | 'PARQUET'
-  compression: 'GZIP' | 'DEFLATE' | 'NONE'
+  compression: 'GZIP' | 'DEFLATE' | 'ZSTD' | 'SNAPPY' | 'NONE'
   file_name: string | null
   /** int8: exact, as a string. */
   row_count: ColumnType<string | null, string | number | null | undefined, string | number | null>

@@ -67,9 +67,31 @@ export type User = z.infer<typeof User>
 export const Password = z.string().min(10, 'must be at least 10 characters').max(256, 'must be at most 256 characters')
 
 export const CreateUser = z
-  .strictObject({ email: Email, name: Name.optional(), role: Role.default('viewer'), password: Password })
+  .strictObject({
+    email: Email,
+    name: Name.optional(),
+    role: Role.default('viewer'),
+    password: Password.optional().meta({
+      description:
+        'Without one the user is `invited` and cannot sign in until a password is set with the `setup_token` ' +
+        'of the response',
+    }),
+  })
   .meta({ id: 'CreateUser' })
 export type CreateUser = z.infer<typeof CreateUser>
+
+export const CreatedUser = User.extend({
+  setup_token: z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'Only for a user created without a password: a one-time token that sets it, at `POST /auth/accept-invite` ' +
+        'with `{token, password}`, as an invitation does. Shown only in this response',
+    }),
+  setup_token_expires_at: Timestamp.optional().meta({ description: 'When `setup_token` stops working' }),
+}).meta({ id: 'CreatedUser' })
+export type CreatedUser = z.infer<typeof CreatedUser>
 
 export const UpdateUser = z
   .strictObject({ name: Name.nullable().optional(), password: Password.optional() })

@@ -19,11 +19,19 @@ export const CatalogName = z
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase identifier: a-z, 0-9 and _, not starting with a digit')
   .refine((name) => !RESERVED_CATALOGS.includes(name), `is reserved (${RESERVED_CATALOGS.join(', ')})`)
 
+/** Every kind of source the platform connects to: the server has one connector for each. */
+export const SourceType = z.enum(['postgresql', 'mysql', 'sqlite', 'files']).meta({ id: 'SourceType' })
+export type SourceType = z.infer<typeof SourceType>
+
+/** Sources that answer SQL, and those whose files DuckDB reads itself. */
+export const ConnectionCategory = z.enum(['database', 'files']).meta({ id: 'ConnectionCategory' })
+export type ConnectionCategory = z.infer<typeof ConnectionCategory>
+
 export const ConnectionType = z
   .object({
-    type: z.string(),
+    type: SourceType,
     display_name: z.string(),
-    category: z.enum(['database', 'files']),
+    category: ConnectionCategory,
     config_schema: z.record(z.string(), z.unknown()).meta({ description: 'JSON Schema of `config`' }),
     secret_fields: z.array(z.string()).meta({ description: 'Write-only fields of `config`' }),
   })

@@ -9,24 +9,58 @@ export const ExportFormat = z.enum(EXPORT_FORMATS).meta({
   description:
     '`CSV` with a header row (an empty field is NULL, `""` an empty string); `JSON` one object per line ' +
     '(NDJSON; decimals as strings, integers as exact numbers); `AVRO` an object container file whose schema ' +
-    'follows the column types; `PARQUET` zstd-compressed pages (128-bit integers, which Parquet lacks, as text)',
+    'follows the column types; `PARQUET` (128-bit integers, which Parquet lacks, as text)',
 })
 export type ExportFormat = z.infer<typeof ExportFormat>
 
-export const EXPORT_COMPRESSIONS = ['GZIP', 'DEFLATE', 'NONE'] as const
+export const EXPORT_COMPRESSIONS = ['GZIP', 'DEFLATE', 'ZSTD', 'SNAPPY', 'NONE'] as const
 export const ExportCompression = z.enum(EXPORT_COMPRESSIONS).meta({
   id: 'ExportCompression',
   description:
-    'Applied to the whole file, whatever the format: `GZIP` (`.gz`), `DEFLATE` (zlib stream, RFC 1950, `.zz`), ' +
-    'or `NONE`',
+    'CSV and JSON: the whole file, `GZIP` (`.gz`), `DEFLATE` (zlib stream, RFC 1950, `.zz`) or `NONE`. ' +
+    'AVRO: the object container’s codec, `DEFLATE` or `NONE`. PARQUET: the pages’ codec, `ZSTD`, `SNAPPY`, ' +
+    '`GZIP` or `NONE`. Avro and Parquet files keep their name and type, and every reader of the format opens them.',
 })
 export type ExportCompression = z.infer<typeof ExportCompression>
+
+/**
+ * What each format may be compressed with, its default first. Avro and Parquet compress inside the
+ * file with their own codecs, as BigQuery does; avsc writes only Avro's `null` and `deflate`.
+ */
+export const EXPORT_COMPRESSIONS_BY_FORMAT: {
+  readonly [F in ExportFormat]: readonly [ExportCompression, ...ExportCompression[]]
+} = {
+  CSV: ['GZIP', 'DEFLATE', 'NONE'],
+  JSON: ['GZIP', 'DEFLATE', 'NONE'],
+  AVRO: ['DEFLATE', 'NONE'],
+  PARQUET: ['ZSTD', 'SNAPPY', 'GZIP', 'NONE'],
+}
+
+export function defaultExportCompression(format: ExportFormat): ExportCompression {
+  return EXPORT_COMPRESSIONS_BY_FORMAT[format][0]
+}
 
 export const CreateExport = z
   .strictObject({
     format: ExportFormat.default('CSV'),
-    compression: ExportCompression.default('GZIP'),
+    compression: ExportCompression.optional().meta({
+      description: 'Default: `GZIP` for CSV and JSON, `DEFLATE` for AVRO, `ZSTD` for PARQUET',
+    }),
   })
+  .superRefine((body, ctx) => {
+    const allowed = EXPORT_COMPRESSIONS_BY_FORMAT[body.format]
+    if (body.compression === undefined || allowed.includes(body.compression)) return
+    ctx.addIssue({
+      code: 'custom',
+      path: ['compression'],
+      input: body.compression,
+      message: `${body.format} exports take ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, not ${body.compression}`,
+    })
+  })
+  .transform((body) => ({
+    format: body.format,
+    compression: body.compression ?? defaultExportCompression(body.format),
+  }))
   .meta({ id: 'CreateExport' })
 export type CreateExport = z.infer<typeof CreateExport>
 

@@ -15,6 +15,66 @@ export const PARAMETER_TYPES = ['string', 'integer', 'number', 'boolean', 'date'
 export const ParameterType = z.enum(PARAMETER_TYPES).meta({ id: 'ParameterType' })
 export type ParameterType = z.infer<typeof ParameterType>
 
+/** The SQL type names people write for a parameter, by the parameter type each one means. */
+const SQL_TYPE_NAMES: Record<ParameterType, readonly string[]> = {
+  string: ['VARCHAR', 'TEXT', 'STRING', 'CHAR', 'CHARACTER', 'CHARACTER VARYING', 'BPCHAR', 'NVARCHAR'],
+  integer: ['BIGINT', 'INTEGER', 'INT', 'SMALLINT', 'TINYINT', 'INT8', 'INT4', 'INT2', 'INT64', 'INT32', 'LONG'],
+  number: ['DOUBLE', 'DOUBLE PRECISION', 'FLOAT', 'FLOAT8', 'FLOAT4', 'FLOAT64', 'REAL'],
+  boolean: ['BOOLEAN', 'BOOL', 'LOGICAL'],
+  date: ['DATE'],
+  timestamp: ['TIMESTAMP', 'TIMESTAMPTZ', 'DATETIME', 'TIMESTAMP WITH TIME ZONE', 'TIMESTAMP WITHOUT TIME ZONE'],
+  decimal: ['DECIMAL', 'NUMERIC', 'DEC'],
+}
+
+const TYPE_BY_NAME = new Map<string, ParameterType>(
+  PARAMETER_TYPES.flatMap((type) => [
+    [type.toUpperCase(), type] as const,
+    ...SQL_TYPE_NAMES[type].map((name) => [name, type] as const),
+  ]),
+)
+
+/** A trailing length, precision or scale, as in `VARCHAR(255)` or `DECIMAL(10, 2)`. */
+const TYPE_MODIFIERS = /\s*\(\s*\d{1,4}\s*(,\s*\d{1,4}\s*)?\)$/
+
+/**
+ * The parameter type a written type name means, in any case: one of `PARAMETER_TYPES` or an SQL
+ * name for one. Lengths, precisions and scales are accepted and not kept.
+ */
+export function parameterTypeOf(name: string): ParameterType | undefined {
+  const bare = name.trim().replace(TYPE_MODIFIERS, '').replace(/\s+/g, ' ').toUpperCase()
+  return TYPE_BY_NAME.get(bare)
+}
+
+/**
+ * A parameter's type as a definition may write it. Answers always give the canonical type, so that a
+ * client handles seven names, whatever was written.
+ */
+export const ParameterTypeName = z
+  .string()
+  .max(64, 'must be at most 64 characters')
+  .transform((name, ctx) => {
+    const type = parameterTypeOf(name)
+    if (type) return type
+    ctx.addIssue({
+      code: 'custom',
+      input: name,
+      message:
+        `'${name}' is not a parameter type: write one of ${PARAMETER_TYPES.join(', ')}, or an SQL name for one ` +
+        '(VARCHAR, TEXT, BIGINT, INTEGER, DOUBLE, FLOAT, DECIMAL, NUMERIC, BOOLEAN, DATE, TIMESTAMP, …)',
+    })
+    return z.NEVER
+  })
+  .meta({
+    description:
+      `One of ${PARAMETER_TYPES.map((type) => `\`${type}\``).join(', ')}, or an SQL type name for one, in any case: ` +
+      Object.entries(SQL_TYPE_NAMES)
+        .map(([type, names]) => `${names.map((name) => `\`${name}\``).join(', ')} → \`${type}\``)
+        .join('; ') +
+      '. A length, precision or scale (`VARCHAR(255)`, `DECIMAL(10, 2)`) is accepted and not kept. Answers give ' +
+      'the type it maps to.',
+    examples: ['integer', 'VARCHAR', 'DECIMAL(10, 2)'],
+  })
+
 /** Written `{{name}}` in the SQL: an identifier, so that it can never be mistaken for SQL. */
 export const ParameterName = z
   .string()
@@ -27,7 +87,7 @@ export type ParameterValue = z.infer<typeof ParameterValue>
 export const QueryParameterDefinition = z
   .strictObject({
     name: ParameterName,
-    type: ParameterType,
+    type: ParameterTypeName,
     required: z.boolean().default(false).meta({ description: 'A run without a value for it is refused' }),
     default: ParameterValue.optional().meta({
       description: 'Used when a run gives no value; an optional parameter without one is NULL',

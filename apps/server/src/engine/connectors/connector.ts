@@ -1,30 +1,11 @@
+import type { ConnectionCategory, SourceType } from '@tributary/contract'
 import type { z } from 'zod'
 
-/** A column as the platform sees it: its DuckDB type, and the type the source declared. */
-export interface SourceColumn {
-  name: string
-  /** A DuckDB type name: `BIGINT`, `VARCHAR`, `DECIMAL(10,2)`, `TIMESTAMPTZ`, … */
-  type: string
-  nullable: boolean
-  /** The type as the source spells it, e.g. `character varying(120)` or `tinyint(3) unsigned`. */
-  source_type: string
-}
+import type { Dialect } from './dialect.js'
+import type { SourceCatalog, SourceColumn } from './source-catalog.js'
 
-export interface SourceTable {
-  name: string
-  kind: 'table' | 'view'
-  columns: SourceColumn[]
-}
-
-export interface SourceSchema {
-  name: string
-  tables: SourceTable[]
-}
-
-/** Everything a source exposes, read in as few round trips as the source allows. */
-export interface SourceCatalog {
-  schemas: SourceSchema[]
-}
+// The catalog types live apart so that dialects can use them without importing connectors.
+export type { SourceCatalog, SourceColumn, SourceSchema, SourceTable } from './source-catalog.js'
 
 /** What a connector may rely on from the platform. */
 export interface ConnectorContext {
@@ -138,19 +119,20 @@ export interface SourceSession {
 }
 
 /**
- * One kind of source. Adding a source type is one folder with one of these, registered in
- * `registry.ts`. `Config` is validated by `configSchema` before `connect` ever sees it.
+ * One kind of source. Adding a source type is one folder with one of these (and its `Dialect` when
+ * it runs pushed subqueries), its name in the contract's `SourceType`, and one line in `registry.ts`.
+ * `Config` is validated by `configSchema` before `connect` ever sees it.
  */
 export interface Connector<Config = unknown> {
-  readonly type: string
+  readonly type: SourceType
   readonly displayName: string
-  readonly category: 'database' | 'files'
+  readonly category: ConnectionCategory
   readonly configSchema: z.ZodType<Config>
   /** Config fields that are secrets: encrypted at rest, write-only in the API, never logged. */
   readonly secretFields: readonly string[]
   connect(config: Config, context: ConnectorContext): Promise<SourceSession>
   /** Set when the source can run whole subqueries the engine writes in this dialect (`SourceSession.query`). */
-  readonly pushdownDialect?: 'postgresql' | 'mysql' | 'sqlite'
+  readonly pushdownDialect?: Dialect
   /**
    * Checks that need the platform but not the source, run when a connection is saved (file paths
    * inside the allowed roots). Throws SourceError.

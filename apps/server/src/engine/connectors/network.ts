@@ -81,15 +81,44 @@ export function timedOut(target: NetworkTarget, context: ConnectorContext): stri
   return `no answer from ${target.host}:${target.port} within ${context.connectTimeoutMs} ms — check the host, the port and any firewall in between`
 }
 
-export function errorParts(error: unknown): { code: string | undefined; message: string } {
-  if (!(error instanceof Error)) return { code: undefined, message: String(error) }
+/**
+ * A driver's error as its code and message, the password taken out of the message (see
+ * `redactPassword`): messages for the caller are built from this text, never from the error itself.
+ */
+export function errorParts(
+  error: unknown,
+  target: Pick<NetworkTarget, 'password'>,
+): { code: string | undefined; message: string } {
+  if (!(error instanceof Error)) return { code: undefined, message: redactPassword(String(error), target.password) }
   let code = (error as { code?: unknown }).code
   // Node reports every address it tried when a name resolves to several; the first says enough.
   if (code === undefined && error instanceof AggregateError) code = (error.errors[0] as { code?: unknown })?.code
-  return { code: typeof code === 'string' ? code : undefined, message: error.message || error.name }
+  return {
+    code: typeof code === 'string' ? code : undefined,
+    message: redactPassword(error.message || error.name, target.password),
+  }
 }
 
-/** Belt and braces: no message leaves with the password in it, whatever the source put there. */
-export function sourceError(text: string, target: NetworkTarget): SourceError {
-  return new SourceError(target.password ? text.replaceAll(target.password, '***') : text)
+/**
+ * The text with each occurrence of the password that stands as a value of its own replaced by `***`:
+ * where the password begins or ends with a letter or digit, the text next to it must not continue
+ * the word. A password `x` then leaves "does not exist" alone, and `hunter2` is still found in
+ * `password=hunter2` or `user:hunter2@host`.
+ */
+export function redactPassword(text: string, password: string): string {
+  if (password === '') return text
+  const word = /[\p{L}\p{N}_]/u
+  const characters = [...password]
+  const before = word.test(characters[0]!) ? '(?<![\\p{L}\\p{N}_])' : ''
+  const after = word.test(characters.at(-1)!) ? '(?![\\p{L}\\p{N}_])' : ''
+  const escaped = password.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+  return text.replace(new RegExp(`${before}${escaped}${after}`, 'gu'), '***')
+}
+
+/**
+ * Belt and braces for a message built from `errorParts` and the connection's settings: a setting
+ * that holds the password (a host named after it) does not carry it out either.
+ */
+export function sourceError(text: string, target: Pick<NetworkTarget, 'password'>): SourceError {
+  return new SourceError(redactPassword(text, target.password))
 }

@@ -7,9 +7,9 @@ import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import { displayPrefix, generateToken, sha256 } from '../../lib/secrets.js'
 import type { MetadataDb } from '../../metadata/database.js'
-import { AuditRepo } from '../audit/audit.repo.js'
-import { OrganizationsRepo } from '../organizations/organizations.repo.js'
-import { ProjectsRepo } from '../projects/projects.repo.js'
+import type { AuditService } from '../audit/audit.service.js'
+import type { OrganizationsService } from '../organizations/organizations.service.js'
+import type { ProjectsService } from '../projects/projects.service.js'
 import { ApiKeysRepo, toApiKey, type KeyOwner, type NewApiKey } from './api-keys.repo.js'
 
 export type BootstrapResult = { created: false } | { created: true; key: string; generated: boolean }
@@ -18,6 +18,11 @@ export class ApiKeysService {
   constructor(
     private readonly db: MetadataDb,
     private readonly access: AccessCache,
+    private readonly dependencies: {
+      organizations: OrganizationsService
+      projects: ProjectsService
+      audit: AuditService
+    },
   ) {}
 
   /**
@@ -47,9 +52,7 @@ export class ApiKeysService {
     this.#assertOrganizationVisible(ctx, organizationId)
     requirePlatform(ctx)
     return this.db.transaction().execute(async (trx) => {
-      if (!(await new OrganizationsRepo(trx).findActive(organizationId))) {
-        throw errors.notFound('organization', organizationId)
-      }
+      await this.dependencies.organizations.requireActive(organizationId, trx)
       return this.#create(trx, ctx, { kind: 'organization', organizationId }, input)
     })
   }
@@ -57,9 +60,7 @@ export class ApiKeysService {
   async listForOrganization(ctx: RequestContext, organizationId: string, query: ListQuery): Promise<Page<ApiKey>> {
     this.#assertOrganizationVisible(ctx, organizationId)
     requirePlatform(ctx)
-    if (!(await new OrganizationsRepo(this.db).findActive(organizationId))) {
-      throw errors.notFound('organization', organizationId)
-    }
+    await this.dependencies.organizations.requireActive(organizationId)
     return this.#list({ kind: 'organization', organizationId }, query)
   }
 
@@ -86,9 +87,9 @@ export class ApiKeysService {
 
   async #projectOwner(ctx: RequestContext, projectId: string): Promise<KeyOwner> {
     if (ctx.principal.kind !== 'platform') assertProjectVisible(ctx.principal, projectId)
+    // A project's own keys may not mint or revoke keys: this needs the organization-level permission.
     const { principal } = requirePermission(ctx, 'projects:write')
-    const project = await new ProjectsRepo(this.db).findActive(principal.organizationId, projectId)
-    if (!project) throw errors.notFound('project', projectId)
+    await this.dependencies.projects.require(ctx, projectId, 'read')
     return { kind: 'project', organizationId: principal.organizationId, projectId }
   }
 
@@ -104,7 +105,7 @@ export class ApiKeysService {
       scopes: input.scopes,
       expires_at: input.expires_at ?? null,
     })
-    await new AuditRepo(trx).record(ctx, {
+    await this.dependencies.audit.record(trx, ctx, {
       action: 'api_key.create',
       resourceType: 'api_key',
       resourceId: row.id,
@@ -122,7 +123,7 @@ export class ApiKeysService {
   async #revoke(ctx: RequestContext, owner: KeyOwner, keyId: string): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       if (!(await new ApiKeysRepo(trx).revoke(owner, keyId))) throw errors.notFound('API key', keyId)
-      await new AuditRepo(trx).record(ctx, {
+      await this.dependencies.audit.record(trx, ctx, {
         action: 'api_key.revoke',
         resourceType: 'api_key',
         resourceId: keyId,

@@ -14,6 +14,12 @@ export interface AuditEvent {
   details?: Record<string, unknown>
 }
 
+export interface TenantWrite {
+  action: string
+  id: string
+  details?: Record<string, unknown> | undefined
+}
+
 export interface AuditFilter {
   organizationId?: string | undefined
   action?: string | undefined
@@ -49,7 +55,7 @@ export class AuditRepo {
     ctx: RequestContext,
     principal: TenantPrincipal,
     resourceType: string,
-    event: { action: string; id: string; details?: Record<string, unknown> | undefined },
+    event: TenantWrite,
   ): Promise<void> {
     await this.record(ctx, {
       action: event.action,

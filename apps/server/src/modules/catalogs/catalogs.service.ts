@@ -1,26 +1,28 @@
 import type { Catalog, CatalogRefresh, CatalogSchema, CatalogTable, TableDetail } from '@tributary/contract'
 
-import type { RequestContext } from '../../auth/principal.js'
-import { SourceError, type SourceCatalog } from '../../engine/connectors/connector.js'
+import type { RequestContext, TenantContext } from '../../auth/principal.js'
+import type { SourceCatalog } from '../../engine/connectors/connector.js'
+import { INTERNAL_CATALOG, type InternalCatalog } from '../../engine/local-tables.js'
 import { errors } from '../../lib/errors.js'
-import type { MetadataDb } from '../../metadata/database.js'
 import { toIso } from '../../metadata/store-errors.js'
-import { connectionErrors } from '../connections/connections.errors.js'
-import { ConnectionsRepo } from '../connections/connections.repo.js'
 import type { ConnectionsService, OpenedConnection } from '../connections/connections.service.js'
-import type { InternalCatalog } from '../datasets/datasets.service.js'
-
-/** The catalog every project has: its own datasets, filled by the datasets feature. */
-export const INTERNAL_CATALOG = 'internal'
+import type { ProjectsService } from '../projects/projects.service.js'
 
 /** Where the `internal` catalog's datasets and tables come from (the datasets module). */
 export interface InternalCatalogSource {
-  internalCatalog(ctx: RequestContext, projectId: string): Promise<InternalCatalog>
+  internalCatalog(checked: TenantContext, projectId: string): Promise<InternalCatalog>
 }
 
 interface Snapshot {
   catalog: SourceCatalog
   refreshedAt: Date | null
+}
+
+/** What a query over some catalogs of a project needs to plan and read them. */
+export interface QueryCatalogs {
+  /** Present when the query names `internal`. */
+  internal: InternalCatalog | undefined
+  sources: { opened: OpenedConnection; catalog: SourceCatalog }[]
 }
 
 /**
@@ -29,23 +31,43 @@ interface Snapshot {
  */
 export class CatalogsService {
   constructor(
-    private readonly db: MetadataDb,
+    private readonly projects: ProjectsService,
     private readonly connections: ConnectionsService,
-    private readonly internal?: InternalCatalogSource,
+    private readonly internal: InternalCatalogSource,
   ) {}
 
-  /** The project's datasets as the schemas of `internal`, with where each table's rows are. */
-  async internalCatalog(ctx: RequestContext, projectId: string): Promise<InternalCatalog> {
-    if (this.internal) return this.internal.internalCatalog(ctx, projectId)
-    return { catalog: { schemas: [] }, localTables: () => undefined }
-  }
-
   async list(ctx: RequestContext, projectId: string): Promise<Catalog[]> {
-    const rows = await this.connections.listCatalogConnections(ctx, projectId)
+    const checked = await this.projects.require(ctx, projectId, 'read')
+    const rows = await this.connections.listCatalogConnections(checked, projectId)
     return [
       { name: INTERNAL_CATALOG, type: 'internal', connection_id: null },
       ...rows.map((row) => ({ name: row.catalog, type: row.type, connection_id: row.id })),
     ]
+  }
+
+  /** The names a query of a checked caller may use: read only to word an error. */
+  async names(checked: TenantContext, projectId: string): Promise<string[]> {
+    const rows = await this.connections.listCatalogConnections(checked, projectId)
+    return [INTERNAL_CATALOG, ...rows.map((row) => row.catalog)]
+  }
+
+  /**
+   * The named catalogs of a project, for a caller already checked for it: one read of their
+   * connections and stored metadata; a source is read only when nothing is stored for it yet.
+   * Names that are no catalog of the project are left out.
+   */
+  async forQuery(checked: TenantContext, projectId: string, names: readonly string[]): Promise<QueryCatalogs> {
+    const opened = await this.connections.openCatalogs(checked, projectId, names)
+    const sources = await Promise.all(
+      opened.map(async ({ opened, stored }) => ({
+        opened,
+        catalog: (stored ?? (await this.connections.refreshCatalog(opened))).catalog,
+      })),
+    )
+    const internal = names.includes(INTERNAL_CATALOG)
+      ? await this.internal.internalCatalog(checked, projectId)
+      : undefined
+    return { internal, sources }
   }
 
   async schemas(ctx: RequestContext, projectId: string, catalog: string): Promise<CatalogSchema[]> {
@@ -83,62 +105,31 @@ export class CatalogsService {
   }
 
   async refresh(ctx: RequestContext, projectId: string, catalog: string): Promise<CatalogRefresh> {
-    const opened = await this.#opened(ctx, projectId, catalog)
-    if (!opened) {
-      // Internal metadata is always current: nothing to read again.
-      const { catalog: source } = await this.internalCatalog(ctx, projectId)
-      return {
-        catalog,
-        schema_count: source.schemas.length,
-        table_count: source.schemas.reduce((sum, schema) => sum + schema.tables.length, 0),
-        refreshed_at: new Date().toISOString(),
-      }
-    }
-    const { catalog: source, refreshedAt } = await this.#load(opened)
+    const checked = await this.projects.require(ctx, projectId, 'read')
+    const found = await this.#find(checked, projectId, catalog)
+    // Internal metadata is always current: nothing to read again.
+    const { catalog: source, refreshedAt } = found
+      ? await this.connections.refreshCatalog(found.opened)
+      : { catalog: (await this.internal.internalCatalog(checked, projectId)).catalog, refreshedAt: new Date() }
     return {
       catalog,
       schema_count: source.schemas.length,
       table_count: source.schemas.reduce((sum, schema) => sum + schema.tables.length, 0),
-      refreshed_at: toIso(refreshedAt!),
+      refreshed_at: toIso(refreshedAt),
     }
-  }
-
-  /** What a connection's source contains: the stored metadata, read from the source the first time. */
-  async sourceCatalog(opened: OpenedConnection): Promise<SourceCatalog> {
-    return (await this.#stored(opened)).catalog
   }
 
   async #snapshot(ctx: RequestContext, projectId: string, catalog: string): Promise<Snapshot> {
-    const opened = await this.#opened(ctx, projectId, catalog)
-    if (!opened) return { catalog: (await this.internalCatalog(ctx, projectId)).catalog, refreshedAt: null }
-    return this.#stored(opened)
-  }
-
-  async #stored(opened: OpenedConnection): Promise<Snapshot> {
-    const stored = await new ConnectionsRepo(this.db).readSnapshot(opened.row.id)
-    if (stored) return { catalog: stored.snapshot as SourceCatalog, refreshedAt: stored.refreshed_at }
-    return this.#load(opened)
+    const checked = await this.projects.require(ctx, projectId, 'read')
+    const found = await this.#find(checked, projectId, catalog)
+    if (!found) return { catalog: (await this.internal.internalCatalog(checked, projectId)).catalog, refreshedAt: null }
+    return found.stored ?? this.connections.refreshCatalog(found.opened)
   }
 
   /** Undefined for the internal catalog; 404 for a name that is no catalog of the project. */
-  async #opened(ctx: RequestContext, projectId: string, catalog: string): Promise<OpenedConnection | undefined> {
-    const opened = await this.connections.openByCatalog(ctx, projectId, catalog)
-    if (opened) return opened
-    if (catalog === INTERNAL_CATALOG) return undefined
+  async #find(checked: TenantContext, projectId: string, catalog: string) {
+    const [found] = await this.connections.openCatalogs(checked, projectId, [catalog])
+    if (found || catalog === INTERNAL_CATALOG) return found
     throw errors.notFound('catalog', catalog)
-  }
-
-  async #load(opened: OpenedConnection): Promise<Snapshot> {
-    let catalog: SourceCatalog
-    try {
-      catalog = await this.connections.introspect(opened)
-    } catch (error) {
-      if (error instanceof SourceError) {
-        throw connectionErrors.source(`catalog '${opened.row.catalog}': ${error.message}`, error)
-      }
-      throw error
-    }
-    const refreshedAt = await new ConnectionsRepo(this.db).writeSnapshot(opened.row.id, catalog)
-    return { catalog, refreshedAt }
   }
 }

@@ -28,8 +28,23 @@ export class ConnectionsRepo {
     return this.#live(organizationId, projectId).selectAll().where('id', '=', id).executeTakeFirst()
   }
 
-  async findByCatalog(organizationId: string, projectId: string, catalog: string): Promise<ConnectionRow | undefined> {
-    return this.#live(organizationId, projectId).selectAll().where('catalog', '=', catalog).executeTakeFirst()
+  /** The connections behind the named catalogs, each with what was last read of its source (one query). */
+  async findByCatalogs(
+    organizationId: string,
+    projectId: string,
+    catalogs: readonly string[],
+  ): Promise<(ConnectionRow & { snapshot: unknown; refreshed_at: Date | null })[]> {
+    if (catalogs.length === 0) return []
+    return this.db
+      .selectFrom('connections')
+      .leftJoin('source_catalogs', 'source_catalogs.connection_id', 'connections.id')
+      .selectAll('connections')
+      .select(['source_catalogs.snapshot', 'source_catalogs.refreshed_at'])
+      .where('connections.organization_id', '=', organizationId)
+      .where('connections.project_id', '=', projectId)
+      .where('connections.archived_at', 'is', null)
+      .where('connections.catalog', 'in', catalogs)
+      .execute()
   }
 
   async list(organizationId: string, projectId: string, after: string | undefined, limit: number) {
@@ -65,14 +80,6 @@ export class ConnectionsRepo {
 
   archive(organizationId: string, projectId: string, id: string): Promise<boolean> {
     return archiveProjectRow(this.db, 'connections', organizationId, projectId, id)
-  }
-
-  async readSnapshot(connectionId: string): Promise<{ snapshot: unknown; refreshed_at: Date } | undefined> {
-    return this.db
-      .selectFrom('source_catalogs')
-      .select(['snapshot', 'refreshed_at'])
-      .where('connection_id', '=', connectionId)
-      .executeTakeFirst()
   }
 
   async writeSnapshot(connectionId: string, snapshot: unknown): Promise<Date> {

@@ -10,7 +10,7 @@ import {
 } from '@tributary/contract'
 import { z } from 'zod'
 
-import { requireProjectContentWrite, requireProjectRead } from '../../auth/access.js'
+import { requireProjectContentWrite } from '../../auth/access.js'
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import {
   SourceError,
@@ -25,8 +25,8 @@ import { validationError } from '../../lib/validation.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { ConnectionRow } from '../../metadata/schema.js'
 import { toIso, transactionOrConflict } from '../../metadata/store-errors.js'
-import { AuditRepo } from '../audit/audit.repo.js'
-import { ProjectsRepo } from '../projects/projects.repo.js'
+import type { AuditService } from '../audit/audit.service.js'
+import type { ProjectsService } from '../projects/projects.service.js'
 import { connectionErrors } from './connections.errors.js'
 import { ConnectionsRepo } from './connections.repo.js'
 
@@ -34,6 +34,8 @@ export interface ConnectionsServiceOptions {
   connectors: readonly Connector<unknown>[]
   secrets: SecretBox
   context: ConnectorContext
+  projects: ProjectsService
+  audit: AuditService
 }
 
 /** A connection's full config, secrets included: only ever in memory, on the way to a source. */
@@ -41,6 +43,18 @@ export interface OpenedConnection {
   row: ConnectionRow
   connector: Connector<unknown>
   config: unknown
+}
+
+/** A source's metadata as last read, and when. */
+export interface StoredCatalog {
+  catalog: SourceCatalog
+  refreshedAt: Date
+}
+
+/** A connection opened for a catalog, with what was last read of its source, if anything has been. */
+export interface OpenedCatalog {
+  opened: OpenedConnection
+  stored: StoredCatalog | undefined
 }
 
 export class ConnectionsService {
@@ -64,7 +78,7 @@ export class ConnectionsService {
   }
 
   async create(ctx: RequestContext, projectId: string, input: CreateConnection): Promise<Connection> {
-    const tenant = await this.#writable(ctx, projectId)
+    const tenant = await this.options.projects.require(ctx, projectId, { write: 'connections' })
     const connector = this.#connector(input.type)
     const config = await this.#validConfig(connector, input.config)
     const catalog = input.catalog ?? catalogNameFrom(input.name)
@@ -82,7 +96,7 @@ export class ConnectionsService {
           config: plain,
           secrets: sealed,
         })
-        await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'connection', {
+        await this.options.audit.recordTenantWrite(trx, ctx, tenant.principal, 'connection', {
           action: 'connection.create',
           id: row.id,
           details: { name: row.name, type: row.type, catalog: row.catalog, project_id: projectId },
@@ -93,7 +107,7 @@ export class ConnectionsService {
   }
 
   async list(ctx: RequestContext, projectId: string, query: ListQuery): Promise<Page<Connection>> {
-    const tenant = await this.#readable(ctx, projectId)
+    const tenant = await this.options.projects.require(ctx, projectId, 'read')
     const rows = await new ConnectionsRepo(this.db).list(
       tenant.principal.organizationId,
       projectId,
@@ -104,13 +118,13 @@ export class ConnectionsService {
   }
 
   async get(ctx: RequestContext, projectId: string, id: string): Promise<Connection> {
-    const tenant = await this.#readable(ctx, projectId)
+    const tenant = await this.options.projects.require(ctx, projectId, 'read')
     return this.#toConnection(await this.#find(tenant, projectId, id))
   }
 
   /** Changed config fields replace the stored ones; fields left out, secrets included, stay as they were. */
   async update(ctx: RequestContext, projectId: string, id: string, input: UpdateConnection): Promise<Connection> {
-    const tenant = await this.#readable(ctx, projectId)
+    const tenant = await this.options.projects.require(ctx, projectId, 'read')
     const current = await this.#find(tenant, projectId, id)
     requireProjectContentWrite(ctx, projectId, 'connections')
     const connector = this.#connector(current.type)
@@ -134,7 +148,7 @@ export class ConnectionsService {
         if (!row) throw errors.notFound('connection', id)
         // New settings may point at another source: what was read from the old one is stale.
         if (input.config) await repo.deleteSnapshot(id)
-        await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'connection', {
+        await this.options.audit.recordTenantWrite(trx, ctx, tenant.principal, 'connection', {
           action: 'connection.update',
           id,
           details: { fields: Object.keys(input), config_fields: Object.keys(input.config ?? {}) },
@@ -145,14 +159,14 @@ export class ConnectionsService {
   }
 
   async archive(ctx: RequestContext, projectId: string, id: string): Promise<void> {
-    const tenant = await this.#readable(ctx, projectId)
+    const tenant = await this.options.projects.require(ctx, projectId, 'read')
     await this.#find(tenant, projectId, id)
     requireProjectContentWrite(ctx, projectId, 'connections')
     await this.db.transaction().execute(async (trx) => {
       const repo = new ConnectionsRepo(trx)
       if (!(await repo.archive(tenant.principal.organizationId, projectId, id))) throw errors.notFound('connection', id)
       await repo.deleteSnapshot(id)
-      await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'connection', {
+      await this.options.audit.recordTenantWrite(trx, ctx, tenant.principal, 'connection', {
         action: 'connection.delete',
         id,
       })
@@ -161,7 +175,7 @@ export class ConnectionsService {
 
   /** Connects, reads the source's catalog and keeps it; a refusal is a result, not an error. */
   async test(ctx: RequestContext, projectId: string, id: string): Promise<ConnectionTestResult> {
-    const tenant = await this.#readable(ctx, projectId)
+    const tenant = await this.options.projects.require(ctx, projectId, 'read')
     const opened = this.#open(await this.#find(tenant, projectId, id))
     const started = performance.now()
     try {
@@ -181,16 +195,41 @@ export class ConnectionsService {
     }
   }
 
-  /** For catalog browsing and, later, the engine: a connection with its secrets opened. */
-  async openByCatalog(ctx: RequestContext, projectId: string, catalog: string): Promise<OpenedConnection | undefined> {
-    const tenant = await this.#readable(ctx, projectId)
-    const row = await new ConnectionsRepo(this.db).findByCatalog(tenant.principal.organizationId, projectId, catalog)
-    return row && this.#open(row)
+  /**
+   * The connections behind the named catalogs of a project, with their secrets opened and what
+   * was last read of each source, in one read. For a caller already checked for the project
+   * (`ProjectsService.require`); names that are no catalog of the project are left out.
+   */
+  async openCatalogs(checked: TenantContext, projectId: string, catalogs: readonly string[]): Promise<OpenedCatalog[]> {
+    const rows = await new ConnectionsRepo(this.db).findByCatalogs(
+      checked.principal.organizationId,
+      projectId,
+      catalogs,
+    )
+    return rows.map(({ snapshot, refreshed_at: refreshedAt, ...row }) => ({
+      opened: this.#open(row),
+      stored: refreshedAt ? { catalog: snapshot as SourceCatalog, refreshedAt } : undefined,
+    }))
   }
 
-  async listCatalogConnections(ctx: RequestContext, projectId: string): Promise<ConnectionRow[]> {
-    const tenant = await this.#readable(ctx, projectId)
-    return new ConnectionsRepo(this.db).listAll(tenant.principal.organizationId, projectId)
+  /** A project's connections in catalog order, for a caller already checked for the project. */
+  async listCatalogConnections(checked: TenantContext, projectId: string): Promise<ConnectionRow[]> {
+    return new ConnectionsRepo(this.db).listAll(checked.principal.organizationId, projectId)
+  }
+
+  /** Reads a source's catalog again and keeps it; a source failure is a `connection_error` (502). */
+  async refreshCatalog(opened: OpenedConnection): Promise<StoredCatalog> {
+    let catalog: SourceCatalog
+    try {
+      catalog = await this.introspect(opened)
+    } catch (error) {
+      if (error instanceof SourceError) {
+        throw connectionErrors.source(`catalog '${opened.row.catalog}': ${error.message}`, error)
+      }
+      throw error
+    }
+    const refreshedAt = await new ConnectionsRepo(this.db).writeSnapshot(opened.row.id, catalog)
+    return { catalog, refreshedAt }
   }
 
   /** Reads a source's catalog; a source failure becomes `connection_error` (502). */
@@ -202,18 +241,6 @@ export class ConnectionsService {
     } finally {
       await session?.close().catch(() => undefined)
     }
-  }
-
-  async #readable(ctx: RequestContext, projectId: string): Promise<TenantContext> {
-    const tenant = requireProjectRead(ctx, projectId)
-    const project = await new ProjectsRepo(this.db).findActive(tenant.principal.organizationId, projectId)
-    if (!project) throw errors.notFound('project', projectId)
-    return tenant
-  }
-
-  async #writable(ctx: RequestContext, projectId: string): Promise<TenantContext> {
-    await this.#readable(ctx, projectId)
-    return requireProjectContentWrite(ctx, projectId, 'connections')
   }
 
   async #find(tenant: TenantContext, projectId: string, id: string): Promise<ConnectionRow> {

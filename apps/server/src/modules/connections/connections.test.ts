@@ -16,10 +16,7 @@ import {
   type TestApp,
 } from '../../../test/harness.js'
 
-const CHINOOK_SQLITE = path.resolve(
-  import.meta.dirname,
-  '../../../../../../shared/datasets/chinook/Chinook_Sqlite.sqlite',
-)
+const CHINOOK_SQLITE = path.resolve(import.meta.dirname, '../../../test/fixtures/chinook/Chinook_Sqlite.sqlite')
 const PASSWORD = 'pa55-W0rd-never-shown'
 
 describe('connections and catalogs', () => {

@@ -1,6 +1,4 @@
-import type { RejectedRow } from '@tributary/contract'
-
-import { AppError, errors } from '../../lib/errors.js'
+import { errors } from '../../lib/errors.js'
 
 const field = (name: string, message: string) => ({ issues: [{ location: 'body', field: name, message }] })
 
@@ -29,30 +27,4 @@ export const datasetErrors = {
     errors.validation(message, { column, sample_value: sample }),
   /** Someone else changed the table between our read and our switch. */
   concurrentChange: () => errors.conflict('the table was changed by another import or column change meanwhile; retry'),
-}
-
-/** Why an import failed, as stored on its job and shown to the caller. */
-export class ImportFailure extends Error {
-  override name = 'ImportFailure'
-  constructor(
-    readonly code: 'validation_error' | 'query_error' | 'conflict' | 'connection_error' | 'query_timeout',
-    message: string,
-    readonly rejectedRows: RejectedRow[] = [],
-  ) {
-    super(message)
-  }
-}
-
-export const importErrors = {
-  extraColumns: (names: string[]) =>
-    errors.validation(
-      `the file has columns the table does not: ${names.join(', ')}; add them to the table or set ignore_extra_columns=true`,
-      { extra_columns: names },
-    ),
-  missingRequired: (names: string[]) =>
-    errors.validation(`the file lacks NOT NULL columns of the table: ${names.join(', ')}`, { missing_columns: names }),
-  notWhatItSays: (message: string) => errors.validation(`file: ${message}`, field('file', message)),
-  noFile: () => errors.validation("file: is required (a multipart field named 'file')", field('file', 'is required')),
-  uploadTooLarge: (limit: number) =>
-    new AppError('payload_too_large', `the upload exceeds the limit of ${limit} bytes`, { limit_bytes: limit }),
 }

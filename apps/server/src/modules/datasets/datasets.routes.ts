@@ -24,6 +24,7 @@ import {
   WRITE_ERRORS,
 } from '../../http/router.js'
 import type { DatasetsService } from './datasets.service.js'
+import type { TablesService } from './tables.service.js'
 
 const tags = ['Datasets']
 const ProjectParams = z.object({ project_id: Id })
@@ -32,7 +33,7 @@ const TableParams = DatasetParams.extend({ table_id: Id })
 const ColumnParams = TableParams.extend({ column_name: z.string().min(1).max(255) })
 const TABLES = '/projects/{project_id}/datasets/{dataset_id}/tables'
 
-export function datasetRoutes(datasets: DatasetsService) {
+export function datasetRoutes(datasets: DatasetsService, tables: TablesService) {
   return createRouter()
     .openapi(
       createRoute({
@@ -124,7 +125,7 @@ export function datasetRoutes(datasets: DatasetsService) {
       }),
       async (c) => {
         const { project_id, dataset_id } = c.req.valid('param')
-        return c.json(await datasets.createTable(contextOf(c), project_id, dataset_id, c.req.valid('json')), 201)
+        return c.json(await tables.createTable(contextOf(c), project_id, dataset_id, c.req.valid('json')), 201)
       },
     )
     .openapi(
@@ -142,7 +143,7 @@ export function datasetRoutes(datasets: DatasetsService) {
       }),
       async (c) => {
         const { project_id, dataset_id } = c.req.valid('param')
-        return c.json(await datasets.listTables(contextOf(c), project_id, dataset_id, c.req.valid('query')), 200)
+        return c.json(await tables.listTables(contextOf(c), project_id, dataset_id, c.req.valid('query')), 200)
       },
     )
     .openapi(
@@ -157,7 +158,7 @@ export function datasetRoutes(datasets: DatasetsService) {
       }),
       async (c) => {
         const { project_id, dataset_id, table_id } = c.req.valid('param')
-        return c.json(await datasets.getTable(contextOf(c), project_id, dataset_id, table_id), 200)
+        return c.json(await tables.getTable(contextOf(c), project_id, dataset_id, table_id), 200)
       },
     )
     .openapi(
@@ -174,7 +175,7 @@ export function datasetRoutes(datasets: DatasetsService) {
       async (c) => {
         const { project_id, dataset_id, table_id } = c.req.valid('param')
         return c.json(
-          await datasets.updateTable(contextOf(c), project_id, dataset_id, table_id, c.req.valid('json')),
+          await tables.updateTable(contextOf(c), project_id, dataset_id, table_id, c.req.valid('json')),
           200,
         )
       },
@@ -191,7 +192,7 @@ export function datasetRoutes(datasets: DatasetsService) {
       }),
       async (c) => {
         const { project_id, dataset_id, table_id } = c.req.valid('param')
-        await datasets.archiveTable(contextOf(c), project_id, dataset_id, table_id)
+        await tables.archiveTable(contextOf(c), project_id, dataset_id, table_id)
         return c.body(null, 204)
       },
     )
@@ -208,10 +209,7 @@ export function datasetRoutes(datasets: DatasetsService) {
       }),
       async (c) => {
         const { project_id, dataset_id, table_id } = c.req.valid('param')
-        return c.json(
-          await datasets.addColumn(contextOf(c), project_id, dataset_id, table_id, c.req.valid('json')),
-          200,
-        )
+        return c.json(await tables.addColumn(contextOf(c), project_id, dataset_id, table_id, c.req.valid('json')), 200)
       },
     )
     .openapi(
@@ -230,7 +228,7 @@ export function datasetRoutes(datasets: DatasetsService) {
       async (c) => {
         const { project_id, dataset_id, table_id, column_name } = c.req.valid('param')
         return c.json(
-          await datasets.updateColumn(contextOf(c), project_id, dataset_id, table_id, column_name, c.req.valid('json')),
+          await tables.updateColumn(contextOf(c), project_id, dataset_id, table_id, column_name, c.req.valid('json')),
           200,
         )
       },
@@ -250,7 +248,7 @@ export function datasetRoutes(datasets: DatasetsService) {
       }),
       async (c) => {
         const { project_id, dataset_id, table_id, column_name } = c.req.valid('param')
-        return c.json(await datasets.dropColumn(contextOf(c), project_id, dataset_id, table_id, column_name), 200)
+        return c.json(await tables.dropColumn(contextOf(c), project_id, dataset_id, table_id, column_name), 200)
       },
     )
 }

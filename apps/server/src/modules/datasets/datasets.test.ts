@@ -10,7 +10,7 @@ import {
   startTestApp,
   type TestApp,
 } from '../../../test/harness.js'
-import { uploadFile, waitForImport } from './imports.test-support.js'
+import { uploadFile, waitForImport } from '../imports/imports.test-support.js'
 
 describeEachStore('datasets, tables and columns', (kind) => {
   let app: TestApp

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
 
 import { createRoute, z } from '@hono/zod-openapi'
-import { CreateExport, Export, ExportLink, Id, ListQuery, listOf } from '@tributary/contract'
+import { CreateExport, defaultExportCompression, Export, ExportLink, Id, ListQuery, listOf } from '@tributary/contract'
 import type { Context } from 'hono'
 
 import {
@@ -27,10 +27,10 @@ const ExportListQuery = ListQuery.extend({ query_job_id: Id.optional(), table_id
 
 /** An optional body: without one the validator passes `{}` and the schema's defaults do not apply. */
 const optionalBody = { ...jsonBody(CreateExport), required: false }
-const withDefaults = (body: Partial<CreateExport>): CreateExport => ({
-  format: body.format ?? 'CSV',
-  compression: body.compression ?? 'GZIP',
-})
+const withDefaults = (body: Partial<CreateExport>): CreateExport => {
+  const format = body.format ?? 'CSV'
+  return { format, compression: body.compression ?? defaultExportCompression(format) }
+}
 
 /** Links are absolute, on the host the caller reached. */
 const originOf = (c: Context<AppEnv>) => new URL(c.req.url).origin
@@ -44,7 +44,8 @@ export function exportRoutes(exportsService: ExportsService) {
         tags,
         summary: 'Export a query job’s result',
         description:
-          'Queues an export of the whole result (`format` default `CSV`, `compression` default `GZIP`) and ' +
+          'Queues an export of the whole result (`format` default `CSV`; `compression` default `GZIP` for CSV and ' +
+          'JSON, `DEFLATE` for AVRO, `ZSTD` for PARQUET, and `422` for one the format does not take) and ' +
           'answers at once; `GET …/exports/{export_id}` shows it and, once complete, a signed `download_url`. ' +
           '`409` while the query job has not succeeded, `410` once its result is no longer kept.',
         security: bearerSecurity,

@@ -5,21 +5,20 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import type { CreateExport, Export, ExportLink, JobError, ListQuery, Page } from '@tributary/contract'
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 
-import { requireProjectUse } from '../../auth/access.js'
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import { quoteLiteral } from '../../engine/duckdb-sql.js'
 import type { PlatformDuckDB } from '../../engine/platform-duckdb.js'
 import { attachSegments } from '../../internal-store/table-store.js'
-import type { JobQueue, RunningJob } from '../../jobs/queue.js'
+import type { JobHandler, JobQueue, RunningJob } from '../../jobs/queue.js'
 import { errors } from '../../lib/errors.js'
 import { fileExists } from '../../lib/files.js'
 import { newId } from '../../lib/ids.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import { toIso, toIsoOrNull } from '../../metadata/store-errors.js'
-import { AuditRepo } from '../audit/audit.repo.js'
-import type { DatasetsService } from '../datasets/datasets.service.js'
-import { ProjectsRepo } from '../projects/projects.repo.js'
+import type { AuditService } from '../audit/audit.service.js'
+import type { TablesService } from '../datasets/tables.service.js'
+import type { ProjectsService } from '../projects/projects.service.js'
 import type { QueryJobsService } from '../query-jobs/query-jobs.service.js'
 import { exportContentType, exportFileName, writeExport, type ExportSource } from './export-writer.js'
 import { exportErrors } from './exports.errors.js'
@@ -69,24 +68,29 @@ export class ExportsService {
   constructor(
     private readonly db: MetadataDb,
     private readonly jobs: JobQueue,
-    private readonly queryJobs: Pick<QueryJobsService, 'storedResult'>,
-    private readonly datasets: Pick<DatasetsService, 'tableSource'>,
+    private readonly dependencies: {
+      projects: ProjectsService
+      queryJobs: QueryJobsService
+      tables: TablesService
+      audit: AuditService
+    },
     private readonly platform: PlatformDuckDB,
     private readonly options: ExportsOptions,
-  ) {
-    jobs.register<ExportPayload>({
-      kind: EXPORT_JOB_KIND,
-      // A run starts from scratch in its own directory and publishes the file by rename: safe to repeat.
-      retryable: true,
-      maxAttempts: 3,
-      run: (job, ctx) => this.#run(job, ctx.signal),
-    })
+  ) {}
+
+  /** Runs export jobs, on whichever server claims them. */
+  readonly jobHandler: JobHandler<ExportPayload> = {
+    kind: EXPORT_JOB_KIND,
+    // A run starts from scratch in its own directory and publishes the file by rename: safe to repeat.
+    retryable: true,
+    maxAttempts: 3,
+    run: (job, ctx) => this.#run(job, ctx.signal),
   }
 
   /** `409` unless the job has succeeded: there is nothing to export before. */
   async exportQueryJob(ctx: RequestContext, projectId: string, jobId: string, input: CreateExport): Promise<Export> {
-    const tenant = await this.#usable(ctx, projectId)
-    await this.queryJobs.storedResult(ctx, projectId, jobId)
+    const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
+    await this.dependencies.queryJobs.storedResult(ctx, projectId, jobId)
     return this.#enqueue(ctx, tenant, projectId, { source: 'query_job', query_job_id: jobId, ...input })
   }
 
@@ -97,8 +101,8 @@ export class ExportsService {
     tableId: string,
     input: CreateExport,
   ): Promise<Export> {
-    const tenant = await this.#usable(ctx, projectId)
-    await this.datasets.tableSource(ctx, projectId, datasetId, tableId)
+    const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
+    await this.dependencies.tables.tableSource(ctx, projectId, datasetId, tableId)
     return this.#enqueue(ctx, tenant, projectId, {
       source: 'table',
       dataset_id: datasetId,
@@ -113,7 +117,7 @@ export class ExportsService {
     query: ListQuery & { query_job_id?: string | undefined; table_id?: string | undefined },
     origin: string,
   ): Promise<Page<Export>> {
-    const tenant = await this.#usable(ctx, projectId)
+    const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
     const rows = await new ExportsRepo(this.db).list(
       tenant.principal.organizationId,
       projectId,
@@ -125,13 +129,13 @@ export class ExportsService {
   }
 
   async get(ctx: RequestContext, projectId: string, id: string, origin: string): Promise<Export> {
-    const tenant = await this.#usable(ctx, projectId)
+    const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
     return this.#toExport(await this.#find(tenant, projectId, id), origin)
   }
 
   /** A fresh signed link, valid for the configured time from now. */
   async link(ctx: RequestContext, projectId: string, id: string, origin: string): Promise<ExportLink> {
-    const tenant = await this.#usable(ctx, projectId)
+    const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
     const row = await this.#find(tenant, projectId, id)
     if (!row.completed_at || row.status !== 'succeeded') throw exportErrors.notReady(id, row.status)
     if (row.file_name && !(await fileExists(path.join(this.#directory(id), row.file_name))))
@@ -200,7 +204,7 @@ export class ExportsService {
         format: payload.format,
         compression: payload.compression,
       })
-      await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'export', {
+      await this.dependencies.audit.recordTenantWrite(trx, ctx, tenant.principal, 'export', {
         action: 'export.create',
         id,
         details: { ...payload, project_id: projectId },
@@ -230,7 +234,7 @@ export class ExportsService {
       }
       let rows: number
       if (payload.source === 'query_job') {
-        const stored = await this.queryJobs.storedResult(caller, job.projectId, payload.query_job_id)
+        const stored = await this.dependencies.queryJobs.storedResult(caller, job.projectId, payload.query_job_id)
         const source: ExportSource = {
           from: `read_parquet(${quoteLiteral(stored.path)})`,
           declaredTypes: new Map(
@@ -241,7 +245,12 @@ export class ExportsService {
         }
         rows = await this.platform.withConnection((connection) => writeExport(connection, source, target, signal))
       } else {
-        const table = await this.datasets.tableSource(caller, job.projectId, payload.dataset_id, payload.table_id)
+        const table = await this.dependencies.tables.tableSource(
+          caller,
+          job.projectId,
+          payload.dataset_id,
+          payload.table_id,
+        )
         // Attached databases are shared by every connection of an instance: a private one avoids name clashes.
         const instance = await DuckDBInstance.create(':memory:', {
           threads: String(this.options.duckdb.threads),
@@ -309,13 +318,6 @@ export class ExportsService {
       completed_at: ready ? toIsoOrNull(row.completed_at) : null,
       ...(error ? { error } : {}),
     }
-  }
-
-  async #usable(ctx: RequestContext, projectId: string): Promise<TenantContext> {
-    const tenant = requireProjectUse(ctx, projectId, 'query')
-    const project = await new ProjectsRepo(this.db).findActive(tenant.principal.organizationId, projectId)
-    if (!project) throw errors.notFound('project', projectId)
-    return tenant
   }
 
   async #find(tenant: TenantContext, projectId: string, id: string): Promise<ExportWithJob> {

@@ -16,7 +16,7 @@ import {
   startTestApp,
   type TestApp,
 } from '../../../test/harness.js'
-import { uploadFile, waitForImport } from '../datasets/imports.test-support.js'
+import { uploadFile, waitForImport } from '../imports/imports.test-support.js'
 
 /** Every trap a file format can fall into, typed as the result will be. */
 const COLUMNS: [string, string][] = [
@@ -48,9 +48,24 @@ const TRAPS_SQL = `
   ) t(${COLUMNS.map(([name]) => name).join(', ')})`
 
 const FORMATS = ['CSV', 'JSON', 'AVRO', 'PARQUET'] as const
-const COMPRESSIONS = ['GZIP', 'DEFLATE', 'NONE'] as const
+type Format = (typeof FORMATS)[number]
+/** What each format takes: CSV and JSON are compressed whole, Avro and Parquet inside, by their own codecs. */
+const COMPRESSIONS = {
+  CSV: ['GZIP', 'DEFLATE', 'NONE'],
+  JSON: ['GZIP', 'DEFLATE', 'NONE'],
+  AVRO: ['DEFLATE', 'NONE'],
+  PARQUET: ['ZSTD', 'SNAPPY', 'GZIP', 'NONE'],
+} as const
+type Compression = 'GZIP' | 'DEFLATE' | 'ZSTD' | 'SNAPPY' | 'NONE'
+/** The codec a reader finds inside an Avro or Parquet file. */
+const CODECS: Record<'AVRO' | 'PARQUET', Partial<Record<Compression, string>>> = {
+  AVRO: { DEFLATE: 'deflate', NONE: 'null' },
+  PARQUET: { ZSTD: 'ZSTD', SNAPPY: 'SNAPPY', GZIP: 'GZIP', NONE: 'UNCOMPRESSED' },
+}
 const EXTENSIONS = { CSV: '.csv', JSON: '.json', AVRO: '.avro', PARQUET: '.parquet' }
-const SUFFIXES = { GZIP: '.gz', DEFLATE: '.zz', NONE: '' }
+/** Only for CSV and JSON: Avro and Parquet files keep their own extension. */
+const SUFFIXES: Partial<Record<Compression, string>> = { GZIP: '.gz', DEFLATE: '.zz' }
+const isText = (format: Format) => format === 'CSV' || format === 'JSON'
 
 let duckdb: DuckDBConnection
 const scratch = mkdtempSync(path.join(tmpdir(), 'tributary-exports-read-'))
@@ -79,7 +94,8 @@ async function avroExpectations(): Promise<unknown[][]> {
   return reader.getRowsJson()
 }
 
-function decompress(bytes: Buffer, compression: (typeof COMPRESSIONS)[number]): Buffer {
+function decompress(bytes: Buffer, format: Format, compression: Compression): Buffer {
+  if (!isText(format)) return bytes
   return compression === 'GZIP' ? gunzipSync(bytes) : compression === 'DEFLATE' ? inflateSync(bytes) : bytes
 }
 
@@ -105,9 +121,12 @@ const avroLong = avro.types.LongType.__with({
   compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
 })
 
-async function readAvro(file: string): Promise<{ schema: avro.Schema; records: Record<string, unknown>[] }> {
+async function readAvro(
+  file: string,
+): Promise<{ schema: avro.Schema; codec: string; records: Record<string, unknown>[] }> {
   const records: Record<string, unknown>[] = []
   let schema: avro.Schema | undefined
+  let codec = ''
   await new Promise<void>((resolve, reject) => {
     avro
       .createFileDecoder(file, {
@@ -122,11 +141,12 @@ async function readAvro(file: string): Promise<{ schema: avro.Schema; records: R
           })
         },
       })
+      .on('metadata', (_type: avro.Type, name: string) => (codec = name))
       .on('data', (record: Record<string, unknown>) => records.push(record))
       .on('end', resolve)
       .on('error', reject)
   })
-  return { schema: schema!, records }
+  return { schema: schema!, codec, records }
 }
 
 function avroText(value: unknown, column: string): unknown {
@@ -181,14 +201,17 @@ describeEachStore('exports', (kind) => {
     return { response, bytes: Buffer.from(await response.arrayBuffer()) }
   }
 
-  /** Reads an export back with an independent reader and returns its rows as text, plus its column types. */
+  /**
+   * Reads an export back with an independent reader and returns its rows as text, its column types,
+   * and for Avro and Parquet the codec the file says it is compressed with.
+   */
   async function readBack(
-    format: (typeof FORMATS)[number],
-    compression: (typeof COMPRESSIONS)[number],
+    format: Format,
+    compression: Compression,
     bytes: Buffer,
-  ): Promise<{ rows: unknown[][]; types: string[] }> {
+  ): Promise<{ rows: unknown[][]; types: string[]; codec?: string }> {
     const file = path.join(scratch, `${format}-${compression}-${Math.random().toString(36).slice(2)}`)
-    writeFileSync(file, decompress(bytes, compression))
+    writeFileSync(file, decompress(bytes, format, compression))
     const declared = `{${COLUMNS.map(([name, type]) => `${name}: ${literal(type)}`).join(', ')}}`
     switch (format) {
       case 'CSV': {
@@ -207,14 +230,23 @@ describeEachStore('exports', (kind) => {
       case 'PARQUET': {
         const from = `read_parquet(${literal(file)})`
         const described = await duckdb.runAndReadAll(`DESCRIBE SELECT * FROM ${from}`)
-        return { rows: await textRows(from), types: described.getRowsJson().map((row) => row[1] as string) }
+        const codecs = await duckdb.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata(${literal(file)})`)
+        return {
+          rows: await textRows(from),
+          types: described.getRowsJson().map((row) => row[1] as string),
+          codec: codecs
+            .getRowsJson()
+            .map((row) => row[0] as string)
+            .join(','),
+        }
       }
       case 'AVRO': {
-        const { schema, records } = await readAvro(file)
+        const { schema, codec, records } = await readAvro(file)
         const fields = (schema as { fields: { name: string; type: unknown }[] }).fields
         return {
           rows: records.map((record) => COLUMNS.map(([name]) => avroText(record[name], name))),
           types: fields.map((field) => JSON.stringify(field.type)),
+          codec,
         }
       }
     }
@@ -238,20 +270,21 @@ describeEachStore('exports', (kind) => {
     const expected = await textRows(`(${TRAPS_SQL})`)
     const expectedAvro = await avroExpectations()
     for (const format of FORMATS) {
-      for (const compression of COMPRESSIONS) {
+      for (const compression of COMPRESSIONS[format]) {
         const label = `${format} ${compression}`
         const done = await exportOf(exportUrl, { format, compression })
         expect(done, label).toMatchObject({ format, compression, row_count: expected.length })
-        expect(done.file_name, label).toBe(`${base}${EXTENSIONS[format]}${SUFFIXES[compression]}`)
+        const suffix = isText(format) ? (SUFFIXES[compression] ?? '') : ''
+        expect(done.file_name, label).toBe(`${base}${EXTENSIONS[format]}${suffix}`)
         expect(done.download_url, label).toMatch(/^http:\/\/localhost\/api\/v1\/export-downloads\//)
         const { response, bytes } = await fetchLink(done.download_url)
         expect(response.status, label).toBe(200)
         expect(bytes.length, label).toBe(done.size_bytes)
         expect(response.headers.get('content-disposition'), label).toBe(`attachment; filename="${done.file_name}"`)
         expect(response.headers.get('content-type'), label).toBe(
-          compression === 'GZIP'
+          isText(format) && compression === 'GZIP'
             ? 'application/gzip'
-            : compression === 'DEFLATE'
+            : isText(format) && compression === 'DEFLATE'
               ? 'application/zlib'
               : {
                   CSV: 'text/csv; charset=utf-8',
@@ -260,7 +293,8 @@ describeEachStore('exports', (kind) => {
                   PARQUET: 'application/vnd.apache.parquet',
                 }[format],
         )
-        const { rows, types } = await readBack(format, compression, bytes)
+        const { rows, types, codec } = await readBack(format, compression, bytes)
+        if (format === 'AVRO' || format === 'PARQUET') expect(codec, label).toBe(CODECS[format][compression])
         if (format === 'AVRO') {
           expect(rows, label).toEqual(expectedAvro)
           expect(types, label).toEqual(AVRO_TYPES)
@@ -355,6 +389,31 @@ describeEachStore('exports', (kind) => {
     for (const body of [{ format: 'XML' }, { compression: 'ZSTD' }, { format: 'CSV', extra: 1 }]) {
       const refused = await app.request('POST', `${base()}/query-jobs/${jobId}/exports`, { key: orgKey, body })
       expect(refused.status, JSON.stringify(body)).toBe(422)
+    }
+    // A compression the format cannot carry is refused, naming the ones it takes, rather than
+    // wrapped around a file that no reader of the format would open.
+    for (const [format, compression, allowed] of [
+      ['AVRO', 'GZIP', 'DEFLATE or NONE'],
+      ['AVRO', 'SNAPPY', 'DEFLATE or NONE'],
+      ['AVRO', 'ZSTD', 'DEFLATE or NONE'],
+      ['PARQUET', 'DEFLATE', 'ZSTD, SNAPPY, GZIP or NONE'],
+      ['JSON', 'SNAPPY', 'GZIP, DEFLATE or NONE'],
+    ] as const) {
+      const body = { format, compression }
+      const refused = await app.request('POST', `${base()}/query-jobs/${jobId}/exports`, { key: orgKey, body })
+      expect(refused.status, JSON.stringify(body)).toBe(422)
+      expect(refused.body.error.details.issues).toEqual([
+        { location: 'body', field: 'compression', message: `${format} exports take ${allowed}, not ${compression}` },
+      ])
+    }
+    // Without a compression each format gets its usual one.
+    for (const [format, compression, fileName] of [
+      ['AVRO', 'DEFLATE', `query-job-${jobId}.avro`],
+      ['PARQUET', 'ZSTD', `query-job-${jobId}.parquet`],
+      ['JSON', 'GZIP', `query-job-${jobId}.json.gz`],
+    ] as const) {
+      const done = await exportOf(`${base()}/query-jobs/${jobId}/exports`, { format })
+      expect(done).toMatchObject({ format, compression, file_name: fileName })
     }
 
     const done = await exportOf(`${base()}/query-jobs/${jobId}/exports`, { format: 'JSON', compression: 'NONE' })
@@ -476,8 +535,16 @@ describe('export links behind a proxy', () => {
     expect(`${url.origin}${url.pathname}`).toBe(
       `https://data.example.com/tributary/api/v1/export-downloads/${exportId}`,
     )
+    // The export shows a link that expires a set time after it completed, while `link` is a fresh
+    // one that expires a set time after it was asked for: a second apart, their tokens differ.
     const shown = await app.request('GET', `${base}/exports/${exportId}`, { key: orgKey })
-    expect(shown.body.download_url).toBe(link)
+    const shownUrl = new URL(shown.body.download_url)
+    expect(`${shownUrl.origin}${shownUrl.pathname}`).toBe(`${url.origin}${url.pathname}`)
+    expect(Date.parse(shown.body.expires_at)).toBe(Math.floor(Date.parse(shown.body.completed_at) / 1000 + 3600) * 1000)
+    const servedShown = await app.tributary.app.request(
+      `${shownUrl.pathname.replace(/^\/tributary/, '')}${shownUrl.search}`,
+    )
+    expect(servedShown.status).toBe(200)
     // The proxy strips its prefix: the server answers the rest of the path.
     const served = await app.tributary.app.request(`${url.pathname.replace(/^\/tributary/, '')}${url.search}`)
     expect(served.status).toBe(200)

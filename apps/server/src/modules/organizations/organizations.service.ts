@@ -6,17 +6,16 @@ import type { RequestContext } from '../../auth/principal.js'
 import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
-import { AuditRepo } from '../audit/audit.repo.js'
-import { UsersRepo } from '../users/users.repo.js'
-import { WorkspacesRepo } from '../workspaces/workspaces.repo.js'
+import type { AuditService } from '../audit/audit.service.js'
+import type { UsersService } from '../users/users.service.js'
+import type { WorkspacesService } from '../workspaces/workspaces.service.js'
 import { OrganizationsRepo, toOrganization } from './organizations.repo.js'
-
-export const DEFAULT_WORKSPACE_NAME = 'Default'
 
 export class OrganizationsService {
   constructor(
     private readonly db: MetadataDb,
     private readonly access: AccessCache,
+    private readonly dependencies: { workspaces: WorkspacesService; users: UsersService; audit: AuditService },
   ) {}
 
   /** An organization always comes with its default workspace. */
@@ -27,27 +26,14 @@ export class OrganizationsService {
         name: input.name,
         description: input.description ?? null,
       })
-      const workspace = await new WorkspacesRepo(trx).insert({
-        organization_id: row.id,
-        name: DEFAULT_WORKSPACE_NAME,
-        description: null,
-        is_default: true,
-      })
-      const audit = new AuditRepo(trx)
-      await audit.record(ctx, {
+      await this.dependencies.audit.record(trx, ctx, {
         action: 'organization.create',
         resourceType: 'organization',
         resourceId: row.id,
         organizationId: row.id,
         details: { name: row.name },
       })
-      await audit.record(ctx, {
-        action: 'workspace.create',
-        resourceType: 'workspace',
-        resourceId: workspace.id,
-        organizationId: row.id,
-        details: { name: workspace.name, is_default: true },
-      })
+      await this.dependencies.workspaces.createDefault(trx, ctx, row.id)
       return toOrganization(row)
     })
   }
@@ -72,7 +58,7 @@ export class OrganizationsService {
     return this.db.transaction().execute(async (trx) => {
       const row = await new OrganizationsRepo(trx).update(id, input)
       if (!row) throw errors.notFound('organization', id)
-      await new AuditRepo(trx).record(ctx, {
+      await this.dependencies.audit.record(trx, ctx, {
         action: 'organization.update',
         resourceType: 'organization',
         resourceId: id,
@@ -89,8 +75,8 @@ export class OrganizationsService {
     requirePlatform(ctx)
     await this.db.transaction().execute(async (trx) => {
       if (!(await new OrganizationsRepo(trx).archive(id))) throw errors.notFound('organization', id)
-      await new UsersRepo(trx).archiveAll(id)
-      await new AuditRepo(trx).record(ctx, {
+      await this.dependencies.users.archiveAllOf(trx, id)
+      await this.dependencies.audit.record(trx, ctx, {
         action: 'organization.delete',
         resourceType: 'organization',
         resourceId: id,
@@ -98,6 +84,11 @@ export class OrganizationsService {
       })
     })
     this.access.forget((principal) => principal.kind !== 'platform' && principal.organizationId === id)
+  }
+
+  /** A `404` unless the organization exists and is live; read inside the caller's transaction (`trx`) when given. */
+  async requireActive(id: string, trx: MetadataDb = this.db): Promise<void> {
+    if (!(await new OrganizationsRepo(trx).findActive(id))) throw errors.notFound('organization', id)
   }
 
   /** Another tenant's organization is reported missing, never forbidden. */

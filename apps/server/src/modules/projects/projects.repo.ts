@@ -65,14 +65,6 @@ export class ProjectsRepo {
       .execute()
   }
 
-  async countInWorkspace(organizationId: string, workspaceId: string): Promise<number> {
-    const row = await this.#live(organizationId)
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('workspace_id', '=', workspaceId)
-      .executeTakeFirstOrThrow()
-    return Number(row.count)
-  }
-
   async update(
     organizationId: string,
     id: string,

@@ -1,15 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import {
-  ApiKey,
-  CreateApiKey,
-  CreatedApiKey,
-  CreateProject,
-  Id,
-  ListQuery,
-  listOf,
-  Project,
-  UpdateProject,
-} from '@tributary/contract'
+import { CreateProject, Id, ListQuery, listOf, Project, UpdateProject } from '@tributary/contract'
 
 import {
   AUTHENTICATED_ERRORS,
@@ -21,15 +11,13 @@ import {
   jsonResponse,
   WRITE_ERRORS,
 } from '../../http/router.js'
-import type { ApiKeysService } from '../api-keys/api-keys.service.js'
 import type { ProjectsService } from './projects.service.js'
 
 const tags = ['Projects']
 const ProjectParams = z.object({ project_id: Id })
-const KeyParams = ProjectParams.extend({ key_id: Id })
 const ProjectListQuery = ListQuery.extend({ workspace_id: Id.optional() })
 
-export function projectRoutes(projects: ProjectsService, apiKeys: ApiKeysService) {
+export function projectRoutes(projects: ProjectsService) {
   return createRouter()
     .openapi(
       createRoute({
@@ -98,55 +86,6 @@ export function projectRoutes(projects: ProjectsService, apiKeys: ApiKeysService
       }),
       async (c) => {
         await projects.archive(contextOf(c), c.req.valid('param').project_id)
-        return c.body(null, 204)
-      },
-    )
-    .openapi(
-      createRoute({
-        method: 'post',
-        path: '/projects/{project_id}/api-keys',
-        tags,
-        summary: 'Create a project key',
-        description: 'The key reaches only this project. The secret is in `key`, returned only in this response.',
-        security: bearerSecurity,
-        request: { params: ProjectParams, body: jsonBody(CreateApiKey) },
-        responses: {
-          201: jsonResponse(CreatedApiKey, 'The new key, with its secret'),
-          ...errorResponses(...WRITE_ERRORS, 404),
-        },
-      }),
-      async (c) =>
-        c.json(await apiKeys.createForProject(contextOf(c), c.req.valid('param').project_id, c.req.valid('json')), 201),
-    )
-    .openapi(
-      createRoute({
-        method: 'get',
-        path: '/projects/{project_id}/api-keys',
-        tags,
-        summary: 'List project keys',
-        security: bearerSecurity,
-        request: { params: ProjectParams, query: ListQuery },
-        responses: {
-          200: jsonResponse(listOf(ApiKey), 'Live keys, without secrets'),
-          ...errorResponses(...AUTHENTICATED_ERRORS, 404),
-        },
-      }),
-      async (c) =>
-        c.json(await apiKeys.listForProject(contextOf(c), c.req.valid('param').project_id, c.req.valid('query')), 200),
-    )
-    .openapi(
-      createRoute({
-        method: 'delete',
-        path: '/projects/{project_id}/api-keys/{key_id}',
-        tags,
-        summary: 'Revoke a project key',
-        security: bearerSecurity,
-        request: { params: KeyParams },
-        responses: { 204: { description: 'Revoked' }, ...errorResponses(...AUTHENTICATED_ERRORS, 404) },
-      }),
-      async (c) => {
-        const { project_id, key_id } = c.req.valid('param')
-        await apiKeys.revokeForProject(contextOf(c), project_id, key_id)
         return c.body(null, 204)
       },
     )

@@ -1,15 +1,31 @@
-import type { CreateProject, ListQuery, Page, Project, UpdateProject } from '@tributary/contract'
+import type { CreateProject, ListQuery, Page, Project, Scope, UpdateProject } from '@tributary/contract'
 
-import { assertProjectVisible, requirePermission, requireProjectWrite, requireTenant } from '../../auth/access.js'
+import {
+  assertProjectVisible,
+  requirePermission,
+  requireProjectContentWrite,
+  requireProjectRead,
+  requireProjectUse,
+  requireProjectWrite,
+  requireTenant,
+} from '../../auth/access.js'
 import type { AccessCache } from '../../auth/authenticator.js'
-import type { RequestContext } from '../../auth/principal.js'
+import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import { transactionOrConflict } from '../../metadata/store-errors.js'
-import { AuditRepo } from '../audit/audit.repo.js'
-import { WorkspacesRepo } from '../workspaces/workspaces.repo.js'
+import type { AuditService } from '../audit/audit.service.js'
+import type { WorkspacesService } from '../workspaces/workspaces.service.js'
 import { ProjectsRepo, toProject } from './projects.repo.js'
+
+/**
+ * What a caller needs to do inside a project:
+ * - `read`: see its contents (any member; a project key only its own project);
+ * - `{ use: scope }`: use a feature (run SQL, ask): members by role, keys with the scope;
+ * - `{ write: scope }`: change contents of a feature area: editors and admins, keys with the scope.
+ */
+export type ProjectNeed = 'read' | { use: Scope } | { write: Scope }
 
 export interface ProjectListQuery extends ListQuery {
   workspace_id?: string | undefined
@@ -19,7 +35,24 @@ export class ProjectsService {
   constructor(
     private readonly db: MetadataDb,
     private readonly access: AccessCache,
+    private readonly workspaces: WorkspacesService,
+    private readonly audit: AuditService,
   ) {}
+
+  /**
+   * The one access check for everything inside a project. A project the caller cannot see, or
+   * that is gone, is a `404` before a missing permission is a `403`, so ids reveal nothing.
+   */
+  async require(ctx: RequestContext, projectId: string, need: ProjectNeed): Promise<TenantContext> {
+    const tenant = requireProjectRead(ctx, projectId)
+    if (!(await new ProjectsRepo(this.db).findActive(tenant.principal.organizationId, projectId))) {
+      throw errors.notFound('project', projectId)
+    }
+    if (need === 'read') return tenant
+    return 'use' in need
+      ? requireProjectUse(ctx, projectId, need.use)
+      : requireProjectContentWrite(ctx, projectId, need.write)
+  }
 
   async create(ctx: RequestContext, input: CreateProject): Promise<Project> {
     const { principal } = requirePermission(ctx, 'projects:write')
@@ -27,14 +60,14 @@ export class ProjectsService {
       this.db,
       () => nameTaken(input.name),
       async (trx) => {
-        const workspace = await this.#workspace(trx, principal.organizationId, input.workspace_id)
+        const workspace = await this.workspaces.resolveId(trx, principal.organizationId, input.workspace_id)
         const row = await new ProjectsRepo(trx).insert({
           organization_id: principal.organizationId,
           workspace_id: workspace,
           name: input.name,
           description: input.description ?? null,
         })
-        await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'project', {
+        await this.audit.recordTenantWrite(trx, ctx, principal, 'project', {
           action: 'project.create',
           id: row.id,
           details: { name: row.name, workspace_id: workspace },
@@ -73,10 +106,12 @@ export class ProjectsService {
       this.db,
       () => nameTaken(input.name ?? current.name),
       async (trx) => {
-        if (input.workspace_id !== undefined) await this.#workspace(trx, principal.organizationId, input.workspace_id)
+        if (input.workspace_id !== undefined) {
+          await this.workspaces.resolveId(trx, principal.organizationId, input.workspace_id)
+        }
         const row = await new ProjectsRepo(trx).update(principal.organizationId, id, input)
         if (!row) throw errors.notFound('project', id)
-        await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'project', {
+        await this.audit.recordTenantWrite(trx, ctx, principal, 'project', {
           action: 'project.update',
           id: id,
           details: { fields: Object.keys(input) },
@@ -92,23 +127,9 @@ export class ProjectsService {
     const { principal } = requirePermission(ctx, 'projects:write')
     await this.db.transaction().execute(async (trx) => {
       if (!(await new ProjectsRepo(trx).archive(principal.organizationId, id))) throw errors.notFound('project', id)
-      await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'project', { action: 'project.delete', id: id })
+      await this.audit.recordTenantWrite(trx, ctx, principal, 'project', { action: 'project.delete', id: id })
     })
     this.access.forget((p) => p.kind === 'project' && p.projectId === id)
-  }
-
-  /** The named workspace, or the organization's default one. */
-  async #workspace(trx: MetadataDb, organizationId: string, workspaceId: string | undefined): Promise<string> {
-    const workspaces = new WorkspacesRepo(trx)
-    const workspace = workspaceId
-      ? await workspaces.findActive(organizationId, workspaceId)
-      : await workspaces.findDefault(organizationId)
-    if (!workspace) {
-      throw errors.validation(`workspace_id: workspace ${workspaceId ?? '(default)'} not found`, {
-        issues: [{ location: 'body', field: 'workspace_id', message: 'workspace not found' }],
-      })
-    }
-    return workspace.id
   }
 }
 

@@ -18,8 +18,4 @@ export const queryJobErrors = {
     ),
   alreadyEnded: (id: string, status: JobStatus) =>
     errors.conflict(`query job ${id} has already ${status === 'succeeded' ? 'succeeded' : 'failed'}`, { status }),
-  savedQueriesUnavailable: () =>
-    errors.validation('query_id: saved queries are not available on this server; send "sql" instead', {
-      issues: [{ location: 'body', field: 'query_id', message: 'saved queries are not available' }],
-    }),
 }

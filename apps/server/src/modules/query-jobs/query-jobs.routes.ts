@@ -7,6 +7,7 @@ import {
   QueryJobListQuery,
   ResultPage,
   ResultPageQuery,
+  RunSavedQuery,
 } from '@tributary/contract'
 
 import {
@@ -24,6 +25,11 @@ import type { QueryJobsService } from './query-jobs.service.js'
 const tags = ['Query jobs']
 const ProjectParams = z.object({ project_id: Id })
 const JobParams = ProjectParams.extend({ job_id: Id })
+const SavedQueryParams = ProjectParams.extend({ query_id: Id })
+
+const RunAccepted = QueryJob.extend({ job_id: Id.meta({ description: 'The same as `id`' }) }).meta({
+  id: 'SavedQueryRun',
+})
 
 export function queryJobRoutes(queryJobs: QueryJobsService) {
   return createRouter()
@@ -118,6 +124,31 @@ export function queryJobRoutes(queryJobs: QueryJobsService) {
       async (c) => {
         const { project_id, job_id } = c.req.valid('param')
         return c.json(await queryJobs.results(contextOf(c), project_id, job_id, c.req.valid('query')), 200)
+      },
+    )
+    .openapi(
+      createRoute({
+        method: 'post',
+        path: '/projects/{project_id}/queries/{query_id}/run',
+        tags: ['Saved queries'],
+        summary: 'Run a saved query as a job',
+        description:
+          'Checks the values against the declared parameters (a missing required, unknown or wrongly typed value is ' +
+          'a `422` naming `parameters.<name>`), fills defaults, and queues a query job; follow it at ' +
+          '`/query-jobs/{job_id}`.',
+        security: bearerSecurity,
+        request: { params: SavedQueryParams, body: { ...jsonBody(RunSavedQuery), required: false } },
+        responses: { 202: jsonResponse(RunAccepted, 'The queued job'), ...errorResponses(...WRITE_ERRORS, 404) },
+      }),
+      async (c) => {
+        const { project_id, query_id } = c.req.valid('param')
+        // The body is optional: without one the validator passes `{}` and its defaults do not apply.
+        const body: Partial<RunSavedQuery> = c.req.valid('json')
+        const job = await queryJobs.runSaved(contextOf(c), project_id, query_id, {
+          parameters: body.parameters,
+          timeoutMs: body.timeout_ms,
+        })
+        return c.json({ job_id: job.id, ...job }, 202)
       },
     )
 }

@@ -11,7 +11,6 @@ import type {
   ResultPageQuery,
 } from '@tributary/contract'
 
-import { requireProjectUse } from '../../auth/access.js'
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import type { EngineColumn, EngineStats } from '../../engine/engine.js'
 import type { PlatformDuckDB } from '../../engine/platform-duckdb.js'
@@ -23,21 +22,11 @@ import { newId } from '../../lib/ids.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import { toIso, toIsoOrNull } from '../../metadata/store-errors.js'
-import { ProjectsRepo } from '../projects/projects.repo.js'
+import type { ProjectsService } from '../projects/projects.service.js'
+import type { SavedQueriesService } from '../saved-queries/saved-queries.service.js'
 import type { SqlService } from '../sql/sql.service.js'
 import { queryJobErrors } from './query-jobs.errors.js'
-import { QUERY_JOB_KIND, QueryJobsRepo } from './query-jobs.repo.js'
 import { readResultRows } from './query-results.js'
-
-/** What the saved-queries module provides: a saved query and the caller's values, checked and typed. */
-export interface SavedQueryResolver {
-  resolveRun(
-    ctx: RequestContext,
-    projectId: string,
-    queryId: string,
-    parameters: Record<string, unknown>,
-  ): Promise<{ sql: string; parameters: Record<string, QueryParameter>; queryId: string }>
-}
 
 export interface SubmitQuery {
   sql: string
@@ -74,9 +63,10 @@ export interface StoredResult {
 export interface QueryJobsOptions {
   /** `<data dir>/results`: one directory per job, holding `result.parquet` once complete. */
   resultsDir: string
-  /** Resolved lazily: saved queries and query jobs each call the other. */
-  savedQueries?: () => SavedQueryResolver | undefined
 }
+
+/** Query jobs are the `query` jobs of the queue. */
+export const QUERY_JOB_KIND = 'query'
 
 const DEFAULT_TIMEOUT_MS = 3_600_000
 const RESULT_FILE = 'result.parquet'
@@ -90,16 +80,17 @@ export class QueryJobsService {
     private readonly jobs: JobQueue,
     private readonly sql: SqlService,
     private readonly platform: PlatformDuckDB,
+    private readonly dependencies: { projects: ProjectsService; savedQueries: SavedQueriesService },
     private readonly options: QueryJobsOptions,
-  ) {
-    const handler: JobHandler<QueryJobPayload> = {
-      kind: QUERY_JOB_KIND,
-      // Queries only read, so running one again after a crash or a source hiccup is harmless.
-      retryable: true,
-      maxAttempts: 3,
-      run: (job, ctx) => this.#run(job, ctx.signal),
-    }
-    jobs.register(handler)
+  ) {}
+
+  /** Runs query jobs, on whichever server claims them. */
+  readonly jobHandler: JobHandler<QueryJobPayload> = {
+    kind: QUERY_JOB_KIND,
+    // Queries only read, so running one again after a crash or a source hiccup is harmless.
+    retryable: true,
+    maxAttempts: 3,
+    run: (job, ctx) => this.#run(job, ctx.signal),
   }
 
   /** Where results live: `<results dir>/<job id>/result.parquet`. */
@@ -112,22 +103,32 @@ export class QueryJobsService {
     if (input.query_id === undefined) {
       return this.submit(ctx, projectId, { sql: input.sql!, timeoutMs: input.timeout_ms })
     }
-    await this.#usable(ctx, projectId)
-    // The one place a saved query becomes SQL: its owner checks it exists (404) and the values fit (422).
-    const resolver = this.options.savedQueries?.()
-    if (!resolver) throw queryJobErrors.savedQueriesUnavailable()
-    const resolved = await resolver.resolveRun(ctx, projectId, input.query_id, input.parameters ?? {})
+    return this.runSaved(ctx, projectId, input.query_id, { parameters: input.parameters, timeoutMs: input.timeout_ms })
+  }
+
+  /**
+   * Runs a saved query as a job: the one path for every door (`POST /queries/{id}/run`,
+   * `POST /query-jobs {query_id}`, and later schedules, tools and workflows). The saved query's
+   * owner checks it exists (404) and the values fit its parameters (422).
+   */
+  async runSaved(
+    ctx: RequestContext,
+    projectId: string,
+    queryId: string,
+    run: { parameters?: Readonly<Record<string, unknown>> | undefined; timeoutMs?: number | undefined },
+  ): Promise<QueryJob> {
+    const resolved = await this.dependencies.savedQueries.resolveRun(ctx, projectId, queryId, run.parameters ?? {})
     return this.submit(ctx, projectId, {
       sql: resolved.sql,
       parameters: resolved.parameters,
       queryId: resolved.queryId,
-      timeoutMs: input.timeout_ms,
+      timeoutMs: run.timeoutMs,
     })
   }
 
   /** Queues a query to run as the caller; also what `POST /queries/{id}/run` uses. */
   async submit(ctx: RequestContext, projectId: string, query: SubmitQuery): Promise<QueryJob> {
-    const tenant = await this.#usable(ctx, projectId)
+    const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
     const payload: QueryJobPayload = {
       sql: query.sql,
       timeout_ms: query.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -146,18 +147,19 @@ export class QueryJobsService {
   }
 
   async list(ctx: RequestContext, projectId: string, query: QueryJobListQuery): Promise<Page<QueryJob>> {
-    const tenant = await this.#usable(ctx, projectId)
-    const rows = await new QueryJobsRepo(this.db).list(
+    const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
+    const rows = await this.jobs.list(
       tenant.principal.organizationId,
       projectId,
-      { queryId: query.query_id, status: query.status, before: decodeCursor(query.cursor) },
+      QUERY_JOB_KIND,
+      { payload: { query_id: query.query_id }, status: query.status, before: decodeCursor(query.cursor) },
       query.limit,
     )
     return toPage(rows, query.limit, toQueryJob)
   }
 
   async get(ctx: RequestContext, projectId: string, id: string): Promise<QueryJob> {
-    const tenant = await this.#usable(ctx, projectId)
+    const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
     return toQueryJob(await this.#find(tenant, projectId, id))
   }
 
@@ -166,7 +168,7 @@ export class QueryJobsService {
    * interrupted. Answers once it has stopped, or with `running` if that takes longer than a moment.
    */
   async cancel(ctx: RequestContext, projectId: string, id: string): Promise<QueryJob> {
-    const tenant = await this.#usable(ctx, projectId)
+    const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
     const current = await this.#find(tenant, projectId, id)
     if (current.status === 'succeeded' || current.status === 'failed') {
       throw queryJobErrors.alreadyEnded(id, current.status)
@@ -215,7 +217,7 @@ export class QueryJobsService {
 
   /** The stored result of a job that succeeded (exports read it too); `409` while it has none. */
   async storedResult(ctx: RequestContext, projectId: string, id: string): Promise<StoredResult> {
-    const tenant = await this.#usable(ctx, projectId)
+    const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
     const row = await this.#find(tenant, projectId, id)
     if (row.status !== 'succeeded') throw queryJobErrors.notFinished(id, row.status)
     const result = row.result as unknown as QueryJobResult
@@ -262,13 +264,6 @@ export class QueryJobsService {
 
   #resultFile(jobId: string): string {
     return path.join(this.options.resultsDir, jobId, RESULT_FILE)
-  }
-
-  async #usable(ctx: RequestContext, projectId: string): Promise<TenantContext> {
-    const tenant = requireProjectUse(ctx, projectId, 'query')
-    const project = await new ProjectsRepo(this.db).findActive(tenant.principal.organizationId, projectId)
-    if (!project) throw errors.notFound('project', projectId)
-    return tenant
   }
 
   async #find(tenant: TenantContext, projectId: string, id: string): Promise<JobRow> {

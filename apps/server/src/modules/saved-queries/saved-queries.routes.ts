@@ -1,14 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi'
-import {
-  CreateSavedQuery,
-  Id,
-  ListQuery,
-  listOf,
-  QueryJob,
-  RunSavedQuery,
-  SavedQuery,
-  UpdateSavedQuery,
-} from '@tributary/contract'
+import { CreateSavedQuery, Id, ListQuery, listOf, SavedQuery, UpdateSavedQuery } from '@tributary/contract'
 
 import {
   AUTHENTICATED_ERRORS,
@@ -20,18 +11,13 @@ import {
   jsonResponse,
   WRITE_ERRORS,
 } from '../../http/router.js'
-import type { QueryJobsService } from '../query-jobs/query-jobs.service.js'
 import type { SavedQueriesService } from './saved-queries.service.js'
 
 const tags = ['Saved queries']
 const ProjectParams = z.object({ project_id: Id })
 const QueryParams = ProjectParams.extend({ query_id: Id })
 
-const RunAccepted = QueryJob.extend({ job_id: Id.meta({ description: 'The same as `id`' }) }).meta({
-  id: 'SavedQueryRun',
-})
-
-export function savedQueryRoutes(savedQueries: SavedQueriesService, queryJobs: Pick<QueryJobsService, 'submit'>) {
+export function savedQueryRoutes(savedQueries: SavedQueriesService) {
   return createRouter()
     .openapi(
       createRoute({
@@ -114,30 +100,6 @@ export function savedQueryRoutes(savedQueries: SavedQueriesService, queryJobs: P
         const { project_id, query_id } = c.req.valid('param')
         await savedQueries.archive(contextOf(c), project_id, query_id)
         return c.body(null, 204)
-      },
-    )
-    .openapi(
-      createRoute({
-        method: 'post',
-        path: '/projects/{project_id}/queries/{query_id}/run',
-        tags,
-        summary: 'Run a saved query as a job',
-        description:
-          'Checks the values against the declared parameters (a missing required, unknown or wrongly typed value is ' +
-          'a `422` naming `parameters.<name>`), fills defaults, and queues a query job; follow it at ' +
-          '`/query-jobs/{job_id}`.',
-        security: bearerSecurity,
-        request: { params: QueryParams, body: { ...jsonBody(RunSavedQuery), required: false } },
-        responses: { 202: jsonResponse(RunAccepted, 'The queued job'), ...errorResponses(...WRITE_ERRORS, 404) },
-      }),
-      async (c) => {
-        const { project_id, query_id } = c.req.valid('param')
-        // The body is optional: without one the validator passes `{}` and its defaults do not apply.
-        const body: Partial<RunSavedQuery> = c.req.valid('json')
-        const ctx = contextOf(c)
-        const resolved = await savedQueries.resolveRun(ctx, project_id, query_id, body.parameters ?? {})
-        const job = await queryJobs.submit(ctx, project_id, { ...resolved, timeoutMs: body.timeout_ms })
-        return c.json({ job_id: job.id, ...job }, 202)
       },
     )
 }

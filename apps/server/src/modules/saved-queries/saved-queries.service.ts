@@ -7,7 +7,7 @@ import type {
   UpdateSavedQuery,
 } from '@tributary/contract'
 
-import { requireProjectContentWrite, requireProjectRead, requireProjectUse } from '../../auth/access.js'
+import { requireProjectContentWrite } from '../../auth/access.js'
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import { placeholderNames, type QueryParameter } from '../../engine/sql-text.js'
 import { errors } from '../../lib/errors.js'
@@ -15,8 +15,8 @@ import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { SavedQueryParameter, SavedQueryRow } from '../../metadata/schema.js'
 import { toIso } from '../../metadata/store-errors.js'
-import { AuditRepo } from '../audit/audit.repo.js'
-import { ProjectsRepo } from '../projects/projects.repo.js'
+import type { AuditService } from '../audit/audit.service.js'
+import type { ProjectsService } from '../projects/projects.service.js'
 import { toBindable } from './parameters.js'
 import { parameterErrors, type ParameterIssue } from './saved-queries.errors.js'
 import { SavedQueriesRepo } from './saved-queries.repo.js'
@@ -30,10 +30,14 @@ export interface ResolvedRun {
 
 /** Saved queries with `{{name}}` parameters (issue 4): stored, checked, and resolved for a run. */
 export class SavedQueriesService {
-  constructor(private readonly db: MetadataDb) {}
+  constructor(
+    private readonly db: MetadataDb,
+    private readonly projects: ProjectsService,
+    private readonly audit: AuditService,
+  ) {}
 
   async create(ctx: RequestContext, projectId: string, input: CreateSavedQuery): Promise<SavedQuery> {
-    const tenant = await this.#writable(ctx, projectId)
+    const tenant = await this.projects.require(ctx, projectId, { write: 'query' })
     const parameters = checkDefinitions(input.sql, input.parameters)
     return this.db.transaction().execute(async (trx) => {
       const row = await new SavedQueriesRepo(trx).insert({
@@ -44,7 +48,7 @@ export class SavedQueriesService {
         sql: input.sql,
         parameters,
       })
-      await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'saved_query', {
+      await this.audit.recordTenantWrite(trx, ctx, tenant.principal, 'saved_query', {
         action: 'saved_query.create',
         id: row.id,
         details: { display_name: row.display_name, project_id: projectId },
@@ -54,7 +58,7 @@ export class SavedQueriesService {
   }
 
   async list(ctx: RequestContext, projectId: string, query: ListQuery): Promise<Page<SavedQuery>> {
-    const tenant = await this.#readable(ctx, projectId)
+    const tenant = await this.projects.require(ctx, projectId, 'read')
     const rows = await new SavedQueriesRepo(this.db).list(
       tenant.principal.organizationId,
       projectId,
@@ -65,13 +69,13 @@ export class SavedQueriesService {
   }
 
   async get(ctx: RequestContext, projectId: string, id: string): Promise<SavedQuery> {
-    const tenant = await this.#readable(ctx, projectId)
+    const tenant = await this.projects.require(ctx, projectId, 'read')
     return toSavedQuery(await this.#find(tenant, projectId, id))
   }
 
   /** SQL and parameters are checked together, as they will be after the change. */
   async update(ctx: RequestContext, projectId: string, id: string, input: UpdateSavedQuery): Promise<SavedQuery> {
-    const tenant = await this.#readable(ctx, projectId)
+    const tenant = await this.projects.require(ctx, projectId, 'read')
     const current = await this.#find(tenant, projectId, id)
     requireProjectContentWrite(ctx, projectId, 'query')
     const parameters =
@@ -86,7 +90,7 @@ export class SavedQueriesService {
         ...(parameters === undefined ? {} : { parameters }),
       })
       if (!row) throw errors.notFound('query', id)
-      await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'saved_query', {
+      await this.audit.recordTenantWrite(trx, ctx, tenant.principal, 'saved_query', {
         action: 'saved_query.update',
         id,
         details: { fields: Object.keys(input) },
@@ -96,14 +100,14 @@ export class SavedQueriesService {
   }
 
   async archive(ctx: RequestContext, projectId: string, id: string): Promise<void> {
-    const tenant = await this.#readable(ctx, projectId)
+    const tenant = await this.projects.require(ctx, projectId, 'read')
     await this.#find(tenant, projectId, id)
     requireProjectContentWrite(ctx, projectId, 'query')
     await this.db.transaction().execute(async (trx) => {
       if (!(await new SavedQueriesRepo(trx).archive(tenant.principal.organizationId, projectId, id))) {
         throw errors.notFound('query', id)
       }
-      await new AuditRepo(trx).recordTenantWrite(ctx, tenant.principal, 'saved_query', {
+      await this.audit.recordTenantWrite(trx, ctx, tenant.principal, 'saved_query', {
         action: 'saved_query.delete',
         id,
       })
@@ -120,8 +124,7 @@ export class SavedQueriesService {
     queryId: string,
     given: Readonly<Record<string, unknown>>,
   ): Promise<ResolvedRun> {
-    requireProjectUse(ctx, projectId, 'query')
-    const tenant = await this.#readable(ctx, projectId)
+    const tenant = await this.projects.require(ctx, projectId, { use: 'query' })
     const row = await this.#find(tenant, projectId, queryId)
     const declared = new Map(row.parameters.map((parameter) => [parameter.name, parameter]))
     const issues: ParameterIssue[] = []
@@ -149,18 +152,6 @@ export class SavedQueriesService {
     }
     if (issues.length) throw parameterErrors('body', issues)
     return { sql: row.sql, parameters, queryId: row.id }
-  }
-
-  async #readable(ctx: RequestContext, projectId: string): Promise<TenantContext> {
-    const tenant = requireProjectRead(ctx, projectId)
-    const project = await new ProjectsRepo(this.db).findActive(tenant.principal.organizationId, projectId)
-    if (!project) throw errors.notFound('project', projectId)
-    return tenant
-  }
-
-  async #writable(ctx: RequestContext, projectId: string): Promise<TenantContext> {
-    await this.#readable(ctx, projectId)
-    return requireProjectContentWrite(ctx, projectId, 'query')
   }
 
   async #find(tenant: TenantContext, projectId: string, id: string): Promise<SavedQueryRow> {

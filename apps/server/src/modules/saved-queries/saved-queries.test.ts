@@ -266,6 +266,92 @@ describeEachStore('saved queries', (kind) => {
     expect(viaJobs.body.error.details.issues[0].field).toBe('parameters.i')
   })
 
+  it('accepts the SQL type names people write, in any case, and answers with the type each maps to', async () => {
+    const written: [string, string][] = [
+      ['VARCHAR', 'string'],
+      ['text', 'string'],
+      ['Character Varying(20)', 'string'],
+      ['BIGINT', 'integer'],
+      ['int', 'integer'],
+      ['INTEGER', 'integer'],
+      ['DOUBLE', 'number'],
+      ['float', 'number'],
+      ['double  precision', 'number'],
+      ['DECIMAL(10, 2)', 'decimal'],
+      ['numeric', 'decimal'],
+      ['BOOLEAN', 'boolean'],
+      ['date', 'date'],
+      ['TIMESTAMP', 'timestamp'],
+      ['timestamp with time zone', 'timestamp'],
+      ['Integer', 'integer'],
+    ]
+    const names = written.map((_, i) => `p${i}`)
+    const created = await create({
+      display_name: 'SQL type names',
+      sql: `select ${names.map((name) => `{{${name}}} as ${name}`).join(', ')}`,
+      parameters: written.map(([type], i) => ({ name: names[i], type, required: true })),
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    expect(created.body.parameters.map((parameter: { type: string }) => parameter.type)).toEqual(
+      written.map(([, type]) => type),
+    )
+    const shown = await app.request('GET', `${base()}/queries/${created.body.id}`, { key: orgKey })
+    expect(shown.body.parameters).toEqual(created.body.parameters)
+
+    const values: Record<string, unknown> = {
+      string: 'x',
+      integer: '9007199254740993',
+      number: 0.5,
+      decimal: '12.34',
+      boolean: false,
+      date: '2026-03-01',
+      timestamp: '2026-03-01T00:00:00Z',
+    }
+    const accepted = await run(created.body.id, {
+      parameters: Object.fromEntries(written.map(([, type], i) => [names[i], values[type]])),
+    })
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(202)
+    const job = await finished(accepted.body.job_id)
+    expect(job.status, JSON.stringify(job)).toBe('succeeded')
+    const page = await app.request('GET', `${base()}/query-jobs/${job.id}/results`, { key: orgKey })
+    const DUCKDB_TYPES: Record<string, string> = {
+      string: 'VARCHAR',
+      integer: 'BIGINT',
+      number: 'DOUBLE',
+      decimal: 'DECIMAL(38,10)',
+      boolean: 'BOOLEAN',
+      date: 'DATE',
+      timestamp: 'TIMESTAMP WITH TIME ZONE',
+    }
+    expect(page.body.columns.map((column: { type: string }) => column.type)).toEqual(
+      written.map(([, type]) => DUCKDB_TYPES[type]),
+    )
+
+    // A value is checked against the type the name maps to; what maps to none is refused, naming the choices.
+    const cases: [unknown, string, string][] = [
+      [[{ name: 'a', type: 'BIGINT', default: 'ten' }], 'parameters.0.default', 'integer'],
+      [[{ name: 'a', type: 'UUID' }], 'parameters.0.type', "'UUID' is not a parameter type"],
+      [[{ name: 'a', type: 'HUGEINT' }], 'parameters.0.type', 'VARCHAR'],
+      [[{ name: 'a', type: 'VARCHAR(abc)' }], 'parameters.0.type', 'string, integer'],
+      [[{ name: 'a', type: '' }], 'parameters.0.type', 'not a parameter type'],
+    ]
+    for (const [parameters, field, words] of cases) {
+      const response = await create({ display_name: 'q', sql: 'select {{a}}', parameters })
+      expect(response.status, JSON.stringify(parameters)).toBe(422)
+      const issue = response.body.error.details.issues.find((found: { field: string }) => found.field === field)
+      expect(issue, JSON.stringify(response.body)).toBeDefined()
+      expect(issue.message).toContain(words)
+    }
+
+    // A change takes the same names.
+    const changed = await app.request('PATCH', `${base()}/queries/${created.body.id}`, {
+      key: orgKey,
+      body: { sql: 'select {{a}} as a', parameters: [{ name: 'a', type: 'Timestamptz' }] },
+    })
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200)
+    expect(changed.body.parameters).toEqual([{ name: 'a', type: 'timestamp', required: false }])
+  })
+
   it('binds a value as a value: an injection attempt is just a string', async () => {
     const created = await create({
       display_name: 'Lookup',

@@ -1,7 +1,6 @@
 import type { SqlRequest, SqlResult } from '@tributary/contract'
 
-import { requireProjectUse } from '../../auth/access.js'
-import type { RequestContext } from '../../auth/principal.js'
+import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import type { ConnectorContext } from '../../engine/connectors/connector.js'
 import type { SessionPool } from '../../engine/connectors/session-pool.js'
 import {
@@ -11,20 +10,20 @@ import {
   type EngineParquetResult,
   type SqlEngine,
 } from '../../engine/engine.js'
+import { INTERNAL_CATALOG } from '../../engine/local-tables.js'
 import type { QueryParameter } from '../../engine/sql-text.js'
 import { AppError, assertNever } from '../../lib/errors.js'
 import type { CatalogsService } from '../catalogs/catalogs.service.js'
-import { INTERNAL_CATALOG } from '../catalogs/catalogs.service.js'
-import type { ConnectionsService } from '../connections/connections.service.js'
+import type { ProjectsService } from '../projects/projects.service.js'
 
 /** Federated SQL over a project's catalogs. */
 export class SqlService {
   constructor(
-    private readonly connections: ConnectionsService,
     private readonly catalogs: CatalogsService,
     private readonly engine: SqlEngine,
     private readonly connectorContext: ConnectorContext,
     private readonly sessions: SessionPool,
+    private readonly projects: ProjectsService,
   ) {}
 
   async run(ctx: RequestContext, projectId: string, input: SqlRequest, signal?: AbortSignal): Promise<SqlResult> {
@@ -47,41 +46,50 @@ export class SqlService {
     return engineCall(() => this.engine.executeToParquet({ ...query, parameters: input.parameters }, outputPath))
   }
 
+  /** One project check for the whole query; its catalogs are resolved once, all together, when the engine asks. */
   async #query(
     ctx: RequestContext,
     projectId: string,
     input: { sql: string; timeoutMs: number },
     signal: AbortSignal | undefined,
   ): Promise<EngineExportQuery> {
-    requireProjectUse(ctx, projectId, 'query')
-    const catalogNames = (await this.catalogs.list(ctx, projectId)).map((catalog) => catalog.name)
+    const checked = await this.projects.require(ctx, projectId, { use: 'query' })
     return {
       sql: input.sql,
       timeoutMs: input.timeoutMs,
       signal,
-      catalogNames,
-      resolveCatalog: (name) => this.#catalog(ctx, projectId, name),
+      resolveCatalogs: (names) => this.#catalogs(checked, projectId, names),
+      catalogNames: () => this.catalogs.names(checked, projectId),
     }
   }
 
-  async #catalog(ctx: RequestContext, projectId: string, name: string): Promise<CatalogHandle | undefined> {
-    if (name === INTERNAL_CATALOG) {
-      const internal = await this.catalogs.internalCatalog(ctx, projectId)
-      return { name, catalog: internal.catalog, localTables: (schema, table) => internal.localTables(schema, table) }
+  async #catalogs(
+    checked: TenantContext,
+    projectId: string,
+    names: readonly string[],
+  ): Promise<Map<string, CatalogHandle>> {
+    const { internal, sources } = await this.catalogs.forQuery(checked, projectId, names)
+    const handles = new Map<string, CatalogHandle>()
+    if (internal) {
+      handles.set(INTERNAL_CATALOG, {
+        name: INTERNAL_CATALOG,
+        catalog: internal.catalog,
+        localTables: (schema, table) => internal.localTables(schema, table),
+      })
     }
-    const opened = await this.connections.openByCatalog(ctx, projectId, name)
-    if (!opened) return undefined
-    const catalog = await this.catalogs.sourceCatalog(opened)
-    return {
-      name,
-      catalog,
-      // Keyed by the settings' version too: sessions opened with settings since changed are not reused.
-      openSession: () =>
-        this.sessions.open(`${opened.row.id}@${new Date(opened.row.updated_at).getTime()}`, () =>
-          opened.connector.connect(opened.config, this.connectorContext),
-        ),
-      pushdownDialect: opened.connector.pushdownDialect,
+    for (const { opened, catalog } of sources) {
+      handles.set(opened.row.catalog, {
+        name: opened.row.catalog,
+        catalog,
+        // Keyed by the settings' version too: sessions opened with settings since changed are not reused.
+        openSession: () =>
+          this.sessions.open(`${opened.row.id}@${new Date(opened.row.updated_at).getTime()}`, () =>
+            opened.connector.connect(opened.config, this.connectorContext),
+          ),
+        pushdownDialect: opened.connector.pushdownDialect,
+      })
     }
+    return handles
   }
 }
 

@@ -7,10 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { API, createOrganization, createProject, startTestApp, type TestApp } from '../../../test/harness.js'
 
-const CHINOOK_SQLITE = path.resolve(
-  import.meta.dirname,
-  '../../../../../../shared/datasets/chinook/Chinook_Sqlite.sqlite',
-)
+const CHINOOK_SQLITE = path.resolve(import.meta.dirname, '../../../test/fixtures/chinook/Chinook_Sqlite.sqlite')
 
 describe('POST /projects/{id}/sql over files and SQLite', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'tributary-sql-'))

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi'
 import {
   AcceptInvite,
+  CreatedUser,
   CreateUser,
   Id,
   Invitation,
@@ -36,10 +37,17 @@ export function userRoutes(users: UsersService) {
         method: 'post',
         path: '/users',
         tags,
-        summary: 'Create a user with a password (admins)',
+        summary: 'Create a user (admins)',
+        description:
+          'With a `password` the user is `active` and may sign in at once. Without one the user is `invited`: ' +
+          '`/auth/login` answers `401` until a password is set with the response’s one-time `setup_token` at ' +
+          '`POST /auth/accept-invite` (`{token, password}`), which works as for `POST /users/invite`.',
         security: bearerSecurity,
         request: { body: jsonBody(CreateUser) },
-        responses: { 201: jsonResponse(User, 'The new user'), ...errorResponses(...WRITE_ERRORS, 409) },
+        responses: {
+          201: jsonResponse(CreatedUser, 'The new user, with a `setup_token` when created without a password'),
+          ...errorResponses(...WRITE_ERRORS, 409),
+        },
       }),
       async (c) => c.json(await users.create(contextOf(c), c.req.valid('json')), 201),
     )
@@ -159,6 +167,9 @@ export function authRoutes(users: UsersService) {
         path: '/auth/accept-invite',
         tags: authTags,
         summary: 'Accept an invitation and set a password',
+        description:
+          'Takes the `invitation_token` of `POST /users/invite` or the `setup_token` of a user created without a ' +
+          'password; either works once, until it expires.',
         request: { body: jsonBody(AcceptInvite) },
         responses: { 200: jsonResponse(SessionToken, 'A session'), ...errorResponses(401, 413, 415, 422, 429) },
       }),

@@ -1,5 +1,6 @@
 import type {
   AcceptInvite,
+  CreatedUser,
   CreateUser,
   Invitation,
   InviteUser,
@@ -23,7 +24,7 @@ import { generateToken, sha256 } from '../../lib/secrets.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { UserRow } from '../../metadata/schema.js'
 import { transactionOrConflict } from '../../metadata/store-errors.js'
-import { AuditRepo } from '../audit/audit.repo.js'
+import type { AuditService } from '../audit/audit.service.js'
 import { userErrors } from './users.errors.js'
 import { toUser, UsersRepo } from './users.repo.js'
 
@@ -38,11 +39,25 @@ export class UsersService {
     private readonly db: MetadataDb,
     private readonly sessions: SessionTokens,
     private readonly access: AccessCache,
+    private readonly audit: AuditService,
     private readonly options: UsersServiceOptions,
   ) {}
 
-  async create(ctx: RequestContext, input: CreateUser): Promise<User> {
+  /** Every user of an organization that is going away, inside its transaction (`trx`): their e-mails are free again. */
+  async archiveAllOf(trx: MetadataDb, organizationId: string): Promise<void> {
+    await new UsersRepo(trx).archiveAll(organizationId)
+  }
+
+  /**
+   * With a password the user is active at once. Without one (`{email, name, role}`, as DataCovey
+   * sends it) the user is created as an invitation is, and the response carries its one-time token.
+   */
+  async create(ctx: RequestContext, input: CreateUser): Promise<CreatedUser> {
     const { principal } = requirePermission(ctx, 'organization:admin')
+    if (input.password === undefined) {
+      const invited = await this.#insertInvited(ctx, principal, input, 'user.create')
+      return { ...invited.user, setup_token: invited.invitation_token, setup_token_expires_at: invited.expires_at }
+    }
     const passwordHash = await hashPassword(input.password)
     return this.#insertUser(ctx, principal, input.email, 'user.create', {
       organization_id: principal.organizationId,
@@ -56,12 +71,21 @@ export class UsersService {
     }).then(toUser)
   }
 
-  /** Creates the user as `invited` and returns a one-time token; delivering it is the caller's business. */
   async invite(ctx: RequestContext, input: InviteUser): Promise<Invitation> {
     const { principal } = requirePermission(ctx, 'organization:admin')
+    return this.#insertInvited(ctx, principal, input, 'user.invite')
+  }
+
+  /** Creates the user as `invited` and returns a one-time token; delivering it is the caller's business. */
+  async #insertInvited(
+    ctx: RequestContext,
+    principal: TenantPrincipal,
+    input: InviteUser,
+    action: 'user.invite' | 'user.create',
+  ): Promise<Invitation> {
     const token = generateToken(INVITE_TOKEN_PREFIX)
     const expiresAt = new Date(Date.now() + this.options.inviteTtlHours * 3_600_000)
-    const row = await this.#insertUser(ctx, principal, input.email, 'user.invite', {
+    const row = await this.#insertUser(ctx, principal, input.email, action, {
       organization_id: principal.organizationId,
       email: input.email,
       name: input.name ?? null,
@@ -105,7 +129,7 @@ export class UsersService {
         ...(passwordHash === undefined ? {} : { password_hash: passwordHash, sessions_valid_after: new Date() }),
       })
       if (!updated) throw errors.notFound('user', id)
-      await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'user', {
+      await this.audit.recordTenantWrite(trx, ctx, principal, 'user', {
         action: 'user.update',
         id,
         details: { fields: Object.keys(input) },
@@ -127,7 +151,7 @@ export class UsersService {
       if (current.role === 'admin' && input.role !== 'admin') await this.#keepAnAdmin(users, principal, current)
       const updated = await users.update(principal.organizationId, id, { role: input.role })
       if (!updated) throw errors.notFound('user', id)
-      await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'user', {
+      await this.audit.recordTenantWrite(trx, ctx, principal, 'user', {
         action: 'user.role_change',
         id,
         details: { from: current.role, to: input.role },
@@ -147,7 +171,7 @@ export class UsersService {
       const current = await this.#find(trx, principal.organizationId, id)
       if (current.role === 'admin') await this.#keepAnAdmin(users, principal, current)
       await users.archive(principal.organizationId, id)
-      await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'user', {
+      await this.audit.recordTenantWrite(trx, ctx, principal, 'user', {
         action: 'user.delete',
         id,
         details: { email: current.email },
@@ -175,7 +199,7 @@ export class UsersService {
         principal: { kind: 'user', userId: updated.id, organizationId: updated.organization_id, role: updated.role },
         requestId,
       }
-      await new AuditRepo(trx).recordTenantWrite(ctx, ctx.principal as TenantPrincipal, 'user', {
+      await this.audit.recordTenantWrite(trx, ctx, ctx.principal as TenantPrincipal, 'user', {
         action: 'user.accept_invite',
         id: updated.id,
       })
@@ -209,7 +233,7 @@ export class UsersService {
       () => userErrors.emailTaken(email),
       async (trx) => {
         const row = await new UsersRepo(trx).insert(values)
-        await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'user', {
+        await this.audit.recordTenantWrite(trx, ctx, principal, 'user', {
           action,
           id: row.id,
           details: { email, role: row.role },

@@ -55,6 +55,79 @@ describe('users, invitations and sessions', () => {
     expect(Date.parse(login.body.expires_at)).toBeGreaterThan(Date.now() + 3_000_000)
   })
 
+  it('creates a user without a password, who signs in only after setting one with the one-time setup token', async () => {
+    // DataCovey's call: no password.
+    const created = await app.request('POST', `${API}/users`, {
+      key: orgKey,
+      body: { email: 'Later@Example.com', name: 'Later', role: 'editor' },
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    expect(created.body).toMatchObject({
+      email: 'later@example.com',
+      name: 'Later',
+      role: 'editor',
+      status: 'invited',
+      organization_id: organizationId,
+    })
+    expect(created.body.setup_token).toMatch(/^trbinv_/)
+    expect(Date.parse(created.body.setup_token_expires_at)).toBeGreaterThan(Date.now())
+    const shown = await app.request('GET', `${API}/users/${created.body.id}`, { key: orgKey })
+    expect(shown.body).not.toHaveProperty('setup_token')
+
+    // No password is no sign-in, and it reads as a wrong password does.
+    const refused = await app.request('POST', `${API}/auth/login`, {
+      body: { email: 'later@example.com', password: 'any password at all' },
+    })
+    const wrong = await app.request('POST', `${API}/auth/login`, {
+      body: { email: 'nobody-at-all@example.com', password: 'any password at all' },
+    })
+    expect(refused.status).toBe(401)
+    expect(refused.body.error).toEqual({ ...wrong.body.error, request_id: refused.body.error.request_id })
+
+    const set = await app.request('POST', `${API}/auth/accept-invite`, {
+      body: { token: created.body.setup_token, password: 'my own password' },
+    })
+    expect(set.status, JSON.stringify(set.body)).toBe(200)
+    expect(set.body.user).toMatchObject({ id: created.body.id, status: 'active' })
+    const login = await app.request('POST', `${API}/auth/login`, {
+      body: { email: 'later@example.com', password: 'my own password' },
+    })
+    expect(login.status).toBe(200)
+    expect((await app.request('GET', `${API}/users/me`, { key: login.body.token })).body.id).toBe(created.body.id)
+
+    const reused = await app.request('POST', `${API}/auth/accept-invite`, {
+      body: { token: created.body.setup_token, password: 'taking it over' },
+    })
+    expect(reused.status).toBe(401)
+    expect(reused.body.error.code).toBe('authentication_error')
+    const stillMine = await app.request('POST', `${API}/auth/login`, {
+      body: { email: 'later@example.com', password: 'my own password' },
+    })
+    expect(stillMine.status).toBe(200)
+  })
+
+  it('creates a user with a password as before: active at once, with no setup token', async () => {
+    const created = await app.request('POST', `${API}/users`, {
+      key: orgKey,
+      body: { email: 'chosen@example.com', password: 'chosen by the admin', role: 'viewer' },
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    expect(created.body).toMatchObject({ email: 'chosen@example.com', role: 'viewer', status: 'active' })
+    expect(Object.keys(created.body).sort()).toEqual(
+      ['id', 'organization_id', 'email', 'name', 'role', 'status', 'created_at', 'updated_at'].sort(),
+    )
+    const login = await app.request('POST', `${API}/auth/login`, {
+      body: { email: 'chosen@example.com', password: 'chosen by the admin' },
+    })
+    expect(login.status).toBe(200)
+    const short = await app.request('POST', `${API}/users`, {
+      key: orgKey,
+      body: { email: 'short@example.com', password: 'short' },
+    })
+    expect(short.status).toBe(422)
+    expect(short.body.error.details.issues[0].field).toBe('password')
+  })
+
   it('answers a wrong password and an unknown e-mail alike', async () => {
     const { user } = await createUserSession(app, orgKey, 'viewer', 'known@example.com')
     const wrong = await app.request('POST', `${API}/auth/login`, {

@@ -29,6 +29,30 @@ export class WorkspacesRepo {
     return this.#live(organizationId).selectAll().where('is_default', '=', true).executeTakeFirst()
   }
 
+  /** Live projects held by a workspace: one that holds any cannot be deleted. */
+  async countProjects(organizationId: string, id: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('projects')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('organization_id', '=', organizationId)
+      .where('workspace_id', '=', id)
+      .where('archived_at', 'is', null)
+      .executeTakeFirstOrThrow()
+    return Number(row.count)
+  }
+
+  /** The workspace holding a live project, for a project key that may see only that one. */
+  async findIdOfProject(organizationId: string, projectId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('projects')
+      .select('workspace_id')
+      .where('organization_id', '=', organizationId)
+      .where('id', '=', projectId)
+      .where('archived_at', 'is', null)
+      .executeTakeFirst()
+    return row?.workspace_id
+  }
+
   async list(
     organizationId: string,
     options: { after?: string | undefined; onlyId?: string | undefined; limit: number },

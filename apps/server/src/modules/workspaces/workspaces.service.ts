@@ -6,12 +6,51 @@ import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import { transactionOrConflict } from '../../metadata/store-errors.js'
-import { AuditRepo } from '../audit/audit.repo.js'
-import { ProjectsRepo } from '../projects/projects.repo.js'
+import type { AuditService } from '../audit/audit.service.js'
 import { toWorkspace, WorkspacesRepo } from './workspaces.repo.js'
 
+export const DEFAULT_WORKSPACE_NAME = 'Default'
+
 export class WorkspacesService {
-  constructor(private readonly db: MetadataDb) {}
+  constructor(
+    private readonly db: MetadataDb,
+    private readonly audit: AuditService,
+  ) {}
+
+  /** Every organization has one, made with it in the same transaction (`trx`). */
+  async createDefault(trx: MetadataDb, ctx: RequestContext, organizationId: string): Promise<Workspace> {
+    const row = await new WorkspacesRepo(trx).insert({
+      organization_id: organizationId,
+      name: DEFAULT_WORKSPACE_NAME,
+      description: null,
+      is_default: true,
+    })
+    await this.audit.record(trx, ctx, {
+      action: 'workspace.create',
+      resourceType: 'workspace',
+      resourceId: row.id,
+      organizationId,
+      details: { name: row.name, is_default: true },
+    })
+    return toWorkspace(row)
+  }
+
+  /**
+   * The id of the named live workspace, or of the organization's default one; a `422` naming
+   * `workspace_id` when there is none. Read inside the caller's transaction (`trx`).
+   */
+  async resolveId(trx: MetadataDb, organizationId: string, workspaceId: string | undefined): Promise<string> {
+    const workspaces = new WorkspacesRepo(trx)
+    const workspace = workspaceId
+      ? await workspaces.findActive(organizationId, workspaceId)
+      : await workspaces.findDefault(organizationId)
+    if (!workspace) {
+      throw errors.validation(`workspace_id: workspace ${workspaceId ?? '(default)'} not found`, {
+        issues: [{ location: 'body', field: 'workspace_id', message: 'workspace not found' }],
+      })
+    }
+    return workspace.id
+  }
 
   async create(ctx: RequestContext, input: CreateWorkspace): Promise<Workspace> {
     const { principal } = requirePermission(ctx, 'organization:admin')
@@ -25,7 +64,7 @@ export class WorkspacesService {
           description: input.description ?? null,
           is_default: false,
         })
-        await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'workspace', {
+        await this.audit.recordTenantWrite(trx, ctx, principal, 'workspace', {
           action: 'workspace.create',
           id: row.id,
           details: { name: row.name },
@@ -64,7 +103,7 @@ export class WorkspacesService {
       async (trx) => {
         const row = await new WorkspacesRepo(trx).update(principal.organizationId, id, input)
         if (!row) throw errors.notFound('workspace', id)
-        await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'workspace', {
+        await this.audit.recordTenantWrite(trx, ctx, principal, 'workspace', {
           action: 'workspace.update',
           id: id,
           details: { fields: Object.keys(input) },
@@ -82,14 +121,14 @@ export class WorkspacesService {
       const row = await workspaces.findActive(principal.organizationId, id)
       if (!row) throw errors.notFound('workspace', id)
       if (row.is_default) throw errors.conflict('the default workspace cannot be deleted')
-      const projects = await new ProjectsRepo(trx).countInWorkspace(principal.organizationId, id)
+      const projects = await workspaces.countProjects(principal.organizationId, id)
       if (projects > 0) {
         throw errors.conflict(`workspace still holds ${projects} project(s); move or delete them first`, {
           project_count: projects,
         })
       }
       await workspaces.archive(principal.organizationId, id)
-      await new AuditRepo(trx).recordTenantWrite(ctx, principal, 'workspace', { action: 'workspace.delete', id: id })
+      await this.audit.recordTenantWrite(trx, ctx, principal, 'workspace', { action: 'workspace.delete', id: id })
     })
   }
 
@@ -102,9 +141,9 @@ export class WorkspacesService {
   /** A project key sees only the workspace that holds its project. */
   async #projectKeyWorkspace(principal: TenantPrincipal): Promise<string | undefined> {
     if (principal.kind !== 'project') return undefined
-    const project = await new ProjectsRepo(this.db).findActive(principal.organizationId, principal.projectId)
-    if (!project) throw errors.notFound('project', principal.projectId)
-    return project.workspace_id
+    const workspaceId = await new WorkspacesRepo(this.db).findIdOfProject(principal.organizationId, principal.projectId)
+    if (!workspaceId) throw errors.notFound('project', principal.projectId)
+    return workspaceId
   }
 }
 

@@ -19,6 +19,7 @@ import {
 import { isSinkFailure } from '../scan-errors.js'
 import { singleQuoted } from '../filter-sql.js'
 import { describeNetworkError, errorParts, networkDatabaseConfig, sourceError } from '../network.js'
+import { mysqlDialect } from './mysql-dialect.js'
 import { type MysqlLiteralContext, mysqlScanSql, needsCharsets, streamToSink } from './mysql-scan.js'
 import { mysqlTypeToDuckDb } from './mysql-types.js'
 
@@ -387,7 +388,7 @@ class MysqlSession implements SourceSession {
 export const mysqlConnector: Connector<MysqlConfig> = {
   type: 'mysql',
   displayName: 'MySQL / MariaDB',
-  pushdownDialect: 'mysql',
+  pushdownDialect: mysqlDialect,
   category: 'database',
   configSchema: MysqlConfigSchema,
   secretFields: ['password'],
@@ -399,7 +400,7 @@ export const mysqlConnector: Connector<MysqlConfig> = {
 
 /** Turns whatever mysql2 or the network threw into a message that says what to fix, without the password. */
 function describeMysqlError(error: unknown, config: MysqlConfig, context: ConnectorContext): SourceError {
-  const { code, message } = errorParts(error)
+  const { code, message } = errorParts(error, config)
   const where = `${config.host}:${config.port}`
   const text = (() => {
     const network = describeNetworkError(code, message, config, context)

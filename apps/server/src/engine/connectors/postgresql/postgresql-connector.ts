@@ -14,6 +14,7 @@ import {
 } from '../connector.js'
 import { isSinkFailure } from '../scan-errors.js'
 import { describeNetworkError, errorParts, networkDatabaseConfig, sourceError, timedOut } from '../network.js'
+import { postgresqlDialect } from './postgresql-dialect.js'
 import { copyToSink, postgresqlQuerySql, postgresqlScanSql } from './postgresql-scan.js'
 import { postgresqlTypeToDuckDb } from './postgresql-types.js'
 
@@ -242,7 +243,7 @@ class PostgresqlSession implements SourceSession {
       this.failed = true
       // An abort, or the sink's own failure (DuckDB stopped reading), is the engine's to explain.
       if ((signal.aborted && error === signal.reason) || isSinkFailure(error)) throw error
-      if (errorParts(error).code === '57014') {
+      if (errorParts(error, this.config).code === '57014') {
         throw sourceError(`the source cancelled ${what}`, this.config)
       }
       throw describePostgresqlError(error, this.config, this.context)
@@ -297,7 +298,7 @@ export const postgresqlConnector: Connector<PostgresqlConfig> = {
   category: 'database',
   configSchema: PostgresqlConfigSchema,
   secretFields: ['password'],
-  pushdownDialect: 'postgresql',
+  pushdownDialect: postgresqlDialect,
   async connect(config, context) {
     const client = await openPostgresqlClient(config, context)
     return new PostgresqlSession(client, config, context)
@@ -306,7 +307,7 @@ export const postgresqlConnector: Connector<PostgresqlConfig> = {
 
 /** Turns whatever pg or the network threw into a message that says what to fix, without the password. */
 function describePostgresqlError(error: unknown, config: PostgresqlConfig, context: ConnectorContext) {
-  const { code, message } = errorParts(error)
+  const { code, message } = errorParts(error, config)
   const where = `${config.host}:${config.port}`
   const text = (() => {
     const network = describeNetworkError(code, message, config, context)

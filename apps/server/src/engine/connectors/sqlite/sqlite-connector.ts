@@ -3,6 +3,7 @@ import { z } from 'zod'
 
 import { SourceError, type Connector, type SourceColumn, type SourceTable } from '../connector.js'
 import { confinePath } from '../file-paths.js'
+import { sqliteDialect } from './sqlite-dialect.js'
 import { sqliteQuery, sqliteScan } from './sqlite-scan.js'
 
 export const SqliteConfig = z.strictObject({
@@ -17,7 +18,7 @@ export const sqliteConnector: Connector<SqliteConfig> = {
   category: 'database',
   configSchema: SqliteConfig,
   secretFields: [],
-  pushdownDialect: 'sqlite',
+  pushdownDialect: sqliteDialect,
   async checkConfig(config, context) {
     await confinePath(config.path, context.fileRoots)
   },

@@ -11,13 +11,12 @@ import {
   type RejectedRow,
   type SqlImport,
 } from '@tributary/contract'
-import { sql } from 'kysely'
 
 import { requireProjectUse } from '../../auth/access.js'
 import type { RequestContext } from '../../auth/principal.js'
 import type { PlatformDuckDB } from '../../engine/platform-duckdb.js'
 import type { TableStore } from '../../internal-store/table-store.js'
-import type { JobQueue, JobRow, RunningJob, JobRunContext } from '../../jobs/queue.js'
+import type { JobHandler, JobQueue, JobRow, JobRunContext, RunningJob } from '../../jobs/queue.js'
 import { AppError, errors, isAppError } from '../../lib/errors.js'
 import { newId } from '../../lib/ids.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
@@ -25,10 +24,9 @@ import { validationError } from '../../lib/validation.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { StoredColumn } from '../../metadata/schema.js'
 import { toIso, toIsoOrNull } from '../../metadata/store-errors.js'
-import { AuditRepo } from '../audit/audit.repo.js'
+import type { AuditService } from '../audit/audit.service.js'
+import type { TablesService } from '../datasets/tables.service.js'
 import type { SqlService } from '../sql/sql.service.js'
-import { DatasetsRepo } from './datasets.repo.js'
-import type { DatasetsService } from './datasets.service.js'
 import {
   checkContent,
   csvRejects,
@@ -79,19 +77,21 @@ export class ImportsService {
   constructor(
     private readonly db: MetadataDb,
     private readonly queue: JobQueue,
-    private readonly datasets: DatasetsService,
+    private readonly tables: TablesService,
     private readonly store: TableStore,
     private readonly platform: PlatformDuckDB,
     private readonly sqlService: SqlService,
+    private readonly audit: AuditService,
     private readonly options: ImportsOptions,
-  ) {
-    queue.register<ImportPayload>({
-      kind: IMPORT_JOB,
-      // Safe: a run that already switched the table in is recognised by its segment and not repeated.
-      retryable: true,
-      maxAttempts: 2,
-      run: (job, ctx) => this.#run(job, ctx),
-    })
+  ) {}
+
+  /** Runs import jobs, on whichever server claims them. */
+  readonly jobHandler: JobHandler<ImportPayload> = {
+    kind: IMPORT_JOB,
+    // Safe: a run that already switched the table in is recognised by its segment and not repeated.
+    retryable: true,
+    maxAttempts: 2,
+    run: (job, ctx) => this.#run(job, ctx),
   }
 
   /** Where uploads wait for their job. */
@@ -107,7 +107,7 @@ export class ImportsService {
     tableId: string,
     request: Request,
   ): Promise<ImportJob> {
-    const { tenant, table } = await this.datasets.writableTable(ctx, projectId, datasetId, tableId)
+    const { tenant, table } = await this.tables.writableTable(ctx, projectId, datasetId, tableId)
     const id = newId()
     await mkdir(this.options.uploadsDir, { recursive: true })
     const upload = await receiveUpload(
@@ -151,7 +151,7 @@ export class ImportsService {
     tableId: string,
     input: SqlImport,
   ): Promise<ImportJob> {
-    const { tenant, table } = await this.datasets.writableTable(ctx, projectId, datasetId, tableId)
+    const { tenant, table } = await this.tables.writableTable(ctx, projectId, datasetId, tableId)
     requireProjectUse(ctx, projectId, 'query')
     return this.#enqueue(ctx, tenant.principal.organizationId, projectId, newId(), {
       dataset_id: datasetId,
@@ -172,7 +172,7 @@ export class ImportsService {
     tableId: string,
     id: string,
   ): Promise<ImportJob> {
-    const { tenant } = await this.datasets.readableTable(ctx, projectId, datasetId, tableId)
+    const { tenant } = await this.tables.readableTable(ctx, projectId, datasetId, tableId)
     const row = await this.queue.find(tenant.principal.organizationId, projectId, id, IMPORT_JOB)
     if (!row || (row.payload as unknown as ImportPayload).table_id !== tableId) throw errors.notFound('import', id)
     return toImportJob(row)
@@ -185,21 +185,15 @@ export class ImportsService {
     tableId: string,
     query: ListQuery,
   ): Promise<Page<ImportJob>> {
-    const { tenant } = await this.datasets.readableTable(ctx, projectId, datasetId, tableId)
-    let rows = this.db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('organization_id', '=', tenant.principal.organizationId)
-      .where('project_id', '=', projectId)
-      .where('kind', '=', IMPORT_JOB)
-      .where(sql<string>`payload->>'table_id'`, '=', tableId)
-    const before = decodeCursor(query.cursor)
+    const { tenant } = await this.tables.readableTable(ctx, projectId, datasetId, tableId)
     // Newest first: the import someone just started is the one they look for.
-    if (before) rows = rows.where('id', '<', before)
-    const found = await rows
-      .orderBy('id', 'desc')
-      .limit(query.limit + 1)
-      .execute()
+    const found = await this.queue.list(
+      tenant.principal.organizationId,
+      projectId,
+      IMPORT_JOB,
+      { payload: { table_id: tableId }, before: decodeCursor(query.cursor) },
+      query.limit,
+    )
     return toPage(found, query.limit, toImportJob)
   }
 
@@ -210,7 +204,7 @@ export class ImportsService {
     tableId: string,
     id: string,
   ): Promise<ImportJob> {
-    await this.datasets.writableTable(ctx, projectId, datasetId, tableId)
+    await this.tables.writableTable(ctx, projectId, datasetId, tableId)
     await this.get(ctx, projectId, datasetId, tableId, id)
     const cancelled = await this.queue.cancel(id)
     if (!cancelled) throw errors.notFound('import', id)
@@ -233,7 +227,7 @@ export class ImportsService {
         payload,
         caller: ctx,
       })
-      await new AuditRepo(trx).record(ctx, {
+      await this.audit.record(trx, ctx, {
         action: 'dataset_table.import',
         resourceType: 'dataset_table',
         resourceId: payload.table_id,
@@ -251,7 +245,7 @@ export class ImportsService {
     const progress = (value: Record<string, unknown>) => context.progress(value)
     const payload = job.payload
     const location = { projectId: job.projectId, tableId: payload.table_id }
-    const table = await new DatasetsRepo(this.db).findTableById(payload.table_id)
+    const table = await this.tables.findTableById(payload.table_id)
     if (!table || table.archived_at || table.project_id !== job.projectId) {
       await this.#dropUpload(payload)
       throw errors.notFound('table', payload.table_id)
@@ -322,7 +316,7 @@ export class ImportsService {
         job.id,
       )
       await progress({ fraction: 0.95, phase: 'committing' })
-      const committed = await this.datasets.commitSegment(
+      const committed = await this.tables.commitSegment(
         payload.table_id,
         job.projectId,
         staged,

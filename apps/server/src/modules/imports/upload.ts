@@ -5,10 +5,10 @@ import { pipeline } from 'node:stream/promises'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 
 import { Busboy, type BusboyFileStream } from '@fastify/busboy'
-import type { Context, MiddlewareHandler } from 'hono'
+import type { Context } from 'hono'
 
 import { errors } from '../../lib/errors.js'
-import { importErrors } from './datasets.errors.js'
+import { importErrors } from './imports.errors.js'
 
 /** The one route that takes a multipart body: it streams the file and enforces its own size limit. */
 const UPLOAD_PATH = /\/projects\/[^/]+\/datasets\/[^/]+\/tables\/[^/]+\/imports\/?$/
@@ -16,11 +16,6 @@ const MULTIPART = /^multipart\/form-data\s*;/i
 
 export function isUploadRequest(c: Context): boolean {
   return c.req.method === 'POST' && MULTIPART.test(c.req.header('content-type') ?? '') && UPLOAD_PATH.test(c.req.path)
-}
-
-/** Lets an upload pass a middleware that is meant for JSON bodies (size limit, JSON-only check). */
-export function exceptUploads<E extends object>(middleware: MiddlewareHandler<E>): MiddlewareHandler<E> {
-  return async (c, next) => (isUploadRequest(c) ? next() : middleware(c, next))
 }
 
 export interface ReceivedUpload {

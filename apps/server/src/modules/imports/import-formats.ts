@@ -7,7 +7,7 @@ import type { ImportFormat, RejectedRow, UploadImportOptions } from '@tributary/
 
 import { quoteIdentifier, quoteLiteral } from '../../engine/duckdb-sql.js'
 import type { StoredColumn } from '../../metadata/schema.js'
-import { importErrors } from './datasets.errors.js'
+import { importErrors } from './imports.errors.js'
 
 /** How to read one file: everything decided before the job runs, stored in its payload. */
 export interface FileSpec {
