@@ -55,7 +55,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   409: 'Conflicts with the current state (`conflict`)',
   413: 'Body too large (`payload_too_large`)',
   415: 'Body is not UTF-8 JSON, or is compressed (`unsupported_media_type`)',
-  422: 'Invalid input (in any string, NUL and lone surrogates are); the message names the field (`validation_error`)',
+  422: 'Invalid input (NUL or a lone surrogate in any string counts); the message names the field (`validation_error`)',
   429: 'Rate limit exceeded (`rate_limit_exceeded`); see `Retry-After`',
 }
 

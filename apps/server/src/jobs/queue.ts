@@ -194,12 +194,7 @@ export class JobQueue {
 
   /** A job of one project, or undefined: callers answer 404 for other tenants' jobs. */
   async find(organizationId: string, projectId: string, id: string, kind?: string): Promise<JobRow | undefined> {
-    let query = this.db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('organization_id', '=', organizationId)
-      .where('project_id', '=', projectId)
-      .where('id', '=', id)
+    let query = this.#ofProject(organizationId, projectId).where('id', '=', id)
     if (kind) query = query.where('kind', '=', kind)
     return query.executeTakeFirst()
   }
@@ -216,12 +211,7 @@ export class JobQueue {
     filter: JobListFilter,
     limit: number,
   ): Promise<JobRow[]> {
-    let query = this.db
-      .selectFrom('jobs')
-      .selectAll()
-      .where('organization_id', '=', organizationId)
-      .where('project_id', '=', projectId)
-      .where('kind', '=', kind)
+    let query = this.#ofProject(organizationId, projectId).where('kind', '=', kind)
     for (const [field, value] of Object.entries(filter.payload ?? {})) {
       if (value !== undefined) query = query.where(sql<string>`payload->>${field}`, '=', value)
     }
@@ -231,6 +221,14 @@ export class JobQueue {
       .orderBy('id', 'desc')
       .limit(limit + 1)
       .execute()
+  }
+
+  #ofProject(organizationId: string, projectId: string) {
+    return this.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
   }
 
   /**
