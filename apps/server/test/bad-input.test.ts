@@ -237,6 +237,9 @@ const CASES: BadInputCase[] = [
   { name: 'a project key’s id on the organization key route', method: 'DELETE', path: '/organizations/{org}/api-keys/{project_key}', as: 'platform', status: 404, code: 'not_found' },
   { name: 'an organization key’s id on the project key route', method: 'DELETE', path: '/projects/{project}/api-keys/{org_key}', status: 404, code: 'not_found' },
 
+  // SQL the engine refuses to finish (the table's app gives a query 64MB)
+  { name: 'a query that needs more memory than a query may have', method: 'POST', path: '/projects/{project}/sql', body: { sql: "select length(string_agg(repeat('x', 1000000))) from range(2000)" }, status: 400, code: 'query_error', field: 'TRIBUTARY_QUERY_MEMORY_LIMIT' },
+
   // Routes and methods
   { name: 'an unknown route', method: 'GET', path: '/nope', status: 404, code: 'not_found', field: '/api/v1/nope' },
   { name: 'an unknown route without credentials', method: 'GET', path: '/nope', as: 'none', status: 401, code: 'authentication_error' },
@@ -245,6 +248,25 @@ const CASES: BadInputCase[] = [
   { name: 'POST on a project', method: 'POST', path: '/projects/{project}', body: { name: 'x' }, status: 404, code: 'not_found', field: 'POST' },
   { name: 'GET on login', method: 'GET', path: '/auth/login', status: 404, code: 'not_found', field: 'GET' },
   { name: 'an unknown path outside the API', method: 'GET', path: '!/nope', as: 'none', status: 404, code: 'not_found', field: '/nope' },
+]
+
+/**
+ * SQL that a hand-written reading would take for something else, which runs as DuckDB reads it:
+ * [what it is, the SQL, its rows as the API writes them].
+ */
+const ODD_SQL: [string, string, unknown[][]][] = [
+  ['a backslash-escaped quote, then what looks like a comment', "SELECT E'\\'; --' AS s", [["'; --"]]],
+  [
+    'a dollar-quoted string holding a quote and a comment',
+    "select $$it's; -- not a comment$$ as s",
+    [["it's; -- not a comment"]],
+  ],
+  ['a nested comment holding semicolons', 'select 1 /* one /* two; */ still; */ + 1 as n', [[2]]],
+  [
+    'an integer beyond 2^53, and a double',
+    'select 9007199254740993 as n, 0.1e0 + 0.2e0 as d',
+    [['9007199254740993', 0.30000000000000004]],
+  ],
 ]
 
 /** The ids a path may name, made once per app. */
@@ -427,7 +449,8 @@ describe('bad input [pglite]', () => {
   const requestIds = new Set<string>()
 
   beforeAll(async () => {
-    app = await startTestApp('pglite')
+    // A small memory limit makes a query that needs more fail within a second.
+    app = await startTestApp('pglite', { env: { TRIBUTARY_QUERY_MEMORY_LIMIT: '64MB' } })
     f = await makeFixture(app)
     before = await snapshot(app, f)
   })
@@ -517,6 +540,25 @@ describe('bad input [pglite]', () => {
       expect(after.auditIds).toHaveLength(before.auditIds.length + created.workspaces + created.projects)
       expect(created).toEqual({ projects: expect.any(Number), workspaces: 1 })
       expect(created.projects).toBeGreaterThanOrEqual(6)
+    })
+  })
+
+  describe('odd but valid SQL runs as written, at once and as a query job', () => {
+    it.each(ODD_SQL)('%s', async (_label, sql, rows) => {
+      const project = `${API}/projects/${f.project}`
+      const answer = await app.request('POST', `${project}/sql`, { key: f.orgKey, body: { sql } })
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200)
+      expect(answer.body.rows).toEqual(rows)
+
+      const created = await app.request('POST', `${project}/query-jobs`, { key: f.orgKey, body: { sql } })
+      expect(created.status, JSON.stringify(created.body)).toBe(202)
+      const job = `${project}/query-jobs/${created.body.id}`
+      const status = async () => (await app.request('GET', job, { key: f.orgKey })).body.status
+      await expect.poll(status, { timeout: 30_000, interval: 25 }).toMatch(/^(succeeded|failed|cancelled)$/)
+      expect(await status()).toBe('succeeded')
+      const results = await app.request('GET', `${job}/results`, { key: f.orgKey })
+      expect(results.status, JSON.stringify(results.body)).toBe(200)
+      expect(results.body.rows).toEqual(rows)
     })
   })
 })

@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 
 import type { FilterValue, PushedFilter, ScanOrder, ScanRequest, SourceColumn } from './connectors/connector.js'
+import { parseDuckJson, stringifyDuckJson, valueInteger } from './duckdb-json.js'
 import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
 
 /** A remote table the query reads, with every column the source has. */
@@ -45,7 +46,7 @@ export async function planScans(
   } finally {
     await connection.run('RESET disabled_optimizers')
   }
-  const plan = JSON.parse(serialized) as PlanResult
+  const plan = parseDuckJson(serialized) as PlanResult
   if ('error' in plan && plan.error) {
     // Some valid queries (a CTE reused across sources) trip DuckDB's plan serialisation over stubs.
     // When the query itself binds, read its tables whole rather than refuse it.
@@ -170,7 +171,9 @@ function originsOf(
   switch (node.type) {
     case 'LOGICAL_GET': {
       const table = tableOf(node)
-      const read = (node.column_indexes ?? []).map((column) => (table ? table.columns[column.index] : undefined))
+      const read = (node.column_indexes ?? []).map((column) =>
+        table && typeof column.index === 'number' ? table.columns[column.index] : undefined,
+      )
       const projected = node.projection_ids?.length ? node.projection_ids.map((id) => read[id]) : read
       return projected.map((column) => (table && column ? { table, column } : undefined))
     }
@@ -229,7 +232,9 @@ interface TopN {
 
 function scanShape(node: PlanNode, table: PlannedTable, limitAbove: TopN | undefined): ScanShape {
   const columnIndexes = new Set(
-    (node.column_indexes ?? []).map((column) => column.index).filter((index) => index < table.columns.length),
+    (node.column_indexes ?? [])
+      .map((column) => column.index)
+      .filter((index): index is number => typeof index === 'number' && index < table.columns.length),
   )
   const filters: PushedFilter[] = []
   let complete = true
@@ -254,7 +259,7 @@ function mergeShapes(table: PlannedTable, shapes: ScanShape[]): ScanRequest {
   if (indexes.size === 0) indexes.add(0)
   const [first, ...rest] = shapes
   const filters = (first?.filters ?? []).filter((filter) =>
-    rest.every((shape) => shape.filters.some((other) => JSON.stringify(other) === JSON.stringify(filter))),
+    rest.every((shape) => shape.filters.some((other) => stringifyDuckJson(other) === stringifyDuckJson(filter))),
   )
   const limit = shapes.length === 1 ? first?.limit : undefined
   return {
@@ -324,10 +329,7 @@ function collectFilters(filter: TableFilter, column: string, into: PushedFilter[
   }
 }
 
-/**
- * A plan constant as a literal a source can compare with. Only exact representations are pushed:
- * integers beyond 2^53 have already lost digits in JSON and are left for DuckDB alone.
- */
+/** A plan constant as a literal a source can compare with; undefined where it has no exact one. */
 export function decodeConstant(constant: PlanConstant): FilterValue | undefined {
   if (constant.is_null) return undefined
   const { id } = constant.type
@@ -343,12 +345,13 @@ export function decodeConstant(constant: PlanConstant): FilterValue | undefined 
     case 'USMALLINT':
     case 'UINTEGER':
     case 'UBIGINT':
-      return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined
+      return typeof value === 'bigint' || (typeof value === 'number' && Number.isSafeInteger(value)) ? value : undefined
     case 'DOUBLE':
       return typeof value === 'number' && Number.isFinite(value) ? value : undefined
     case 'DECIMAL': {
       const scale = constant.type.type_info?.scale ?? 0
-      return typeof value === 'number' && Number.isSafeInteger(value) ? scaledDecimal(value, scale) : undefined
+      const unscaled = valueInteger(value)
+      return unscaled === undefined ? undefined : scaledDecimal(unscaled, scale)
     }
     case 'VARCHAR':
       return typeof value === 'string' ? value : undefined
@@ -366,10 +369,11 @@ export function decodeConstant(constant: PlanConstant): FilterValue | undefined 
 }
 
 /** A DECIMAL's unscaled integer as its decimal text: 12345 at scale 2 → `123.45`. */
-export function scaledDecimal(value: number, scale: number): string {
-  if (scale === 0) return String(value)
-  const negative = value < 0
-  const digits = String(Math.abs(value)).padStart(scale + 1, '0')
+export function scaledDecimal(value: number | bigint, scale: number): string {
+  const text = String(value)
+  if (scale === 0) return text
+  const negative = text.startsWith('-')
+  const digits = (negative ? text.slice(1) : text).padStart(scale + 1, '0')
   return `${negative ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`
 }
 
@@ -395,7 +399,9 @@ function plainLimit(node: PlanNode): TopN | undefined {
   if (limit?.type !== 'CONSTANT_VALUE' || typeof limit.constant_integer !== 'number') return undefined
   const skipped =
     offset?.type === 'CONSTANT_VALUE' ? (offset.constant_integer ?? 0) : offset?.type === 'UNSET' ? 0 : undefined
-  return skipped === undefined ? undefined : { limit: limit.constant_integer + skipped }
+  // Beyond 2^53 (a bigint) the sum would not be exact.
+  if (typeof skipped !== 'number' || !Number.isSafeInteger(limit.constant_integer + skipped)) return undefined
+  return { limit: limit.constant_integer + skipped }
 }
 
 const SORT_DIRECTIONS: Record<string, boolean> = { ASCENDING: false, DESCENDING: true }
@@ -448,7 +454,7 @@ interface TableFilter {
 
 interface LimitValue {
   type: string
-  constant_integer?: number
+  constant_integer?: number | bigint
 }
 
 interface BoundExpression {
@@ -462,8 +468,8 @@ interface PlanNode {
   type: string
   children?: PlanNode[]
   /** LOGICAL_TOP_N */
-  limit?: number
-  offset?: number
+  limit?: number | bigint
+  offset?: number | bigint
   orders?: { type: string; null_order: string; expression: BoundExpression }[]
   projection_ids?: number[]
   projection_map?: number[]
@@ -473,7 +479,8 @@ interface PlanNode {
   right_projection_map?: number[]
   conditions?: { left: BoundExpression; right: BoundExpression; comparison: string }[]
   function_data?: { catalog?: string; schema?: string; table?: string }
-  column_indexes?: { index: number }[]
+  /** The row id's index is UINT64_MAX, a bigint. */
+  column_indexes?: { index: number | bigint }[]
   table_filters?: { filters: { key: number; value: TableFilter }[] }
   limit_val?: LimitValue
   offset_val?: LimitValue

@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api'
 
 import type { SourceColumn } from './connectors/connector.js'
+import { castDoubleConstants, parseDuckJson, stringifyDuckJson } from './duckdb-json.js'
 import { quoteIdentifier } from './duckdb-sql.js'
 import type { CatalogHandle } from './catalog-handle.js'
 import type { PlannedTable } from './planner.js'
@@ -83,18 +84,16 @@ export async function pushDown(
   }
   if (pushed.length === 0) return unchanged
 
-  const executableSql = await deserialize(connection, executable)
+  const executableJson = stringifyDuckJson(executable)
   const stillNamed = tableRefs(executable)
   return {
     pushed,
     stillRead: new Set(tables.filter((table) => stillNamed.some((ref) => findTable([table], ref)))),
     planningSql: await deserialize(connection, planning),
-    executableSql,
+    executableSql: await print(connection, executableJson),
     // Parameters used only inside pushed subqueries went to the source as literals.
     values: Object.fromEntries(
-      Object.entries(bound.values).filter(([name]) =>
-        JSON.stringify(executable).includes(`"identifier":${JSON.stringify(name)}`),
-      ),
+      Object.entries(bound.values).filter(([name]) => executableJson.includes(`"identifier":${JSON.stringify(name)}`)),
     ),
   }
 }
@@ -151,15 +150,18 @@ async function outputColumns(
 
 async function parse(connection: DuckDBConnection, sql: string): Promise<ParsedStatement | undefined> {
   const reader = await connection.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql])
-  const tree = JSON.parse(String(reader.getRows()[0]?.[0])) as ParsedStatement
-  return tree.error ? undefined : tree
+  const tree = parseDuckJson(String(reader.getRows()[0]?.[0])) as ParsedStatement
+  if (tree.error) return undefined
+  // It may be printed back (planningSql), as sql-guard prints the executable tree.
+  castDoubleConstants(tree)
+  return tree
 }
 
-async function deserialize(connection: DuckDBConnection, tree: ParsedStatement): Promise<string> {
-  // An unknown location is UINT64_MAX, which JavaScript numbers cannot hold: call it 0.
-  const json = JSON.stringify(tree, (key, value: unknown) =>
-    key === 'query_location' && typeof value === 'number' && !Number.isSafeInteger(value) ? 0 : value,
-  )
+function deserialize(connection: DuckDBConnection, tree: ParsedStatement): Promise<string> {
+  return print(connection, stringifyDuckJson(tree))
+}
+
+async function print(connection: DuckDBConnection, json: string): Promise<string> {
   const reader = await connection.runAndReadAll('SELECT json_deserialize_sql($1::JSON)', [json])
   return String(reader.getRows()[0]?.[0])
 }

@@ -1,5 +1,6 @@
 import type { SourceColumn } from './connectors/connector.js'
 import type { Dialect, TypeInfo, ValueKind } from './connectors/dialect.js'
+import { stringifyDuckJson, valueInteger } from './duckdb-json.js'
 import { COMPARISONS, scaledDecimal, type PlannedTable } from './planner.js'
 
 /**
@@ -14,7 +15,8 @@ import { COMPARISONS, scaledDecimal, type PlannedTable } from './planner.js'
  *   bytes on MySQL), and only for plain text types (char(n) pads and citext folds; json has no equality);
  * - arithmetic is + - * on numbers (DuckDB's `/` divides integers as floats and returns NULL on zero);
  * - aggregates are count, sum, avg, min and max, without FILTER or ORDER BY;
- * - constants are typed literals, temporal ones only in ISO form.
+ * - constants are typed literals, temporal ones only in ISO form, and numbers beyond 2^53 only where
+ *   the source compares them as DuckDB does (`Dialect.bigLiterals`).
  *
  * This file is the compiler only: what differs between sources is each connector's `Dialect`
  * (connectors/<type>/<type>-dialect.ts).
@@ -308,13 +310,14 @@ function constant(value: ConstantValue, dialect: Dialect): Generated {
   if (value.is_null) return { sql: 'NULL', kind: 'null', aggregate: false }
   const id = value.type.id
   const raw = value.value
-  if (INTEGER_TYPES.has(id) && typeof raw === 'number' && Number.isSafeInteger(raw)) {
-    return { sql: String(raw), kind: 'number', aggregate: false }
-  }
-  if (id === 'DECIMAL' && typeof raw === 'number' && Number.isSafeInteger(raw)) {
+  if (INTEGER_TYPES.has(id) || id === 'DECIMAL') {
+    // A DECIMAL of more than 18 digits is stored as a HUGEINT's halves: it stays in DuckDB.
+    const integer = typeof raw === 'object' ? undefined : valueInteger(raw)
+    if (integer === undefined || (!dialect.bigLiterals && (integer > MAX_SAFE || integer < -MAX_SAFE))) unsupported()
+    if (id !== 'DECIMAL') return { sql: String(integer), kind: 'number', aggregate: false }
     const scale = value.type.type_info?.scale ?? 0
     const width = value.type.type_info?.width ?? 18
-    return { sql: dialect.decimal(scaledDecimal(raw, scale), width, scale), kind: 'number', aggregate: false }
+    return { sql: dialect.decimal(scaledDecimal(integer, scale), width, scale), kind: 'number', aggregate: false }
   }
   if (id === 'VARCHAR' && typeof raw === 'string' && !raw.includes('\0')) {
     return { sql: dialect.string(raw), kind: 'text', aggregate: false }
@@ -322,6 +325,8 @@ function constant(value: ConstantValue, dialect: Dialect): Generated {
   if (id === 'BOOLEAN' && typeof raw === 'boolean') return { sql: String(raw), kind: 'boolean', aggregate: false }
   return unsupported()
 }
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
 
 /** Casts of text constants: how SQL writes typed literals (DATE '…') and how parameters arrive. */
 const CAST_TARGETS: Record<string, { pattern: RegExp; kind: ValueKind }> = {
@@ -465,8 +470,7 @@ function isPositional(node: Expr): boolean {
 /** A sort key as the position of the output column it names: by alias, or by being that select item. */
 function positionOf(key: Expr, node: QueryNode): Expr {
   if (isPositional(key)) return key
-  const strip = (expr: Expr) =>
-    JSON.stringify(expr, (name, value: unknown) => (IGNORED_KEYS.has(name) ? undefined : value))
+  const strip = (expr: Expr) => stringifyDuckJson(expr, { omit: IGNORED_KEYS })
   const wanted = strip(key)
   const names =
     key.class === 'COLUMN_REF' && key.column_names?.length === 1 ? key.column_names[0]!.toLowerCase() : undefined
@@ -546,7 +550,8 @@ interface Expr {
   class: string
   type: string
   alias: string
-  query_location?: number
+  /** A bigint when unknown (UINT64_MAX). */
+  query_location?: number | bigint
   column_names?: string[]
   value?: ConstantValue
   left?: Expr

@@ -426,7 +426,7 @@ describe('guardSql allows', () => {
 /**
  * What runs is DuckDB's printing of the checked tree: [sql, what the engine runs, its one value]. A
  * `;` or `--` that a hand-written lexer would take for the end of the statement stays inside its
- * string, and trailing comments and semicolons are gone.
+ * string, and trailing comments and semicolons are gone. Numbers keep their digits and their type.
  */
 const printed: [string, string, string | number][] = [
   ["SELECT E'\\'; --' AS s", "SELECT '''; --' AS s", "'; --"],
@@ -439,6 +439,15 @@ const printed: [string, string, string | number][] = [
   ["select 'a' /* x */ || 'b' as s -- trailing ; comment", "SELECT ('a' || 'b') AS s", 'ab'],
   ['select 42 as n ; /* trailing */ ;\n-- and more\n', 'SELECT 42 AS n', 42],
   ['select 9007199254740993 as n', 'SELECT 9007199254740993 AS n', '9007199254740993'],
+  // DuckDB prints a double as `0.1`, which it reads back as a DECIMAL.
+  ['select 0.1e0 + 0.2e0 as n', "SELECT (CAST('0.1' AS DOUBLE) + CAST('0.2' AS DOUBLE)) AS n", 0.30000000000000004],
+  [
+    'select 1.0e10 as n, 9007199254740993 as m',
+    "SELECT CAST('10000000000' AS DOUBLE) AS n, 9007199254740993 AS m",
+    1e10,
+  ],
+  ['select -0.0e0 as n', "SELECT CAST('-0' AS DOUBLE) AS n", -0],
+  ['select 1e400 as n', "SELECT CAST('Infinity' AS DOUBLE) AS n", Infinity],
 ]
 
 describe('guardSql returns the statement to run', () => {

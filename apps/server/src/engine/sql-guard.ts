@@ -1,5 +1,6 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api'
 
+import { castDoubleConstants, parseDuckJson, stringifyDuckJson } from './duckdb-json.js'
 import { sqlTokens, type BoundSql } from './sql-text.js'
 
 /**
@@ -14,10 +15,11 @@ import { sqlTokens, type BoundSql } from './sql-text.js'
 export interface GuardedQuery {
   /** Every table the query names, as written (1, 2 or 3 parts), in order of appearance, deduplicated; CTE names excluded. */
   tables: { catalog?: string; schema?: string; table: string }[]
-  /** DuckDB's parse tree of the statement (json_serialize_sql), for the pushdown to rewrite. */
+  /** DuckDB's parse tree of the statement (json_serialize_sql) as `sql` prints it, for the pushdown to rewrite. */
   tree: unknown
   /**
-   * The statement to run: DuckDB's own printing of the tree checked here (json_deserialize_sql).
+   * The statement to run: DuckDB's own printing of the tree checked here (json_deserialize_sql),
+   * its doubles written as casts of their text (see castDoubleConstants).
    * Whatever a hand-written lexer might read differently (E'\'', nested comments, dollar quotes)
    * cannot make the engine run other text than was checked, and with no comments or `;` around it
    * the statement can be embedded, as in `COPY (<sql>) TO …`.
@@ -262,7 +264,8 @@ export async function guardSql(connection: DuckDBConnection, query: string | Bou
   const walker = new Walker(sql, bound.values)
   walker.visit(statements[0]!.node, new Set())
   if (bound.planningSql !== sql) await checkPlanning(connection, parsed, bound)
-  return { tables: walker.tables, tree: parsed, sql: await print(connection, json) }
+  const printed = castDoubleConstants(parsed) ? stringifyDuckJson(parsed) : json
+  return { tables: walker.tables, tree: parsed, sql: await print(connection, printed) }
 }
 
 /**
@@ -351,13 +354,10 @@ async function callText(connection: DuckDBConnection, statementSql: string, argu
 async function parse(connection: DuckDBConnection, sql: string): Promise<{ parsed: ParseResult; json: string }> {
   // The cast is needed: json_serialize_sql refuses a parameter of unknown type at prepare time.
   const json = await callText(connection, 'SELECT json_serialize_sql($1::VARCHAR)', sql)
-  return { parsed: JSON.parse(json) as ParseResult, json }
+  return { parsed: parseDuckJson(json) as ParseResult, json }
 }
 
-/**
- * From DuckDB's own JSON text rather than the parsed tree: JavaScript numbers would round the
- * 64-bit integers it holds.
- */
+/** From JSON text: DuckDB's own when the tree is unchanged, saving the work of writing it back. */
 async function print(connection: DuckDBConnection, json: string): Promise<string> {
   let sql: string
   try {

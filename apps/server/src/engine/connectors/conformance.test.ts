@@ -316,6 +316,12 @@ const FILTERS: FilterCase[] = [
   { where: "name < 'b'", scan: everywhere('mysql'), subquery: everywhere('sqlite') },
   { where: "name >= 'Z'", scan: everywhere('mysql'), subquery: everywhere('sqlite') },
   { where: `name IN ('apple', ${quoteLiteral(NAMES.unicode)})`, scan: everywhere(), subquery: everywhere() },
+  // Integers beyond 2^53 are compared exactly, not as the doubles JavaScript would read them as.
+  // SQLite would compare one exactly with a REAL column too, where DuckDB compares doubles: its
+  // subqueries with such a literal stay in DuckDB.
+  { where: 'qty = 9007199254740993', scan: everywhere(), subquery: everywhere('sqlite') },
+  { where: 'qty IN (9007199254740992, 9007199254740994)', scan: everywhere(), subquery: everywhere('sqlite') },
+  { where: 'qty > 9007199254740992', scan: everywhere(), subquery: everywhere('sqlite') },
 ]
 
 /** Whole subqueries over the source's tables only, with the sources that run them whole. */
@@ -360,6 +366,15 @@ const SUBQUERIES: { name: string; sql: string; pushed: (type: SqlSourceType) => 
       count(name) AS names, count(sold_on) AS days, count(flag) AS flags FROM {items}`,
     pushed: everywhere(),
     shape: /count\(\*\)/,
+  },
+  {
+    name: 'a self-join grouped, under literals JavaScript numbers cannot hold',
+    sql: `SELECT x.category_id, x.n, 9007199254740993 AS big, -9007199254740993 AS negative,
+        18446744073709551615 AS huge, 12345678901234567890.123 AS wide, 1.0e10 AS double, -0.0e0 AS minus_zero
+      FROM (SELECT a.category_id, count(*) AS n FROM {items} a JOIN {items} b ON a.id = b.id GROUP BY a.category_id) x
+      ORDER BY x.category_id NULLS FIRST`,
+    pushed: everywhere(),
+    shape: /JOIN[\s\S]* GROUP BY /,
   },
 ]
 
@@ -482,6 +497,29 @@ for (const [type, source] of Object.entries(SOURCES) as [SqlSourceType, SqlSourc
           JSON.stringify(value),
         ).toEqual(expected)
         expect(sentTo(pushed), JSON.stringify(value)).toMatch(/ WHERE [\s\S]* GROUP BY /)
+      }
+    })
+
+    it('finds an integer beyond 2^53 exactly, and not its neighbours, in a scan and in a pushed join', async () => {
+      for (const [qty, expected] of [
+        ['9007199254740992', []],
+        ['9007199254740993', [5]],
+        ['9007199254740994', []],
+      ] as const) {
+        const scan = await conforms(`SELECT id FROM {items} WHERE qty = ${qty} ORDER BY id`)
+        expect(scan.rows.map((row) => row[0])).toEqual(expected)
+        expect(sentTo(scan)).toContain(`= ${qty}`)
+        const joined = await conforms(
+          `SELECT id, label, n, ${qty} AS qty FROM (SELECT i.id, c.label, count(*) AS n FROM {items} i
+            JOIN {categories} c ON i.category_id = c.id WHERE i.qty = ${qty} GROUP BY i.id, c.label) t ORDER BY id`,
+        )
+        expect(joined.rows).toEqual(expected.map((id) => [id, 'fruit', 1, qty]))
+        if (type === 'sqlite') {
+          for (const sent of joined.stats.sources) expect(sent.remote_sql).not.toMatch(/JOIN|GROUP BY/)
+        } else {
+          expect(sentTo(joined)).toMatch(/JOIN[\s\S]* WHERE [\s\S]* GROUP BY /)
+          expect(sentTo(joined)).toContain(`= ${qty}`)
+        }
       }
     })
 

@@ -26,6 +26,11 @@ export interface Dialect {
   arithmetic: boolean
   /** Whether text can be ordered (<, BETWEEN, min, max) in byte order; equality always can. */
   textOrdering: boolean
+  /**
+   * Whether a number literal beyond 2^53 (a BIGINT, or a DECIMAL of more digits) compares with every
+   * number column as DuckDB's does. SQLite compares one with a REAL exactly, where DuckDB compares doubles.
+   */
+  bigLiterals: boolean
   columnKind(column: SourceColumn): ValueKind
   /** The column as the pushed query reads it. */
   column(ref: string, column: SourceColumn, kind: ValueKind): string

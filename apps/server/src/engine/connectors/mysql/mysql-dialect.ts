@@ -21,6 +21,7 @@ export const mysqlDialect: Dialect = {
   fullJoin: false,
   arithmetic: true,
   textOrdering: true,
+  bigLiterals: true,
   columnKind: (column) => {
     // BIT reads as `column + 0` and spatial types as text: their stored form is not what DuckDB sees.
     if (/^(bit|geometry|point|linestring|polygon|multi|geomcollection|geometrycollection)/i.test(column.source_type))

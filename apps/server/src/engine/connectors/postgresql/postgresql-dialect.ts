@@ -22,6 +22,7 @@ export const postgresqlDialect: Dialect = {
   fullJoin: true,
   arithmetic: true,
   textOrdering: true,
+  bigLiterals: true,
   columnKind: (column) => {
     if (column.type === 'VARCHAR') {
       if (PLAIN_TEXT.test(column.source_type)) return 'text'

@@ -14,6 +14,7 @@ export const sqliteDialect: Dialect = {
   fullJoin: true,
   arithmetic: false,
   textOrdering: false,
+  bigLiterals: false,
   columnKind: (column) => {
     const affinity = sqliteAffinity(column.source_type)
     if (column.type === 'BIGINT' && affinity === 'INTEGER') return 'number'
