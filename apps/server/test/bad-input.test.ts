@@ -239,6 +239,7 @@ const CASES: BadInputCase[] = [
 
   // SQL the engine refuses to finish (the table's app gives a query 64MB)
   { name: 'a query that needs more memory than a query may have', method: 'POST', path: '/projects/{project}/sql', body: { sql: "select length(string_agg(repeat('x', 1000000))) from range(2000)" }, status: 400, code: 'query_error', field: 'TRIBUTARY_QUERY_MEMORY_LIMIT' },
+  { name: 'a list built whole in memory, beyond what the memory limit can stop', method: 'POST', path: '/projects/{project}/sql', body: { sql: 'select list(range(1e9))' }, status: 400, code: 'query_error', field: 'would build a list of 1,000,000,000 elements' },
 
   // Routes and methods
   { name: 'an unknown route', method: 'GET', path: '/nope', status: 404, code: 'not_found', field: '/api/v1/nope' },

@@ -31,6 +31,10 @@ const ONLY_ONE = 'only one read-only query is allowed; got '
 
 /** [sql, substring of the message, text the reported position must point at (when it should have one)] */
 const hostile: [string, string, string?][] = [
+  // Lists built whole in memory, outside the memory limit.
+  ['select list(range(1e9))', 'range(…) would build a list of 1,000,000,000 elements', 'range(1e9)'],
+  ['select generate_series(1, 3000000000)', 'would build a list of 3,000,000,000 elements', 'generate_series'],
+  ['select len(range(0, 1e12, 2))', 'would build a list of 500,000,000,000 elements', 'range'],
   // Statements other than one query.
   ["ATTACH 'other.db' AS other", ONLY_ONE + 'ATTACH'],
   ["attach ':memory:' as scratch", ONLY_ONE + 'ATTACH'],
@@ -305,6 +309,10 @@ describe('the function deny list', () => {
 })
 
 const allowed: [string, GuardedQuery['tables']][] = [
+  // Small lists, lists whose size is not a constant, and the streaming table functions stay allowed.
+  ['select range(0, 10, 2), generate_series(5), range(10000000)', []],
+  ['select * from range(1e9) limit 1', []],
+  ['select list(range(x)) from (values (3)) t(x)', []],
   ['select * from pg1.public.orders', [{ catalog: 'pg1', schema: 'public', table: 'orders' }]],
   [
     `select c.name, sum(o.amount) as total

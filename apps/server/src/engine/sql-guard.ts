@@ -547,6 +547,8 @@ const SHOW_KINDS: Record<string, string> = { DESCRIBE: 'DESCRIBE', SUMMARY: 'SUM
  */
 class Walker {
   readonly #found: { ref: TableRef; key: string; location: number }[] = []
+  /** The calls that table functions in FROM make: visited like any function call, but they stream. */
+  readonly #tableFunctionCalls = new WeakSet<object>()
 
   constructor(
     private readonly sql: string,
@@ -642,6 +644,7 @@ class Walker {
 
   #tableFunction(node: JsonObject): void {
     const fn = isObject(node.function) ? node.function : {}
+    this.#tableFunctionCalls.add(fn)
     const name = typeof fn.function_name === 'string' ? fn.function_name : ''
     const position = byteOffsetToIndex(this.sql, node.query_location)
     const reason = denyReason(name)
@@ -664,6 +667,16 @@ class Walker {
         byteOffsetToIndex(this.sql, node.query_location),
       )
     }
+    // In FROM the same functions stream their rows: only their scalar forms build a list.
+    const scalar = !this.#tableFunctionCalls.has(node)
+    const elements = scalar && LIST_SERIES.has(name.toLowerCase()) ? seriesLength(name.toLowerCase(), node) : undefined
+    if (elements !== undefined && elements > MAX_SERIES_ELEMENTS) {
+      throw new SqlGuardError(
+        `${name}(…) would build a list of ${elements.toLocaleString('en-US')} elements in memory, beyond ` +
+          `${MAX_SERIES_ELEMENTS.toLocaleString('en-US')}; as a table in FROM (\`FROM ${name}(…)\`) it streams instead`,
+        byteOffsetToIndex(this.sql, node.query_location),
+      )
+    }
   }
 
   /** Only the `{{name}}` placeholders given a value become parameters: `$x` or `?` written in the SQL would get none. */
@@ -680,6 +693,34 @@ class Walker {
     const kind = (typeof node.show_type === 'string' && SHOW_KINDS[node.show_type]) || 'SHOW'
     throw new SqlGuardError(`${ONLY_ONE_QUERY}; got ${kind} (not supported yet)`)
   }
+}
+
+/**
+ * The scalar forms of these build their whole list at once, outside DuckDB's memory limit and
+ * deaf to interrupts (`list(range(1e9))` takes gigabytes): with constant bounds, their size is
+ * known before the query runs.
+ */
+const LIST_SERIES = new Set(['range', 'generate_series'])
+const MAX_SERIES_ELEMENTS = 10_000_000
+
+/** How many elements `range`/`generate_series` with constant numeric bounds yields; undefined otherwise. */
+function seriesLength(name: string, node: JsonObject): number | undefined {
+  const children = Array.isArray(node.children) ? node.children : []
+  const bounds = children.map(constantNumber)
+  if (bounds.length === 0 || bounds.length > 3 || bounds.some((bound) => bound === undefined)) return undefined
+  const [start, stop, step] = bounds.length === 1 ? [0, bounds[0]!, 1] : [bounds[0]!, bounds[1]!, bounds[2] ?? 1]
+  if (step === 0) return undefined
+  // generate_series includes its stop; range does not.
+  const span = (stop - start) / step + (name === 'generate_series' ? 1 : 0)
+  return Math.max(0, Math.ceil(span))
+}
+
+function constantNumber(node: unknown): number | undefined {
+  if (!isObject(node) || node.class !== 'CONSTANT' || !isObject(node.value) || node.value.is_null !== false) {
+    return undefined
+  }
+  const value = node.value.value
+  return typeof value === 'number' || typeof value === 'bigint' ? Number(value) : undefined
 }
 
 function qualified(node: JsonObject, name: string): string {
