@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { unstorableText } from '@tributary/contract'
 
 import { errors } from './errors.js'
 
@@ -13,16 +14,6 @@ export function validationError(error: z.ZodError, location: string, fieldPrefix
     .map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : `${location}: ${issue.message}`))
     .join('; ')
   return errors.validation(message, { issues })
-}
-
-/**
- * Why PostgreSQL could not store `text` (NUL in `text` and `jsonb` alike; a lone surrogate cannot
- * be written as UTF-8), or undefined when it can. The same rule as the contract's `Text`.
- */
-export function unstorableText(text: string): string | undefined {
-  if (text.includes('\u0000')) return 'must not contain NUL characters'
-  if (!text.isWellFormed()) return 'must be well-formed Unicode (no lone surrogates)'
-  return undefined
 }
 
 interface Visit {

@@ -7,13 +7,23 @@ export const Id = z.uuid({ error: 'must be a UUID' }).meta({ example: '0193a0c4-
 export const Timestamp = z.iso.datetime({ offset: true }).meta({ example: '2026-11-22T10:00:00.000Z' })
 
 /**
+ * Why PostgreSQL could not store `text` (NUL in `text` and `jsonb` alike; a lone surrogate cannot
+ * be written as UTF-8), or undefined when it can.
+ */
+export function unstorableText(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain NUL characters'
+  if (!text.isWellFormed()) return 'must be well-formed Unicode (no lone surrogates)'
+  return undefined
+}
+
+/**
  * Text a person typed: well-formed Unicode without NUL, which PostgreSQL cannot store, so that
  * what is saved is exactly what was sent.
  */
-export const Text = z
-  .string()
-  .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters')
-  .refine((value) => value.isWellFormed(), 'must be well-formed Unicode (no lone surrogates)')
+export const Text = z.string().superRefine((value, ctx) => {
+  const problem = unstorableText(value)
+  if (problem) ctx.addIssue({ code: 'custom', input: value, message: problem })
+})
 
 /** A human-facing name: trimmed, 1–200 characters. */
 export const Name = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').pipe(Text)

@@ -36,6 +36,13 @@ export const EXPORT_COMPRESSIONS_BY_FORMAT: {
   PARQUET: ['ZSTD', 'SNAPPY', 'GZIP', 'NONE'],
 }
 
+/** Why a format cannot be compressed so, or undefined when it can. */
+export function compressionRefusal(format: ExportFormat, compression: ExportCompression): string | undefined {
+  const allowed = EXPORT_COMPRESSIONS_BY_FORMAT[format]
+  if (allowed.includes(compression)) return undefined
+  return `${format} exports take ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, not ${compression}`
+}
+
 export function defaultExportCompression(format: ExportFormat): ExportCompression {
   return EXPORT_COMPRESSIONS_BY_FORMAT[format][0]
 }
@@ -48,14 +55,8 @@ export const CreateExport = z
     }),
   })
   .superRefine((body, ctx) => {
-    const allowed = EXPORT_COMPRESSIONS_BY_FORMAT[body.format]
-    if (body.compression === undefined || allowed.includes(body.compression)) return
-    ctx.addIssue({
-      code: 'custom',
-      path: ['compression'],
-      input: body.compression,
-      message: `${body.format} exports take ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, not ${body.compression}`,
-    })
+    const refusal = body.compression && compressionRefusal(body.format, body.compression)
+    if (refusal) ctx.addIssue({ code: 'custom', path: ['compression'], input: body.compression, message: refusal })
   })
   .transform((body) => ({
     format: body.format,

@@ -1,5 +1,7 @@
 import { sql } from 'kysely'
 
+import type { TenantContext } from '../../auth/principal.js'
+import { errors } from '../../lib/errors.js'
 import { newId } from '../../lib/ids.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { DatasetRow, DatasetTableRow, StoredColumn, StoredSegment } from '../../metadata/schema.js'
@@ -217,4 +219,16 @@ export class DatasetsRepo {
       .where('project_id', '=', projectId)
       .where('archived_at', 'is', null)
   }
+}
+
+/** A live dataset of the caller's project, or a 404: the lookup both services of this module start from. */
+export async function findDatasetOr404(
+  db: MetadataDb,
+  tenant: TenantContext,
+  projectId: string,
+  id: string,
+): Promise<DatasetWithCount> {
+  const row = await new DatasetsRepo(db).findDataset(tenant.principal.organizationId, projectId, id)
+  if (!row) throw errors.notFound('dataset', id)
+  return row
 }

@@ -1,7 +1,7 @@
 import type { CreateDataset, Dataset, ListQuery, Page, UpdateDataset } from '@tributary/contract'
 
 import { requireProjectContentWrite } from '../../auth/access.js'
-import type { RequestContext, TenantContext } from '../../auth/principal.js'
+import type { RequestContext } from '../../auth/principal.js'
 import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
@@ -9,8 +9,8 @@ import { toIso, transactionOrConflict } from '../../metadata/store-errors.js'
 import type { AuditService } from '../audit/audit.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
 import { datasetErrors } from './datasets.errors.js'
-import { DatasetsRepo, type DatasetWithCount } from './datasets.repo.js'
-import { DATASETS_WRITE_SCOPE as WRITE_SCOPE, type TablesService } from './tables.service.js'
+import { DatasetsRepo, findDatasetOr404, type DatasetWithCount } from './datasets.repo.js'
+import { DATASETS_WRITE_SCOPE, type TablesService } from './tables.service.js'
 
 /** Datasets: the schemas of a project's `internal` catalog. Their tables are `TablesService`'s. */
 export class DatasetsService {
@@ -22,7 +22,7 @@ export class DatasetsService {
   ) {}
 
   async createDataset(ctx: RequestContext, projectId: string, input: CreateDataset): Promise<Dataset> {
-    const tenant = await this.projects.require(ctx, projectId, { write: WRITE_SCOPE })
+    const tenant = await this.projects.require(ctx, projectId, { write: DATASETS_WRITE_SCOPE })
     return transactionOrConflict(
       this.db,
       () => datasetErrors.datasetNameTaken(input.name),
@@ -56,13 +56,13 @@ export class DatasetsService {
 
   async getDataset(ctx: RequestContext, projectId: string, id: string): Promise<Dataset> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    return toDataset(await this.#dataset(tenant, projectId, id))
+    return toDataset(await findDatasetOr404(this.db, tenant, projectId, id))
   }
 
   async updateDataset(ctx: RequestContext, projectId: string, id: string, input: UpdateDataset): Promise<Dataset> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    const current = await this.#dataset(tenant, projectId, id)
-    requireProjectContentWrite(ctx, projectId, WRITE_SCOPE)
+    const current = await findDatasetOr404(this.db, tenant, projectId, id)
+    requireProjectContentWrite(ctx, projectId, DATASETS_WRITE_SCOPE)
     return transactionOrConflict(
       this.db,
       () => datasetErrors.datasetNameTaken(input.name ?? current.name),
@@ -82,8 +82,8 @@ export class DatasetsService {
   /** Archives the dataset with its tables; their files go after the grace period. */
   async archiveDataset(ctx: RequestContext, projectId: string, id: string): Promise<void> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    await this.#dataset(tenant, projectId, id)
-    requireProjectContentWrite(ctx, projectId, WRITE_SCOPE)
+    await findDatasetOr404(this.db, tenant, projectId, id)
+    requireProjectContentWrite(ctx, projectId, DATASETS_WRITE_SCOPE)
     const tables = await this.db.transaction().execute(async (trx) => {
       const archived = await new DatasetsRepo(trx).archiveDataset(tenant.principal.organizationId, projectId, id)
       if (!archived) throw errors.notFound('dataset', id)
@@ -95,12 +95,6 @@ export class DatasetsService {
       return archived
     })
     for (const tableId of tables) this.tables.retireFiles({ projectId, tableId })
-  }
-
-  async #dataset(tenant: TenantContext, projectId: string, id: string): Promise<DatasetWithCount> {
-    const row = await new DatasetsRepo(this.db).findDataset(tenant.principal.organizationId, projectId, id)
-    if (!row) throw errors.notFound('dataset', id)
-    return row
   }
 }
 

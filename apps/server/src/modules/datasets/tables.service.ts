@@ -29,11 +29,10 @@ import type { AuditService } from '../audit/audit.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
 import type { ColumnTypes } from './column-types.js'
 import { datasetErrors } from './datasets.errors.js'
-import { DatasetsRepo, type DatasetWithCount } from './datasets.repo.js'
+import { DatasetsRepo, findDatasetOr404 } from './datasets.repo.js'
 
 /** Writes to datasets and tables need this scope on keys (editors and admins by role). */
 export const DATASETS_WRITE_SCOPE = 'connections'
-const WRITE_SCOPE = DATASETS_WRITE_SCOPE
 
 /** More segments than this and an append also compacts the table into one file. */
 const COMPACT_ABOVE_SEGMENTS = 16
@@ -68,8 +67,8 @@ export class TablesService {
     input: CreateDatasetTable,
   ): Promise<DatasetTable> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    const dataset = await this.#dataset(tenant, projectId, datasetId)
-    requireProjectContentWrite(ctx, projectId, WRITE_SCOPE)
+    const dataset = await findDatasetOr404(this.db, tenant, projectId, datasetId)
+    requireProjectContentWrite(ctx, projectId, DATASETS_WRITE_SCOPE)
     const columns = await this.#columns(input.schema)
     return transactionOrConflict(
       this.db,
@@ -100,7 +99,7 @@ export class TablesService {
     query: ListQuery,
   ): Promise<Page<DatasetTable>> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    const dataset = await this.#dataset(tenant, projectId, datasetId)
+    const dataset = await findDatasetOr404(this.db, tenant, projectId, datasetId)
     const rows = await new DatasetsRepo(this.db).listTables(
       tenant.principal.organizationId,
       projectId,
@@ -113,7 +112,7 @@ export class TablesService {
 
   async getTable(ctx: RequestContext, projectId: string, datasetId: string, id: string): Promise<DatasetTable> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    const dataset = await this.#dataset(tenant, projectId, datasetId)
+    const dataset = await findDatasetOr404(this.db, tenant, projectId, datasetId)
     return toTable(await this.#table(tenant, projectId, datasetId, id), dataset.name)
   }
 
@@ -125,9 +124,9 @@ export class TablesService {
     input: UpdateDatasetTable,
   ): Promise<DatasetTable> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    const dataset = await this.#dataset(tenant, projectId, datasetId)
+    const dataset = await findDatasetOr404(this.db, tenant, projectId, datasetId)
     const current = await this.#table(tenant, projectId, datasetId, id)
-    requireProjectContentWrite(ctx, projectId, WRITE_SCOPE)
+    requireProjectContentWrite(ctx, projectId, DATASETS_WRITE_SCOPE)
     return transactionOrConflict(
       this.db,
       () => datasetErrors.tableNameTaken(input.name ?? current.name),
@@ -146,9 +145,9 @@ export class TablesService {
 
   async archiveTable(ctx: RequestContext, projectId: string, datasetId: string, id: string): Promise<void> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    await this.#dataset(tenant, projectId, datasetId)
+    await findDatasetOr404(this.db, tenant, projectId, datasetId)
     await this.#table(tenant, projectId, datasetId, id)
-    requireProjectContentWrite(ctx, projectId, WRITE_SCOPE)
+    requireProjectContentWrite(ctx, projectId, DATASETS_WRITE_SCOPE)
     await this.db.transaction().execute(async (trx) => {
       if (!(await new DatasetsRepo(trx).archiveTable(tenant.principal.organizationId, projectId, id))) {
         throw errors.notFound('table', id)
@@ -274,7 +273,7 @@ export class TablesService {
     tableId: string,
   ): Promise<InternalTableSource> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    await this.#dataset(tenant, projectId, datasetId)
+    await findDatasetOr404(this.db, tenant, projectId, datasetId)
     const table = await this.#table(tenant, projectId, datasetId, tableId)
     return {
       columns: table.columns,
@@ -292,9 +291,9 @@ export class TablesService {
     tableId: string,
   ): Promise<{ tenant: TenantContext; table: DatasetTableRow; datasetName: string }> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    const dataset = await this.#dataset(tenant, projectId, datasetId)
+    const dataset = await findDatasetOr404(this.db, tenant, projectId, datasetId)
     const table = await this.#table(tenant, projectId, datasetId, tableId)
-    requireProjectContentWrite(ctx, projectId, WRITE_SCOPE)
+    requireProjectContentWrite(ctx, projectId, DATASETS_WRITE_SCOPE)
     return { tenant, table, datasetName: dataset.name }
   }
 
@@ -305,7 +304,7 @@ export class TablesService {
     tableId: string,
   ): Promise<{ tenant: TenantContext; table: DatasetTableRow }> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    await this.#dataset(tenant, projectId, datasetId)
+    await findDatasetOr404(this.db, tenant, projectId, datasetId)
     return { tenant, table: await this.#table(tenant, projectId, datasetId, tableId) }
   }
 
@@ -465,12 +464,6 @@ export class TablesService {
     const canonical = await this.types.canonical(type)
     if (!canonical) throw datasetErrors.unknownType(path, type)
     return canonical
-  }
-
-  async #dataset(tenant: TenantContext, projectId: string, id: string): Promise<DatasetWithCount> {
-    const row = await new DatasetsRepo(this.db).findDataset(tenant.principal.organizationId, projectId, id)
-    if (!row) throw errors.notFound('dataset', id)
-    return row
   }
 
   async #table(tenant: TenantContext, projectId: string, datasetId: string, id: string): Promise<DatasetTableRow> {
