@@ -22,13 +22,16 @@ import { catalogsModule } from './modules/catalogs/catalogs.module.js'
 import { connectionsModule } from './modules/connections/connections.module.js'
 import { datasetsModule } from './modules/datasets/datasets.module.js'
 import { exportsModule } from './modules/exports/exports.module.js'
+import { goldenSqlModule } from './modules/golden-sql/golden-sql.module.js'
 import { healthModule } from './modules/health/health.module.js'
 import { importsModule } from './modules/imports/imports.module.js'
+import { metadataModule } from './modules/metadata/metadata.module.js'
 import { buildModules, type Platform, type ServicesOf } from './modules/module.js'
 import { organizationsModule } from './modules/organizations/organizations.module.js'
 import { projectsModule } from './modules/projects/projects.module.js'
 import { queryJobsModule } from './modules/query-jobs/query-jobs.module.js'
 import { savedQueriesModule } from './modules/saved-queries/saved-queries.module.js'
+import { semanticCatalogsModule } from './modules/semantic-catalogs/semantic-catalogs.module.js'
 import { sqlModule } from './modules/sql/sql.module.js'
 import { UsersRepo } from './modules/users/users.repo.js'
 import { usersModule } from './modules/users/users.module.js'
@@ -50,8 +53,11 @@ const MODULES = [
   datasetsModule,
   catalogsModule,
   sqlModule,
+  metadataModule,
   importsModule,
   savedQueriesModule,
+  semanticCatalogsModule,
+  goldenSqlModule,
   queryJobsModule,
   exportsModule,
 ] as const
@@ -115,6 +121,7 @@ export async function createTributary(
     sessions,
     connectionSecrets: new SecretBox(deriveKey(secret, 'connection-secrets')),
     exportLinkKey: deriveKey(secret, 'exports'),
+    callbackKey: deriveKey(secret, 'callbacks'),
     jobs: new JobQueue(db, {
       queue: config.jobQueue,
       concurrency: config.jobConcurrency,
@@ -135,6 +142,7 @@ export async function createTributary(
     fileDirs: jobFileDirs(config),
   }
   const { services, offers } = buildModules(platform, MODULES)
+  const backgroundTasks = offers.flatMap((offer) => offer.background ?? [])
   for (const offer of offers) for (const handler of offer.jobs ?? []) platform.jobs.register(handler)
   const app = createApp({
     logger,
@@ -156,6 +164,7 @@ export async function createTributary(
     // Before this server claims any job: what a crash left is removed, what another server runs is not.
     await sweep()
     platform.jobs.start()
+    for (const task of backgroundTasks) task.start()
     sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS)
     sweeper.unref()
   }
@@ -166,6 +175,7 @@ export async function createTributary(
     platform,
     close: async () => {
       clearInterval(sweeper)
+      for (const task of backgroundTasks) await task.stop()
       // Running jobs are handed back to the queue before the store they write to goes away.
       await platform.jobs.stop()
       platform.engine.close()

@@ -98,7 +98,7 @@ interface Target {
 
 interface MatrixRoute {
   route: string
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   /** The success status per caller; every caller not named gets 403 `authorization_error`. */
   allowed: Partial<Record<Who, number>>
   target: (who: Who) => Target | Promise<Target>
@@ -181,6 +181,103 @@ describeEachStore('authorization', (kind) => {
     expect(created.status).toBe(201)
     return created.body
   }
+
+  /** A golden SQL pair of the fixture's project, made by the organization key. */
+  async function freshGoldenSql(question = uniqueName('Question')): Promise<string> {
+    const created = await app.request<{ id: string }>('POST', `${API}/projects/${f.project.id}/golden-sql`, {
+      key: f.orgKey,
+      body: { question, sql: 'select 1 as one' },
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return created.body.id
+  }
+  const goldenSqlPath = (id?: string) => `/projects/${f.project.id}/golden-sql${id ? `/${id}` : ''}`
+  /** Golden SQL is the project's semantic layer: editors, admins and keys with `metadata` (or `*`) write it. */
+  const GOLDEN_SQL_WRITERS: readonly Who[] = ["org key ['*']", "project key ['*']", 'admin', 'editor']
+
+  /** A semantic catalog of the fixture's project, made by the organization key. */
+  async function freshSemanticCatalog(): Promise<string> {
+    const name = `sc_${randomBytes(6).toString('hex')}`
+    const created = await app.request('POST', `${API}/projects/${f.project.id}/semantic-catalogs`, {
+      key: f.orgKey,
+      body: { name },
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return name
+  }
+  /** A saved query that can be published (no source needed). */
+  async function freshPublishableQuery(): Promise<string> {
+    const created = await app.request<{ id: string }>('POST', `${API}/projects/${f.project.id}/queries`, {
+      key: f.orgKey,
+      body: { display_name: uniqueName('Publishable'), sql: 'select 1 as one' },
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return created.body.id
+  }
+  async function freshSemanticTable(catalog: string): Promise<string> {
+    const created = await app.request<{ id: string }>(
+      'POST',
+      `${API}/projects/${f.project.id}/semantic-catalogs/${catalog}/tables`,
+      { key: f.orgKey, body: { table: 't', query_id: await freshPublishableQuery() } },
+    )
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return created.body.id
+  }
+  const semanticPath = (rest = '') => `/projects/${f.project.id}/semantic-catalogs${rest}`
+
+  /** A table of the fixture project's `internal` catalog, made by the organization key: `internal.<dataset>.t`. */
+  async function freshInternalTable(): Promise<{ schema: string; table: string }> {
+    const schema = `meta_${randomBytes(6).toString('hex')}`
+    const dataset = await app.request<{ id: string }>('POST', `${API}/projects/${f.project.id}/datasets`, {
+      key: f.orgKey,
+      body: { name: schema },
+    })
+    expect(dataset.status, JSON.stringify(dataset.body)).toBe(201)
+    const table = await app.request('POST', `${API}/projects/${f.project.id}/datasets/${dataset.body.id}/tables`, {
+      key: f.orgKey,
+      body: { name: 't', schema: [{ name: 'id', type: 'BIGINT' }] },
+    })
+    expect(table.status, JSON.stringify(table.body)).toBe(201)
+    return { schema, table: 't' }
+  }
+  const metadataPath = (rest = '') => `/projects/${f.project.id}/metadata${rest}`
+  /** Project metadata is the semantic layer too: written as golden SQL is. */
+  const METADATA_WRITERS = GOLDEN_SQL_WRITERS
+  async function freshMetadataRefresh(): Promise<string> {
+    const started = await app.request<{ id: string }>('POST', `${API}${metadataPath('/refresh')}`, {
+      key: f.orgKey,
+      body: { catalog: 'internal' },
+    })
+    expect(started.status, JSON.stringify(started.body)).toBe(202)
+    return started.body.id
+  }
+  /** A manual relation between two fresh `internal` tables, made by the organization key. */
+  async function freshRelation(): Promise<string> {
+    const [from, to] = await Promise.all([freshInternalTable(), freshInternalTable()])
+    const created = await app.request<{ id: string }>('POST', `${API}${metadataPath('/relations')}`, {
+      key: f.orgKey,
+      body: {
+        from: { catalog: 'internal', schema: from.schema, table: from.table, columns: ['id'] },
+        to: { catalog: 'internal', schema: to.schema, table: to.table, columns: ['id'] },
+      },
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return created.body.id
+  }
+  /** The categorical path of the `id` column of a fresh `internal` table. */
+  async function freshCategoricalPath(marked: boolean): Promise<string> {
+    const { schema, table } = await freshInternalTable()
+    const path = metadataPath(`/internal/${schema}/${table}/columns/id/categorical`)
+    if (marked) {
+      const set = await app.request('PUT', `${API}${path}`, { key: f.orgKey, body: { limit: 5, refresh: 'P1D' } })
+      expect(set.status, JSON.stringify(set.body)).toBe(200)
+    }
+    return path
+  }
+  /** Semantic catalogs are the project's semantic layer: written as golden SQL is. */
+  const SEMANTIC_WRITERS = GOLDEN_SQL_WRITERS
+  /** Sharing reaches another project: beyond a project key. */
+  const SEMANTIC_SHARERS: readonly Who[] = ["org key ['*']", 'admin', 'editor']
 
   const ROUTES: MatrixRoute[] = [
     // ── Organizations: the platform key's business; a tenant may read its own.
@@ -547,6 +644,320 @@ describeEachStore('authorization', (kind) => {
         const ofProject = await get<Page<AuditEntry>>(`/audit-log?resource_id=${f.project.id}`, keyOf(who))
         expect(ofProject.body.data.map((entry) => entry.action)).toContain('project.create')
         expect(ofProject.body.data.every((entry) => entry.organization_id === f.organization.id)).toBe(true)
+      },
+    },
+
+    // ── Golden SQL: everyone reads and searches (a project key only its project's); writers as above.
+    {
+      route: 'POST /projects/{id}/golden-sql',
+      method: 'POST',
+      allowed: only(GOLDEN_SQL_WRITERS, 201),
+      target: (who) => ({
+        path: goldenSqlPath(),
+        body: { question: `Asked by ${who}`, sql: 'select 1 as one' },
+        probe: () => idsOf(goldenSqlPath()),
+      }),
+      verify: (response, who) =>
+        expect(response.body).toMatchObject({ project_id: f.project.id, question: `Asked by ${who}`, tables: [] }),
+    },
+    {
+      route: 'GET /projects/{id}/golden-sql',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: goldenSqlPath() }),
+    },
+    {
+      route: 'GET /projects/{id}/golden-sql/search',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => {
+        await freshGoldenSql('Which genres sell best?')
+        return { path: `${goldenSqlPath()}/search?q=${encodeURIComponent('best selling genres')}` }
+      },
+      verify: (response) =>
+        expect((response.body as { data: { golden_sql: { question: string } }[] }).data[0]?.golden_sql.question).toBe(
+          'Which genres sell best?',
+        ),
+    },
+    {
+      route: 'GET /projects/{id}/golden-sql/{golden_sql_id}',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: goldenSqlPath(await freshGoldenSql()) }),
+    },
+    {
+      route: 'PUT /projects/{id}/golden-sql/{golden_sql_id}',
+      method: 'PUT',
+      allowed: only(GOLDEN_SQL_WRITERS, 200),
+      target: async (who) => {
+        const path = goldenSqlPath(await freshGoldenSql())
+        return { path, body: { description: `by ${who}` }, probe: () => readBack(path) }
+      },
+      verify: (response, who) => expect(response.body).toMatchObject({ description: `by ${who}` }),
+    },
+    {
+      route: 'DELETE /projects/{id}/golden-sql/{golden_sql_id}',
+      method: 'DELETE',
+      allowed: only(GOLDEN_SQL_WRITERS, 204),
+      target: async () => {
+        const path = goldenSqlPath(await freshGoldenSql())
+        return { path, probe: () => readBack(path) }
+      },
+    },
+
+    // ── Semantic catalogs: everyone reads; writers as golden SQL; sharing not with a project key.
+    {
+      route: 'POST /projects/{id}/semantic-catalogs',
+      method: 'POST',
+      allowed: only(SEMANTIC_WRITERS, 201),
+      target: () => ({
+        path: semanticPath(),
+        body: { name: `sc_${randomBytes(6).toString('hex')}` },
+        probe: () => idsOf(semanticPath()),
+      }),
+      verify: (response) => expect(response.body).toMatchObject({ project_id: f.project.id, read_only: false }),
+    },
+    {
+      route: 'GET /projects/{id}/semantic-catalogs',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: semanticPath() }),
+    },
+    {
+      route: 'GET /projects/{id}/semantic-catalogs/{catalog}',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: semanticPath(`/${await freshSemanticCatalog()}`) }),
+    },
+    {
+      route: 'DELETE /projects/{id}/semantic-catalogs/{catalog}',
+      method: 'DELETE',
+      allowed: only(SEMANTIC_WRITERS, 204),
+      target: async () => {
+        const path = semanticPath(`/${await freshSemanticCatalog()}`)
+        return { path, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'POST /projects/{id}/semantic-catalogs/{catalog}/tables',
+      method: 'POST',
+      allowed: only(SEMANTIC_WRITERS, 201),
+      target: async () => {
+        const catalog = await freshSemanticCatalog()
+        return {
+          path: semanticPath(`/${catalog}/tables`),
+          body: { table: 'published', query_id: await freshPublishableQuery() },
+          probe: () => idsOf(semanticPath(`/${catalog}/tables`)),
+        }
+      },
+      verify: (response) =>
+        expect(response.body).toMatchObject({ table: 'published', columns: [{ name: 'one', type: 'INTEGER' }] }),
+    },
+    {
+      route: 'GET /projects/{id}/semantic-catalogs/{catalog}/tables',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: semanticPath(`/${await freshSemanticCatalog()}/tables`) }),
+    },
+    {
+      route: 'DELETE /projects/{id}/semantic-catalogs/{catalog}/tables/{table_id}',
+      method: 'DELETE',
+      allowed: only(SEMANTIC_WRITERS, 204),
+      target: async () => {
+        const catalog = await freshSemanticCatalog()
+        const table = await freshSemanticTable(catalog)
+        return {
+          path: semanticPath(`/${catalog}/tables/${table}`),
+          probe: () => idsOf(semanticPath(`/${catalog}/tables`)),
+        }
+      },
+    },
+    {
+      route: 'POST /projects/{id}/semantic-catalogs/{catalog}/share',
+      method: 'POST',
+      allowed: only(SEMANTIC_SHARERS, 200),
+      target: async () => {
+        const catalog = await freshSemanticCatalog()
+        const other = await freshProject()
+        return {
+          path: semanticPath(`/${catalog}/share`),
+          body: { project_id: other.id },
+          probe: async () => (await readBack(semanticPath(`/${catalog}`))).body,
+        }
+      },
+    },
+    {
+      route: 'DELETE /projects/{id}/semantic-catalogs/{catalog}/share/{project_id}',
+      method: 'DELETE',
+      allowed: only(SEMANTIC_WRITERS, 204),
+      target: async () => {
+        const catalog = await freshSemanticCatalog()
+        const other = await freshProject()
+        const shared = await app.request('POST', `${API}${semanticPath(`/${catalog}/share`)}`, {
+          key: f.orgKey,
+          body: { project_id: other.id },
+        })
+        expect(shared.status, JSON.stringify(shared.body)).toBe(200)
+        return {
+          path: semanticPath(`/${catalog}/share/${other.id}`),
+          probe: async () => (await readBack(semanticPath(`/${catalog}`))).body,
+        }
+      },
+    },
+
+    // ── Project metadata: everyone reads and searches; writers as golden SQL (keys need `metadata`).
+    {
+      route: 'GET /projects/{id}/metadata',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => {
+        const { schema } = await freshInternalTable()
+        return { path: metadataPath(`?catalog=internal&schema=${schema}`) }
+      },
+      verify: (response) =>
+        expect((response.body as Page<{ table: string; columns: { name: string }[] }>).data).toMatchObject([
+          { table: 't', columns: [{ name: 'id' }] },
+        ]),
+    },
+    {
+      route: 'GET /projects/{id}/metadata/{catalog}/{schema}/{table}',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => {
+        const { schema, table } = await freshInternalTable()
+        return { path: metadataPath(`/internal/${schema}/${table}`) }
+      },
+    },
+    {
+      route: 'PUT /projects/{id}/metadata/{catalog}/{schema}/{table}',
+      method: 'PUT',
+      allowed: only(METADATA_WRITERS, 200),
+      target: async (who) => {
+        const { schema, table } = await freshInternalTable()
+        const path = metadataPath(`/internal/${schema}/${table}`)
+        return { path, body: { description: `by ${who}` }, probe: () => readBack(path) }
+      },
+      verify: (response, who) => expect(response.body).toMatchObject({ description: `by ${who}`, source: 'user' }),
+    },
+    {
+      route: 'PUT /projects/{id}/metadata/{catalog}/{schema}',
+      method: 'PUT',
+      allowed: only(METADATA_WRITERS, 200),
+      target: async () => {
+        const { schema, table } = await freshInternalTable()
+        return {
+          path: metadataPath(`/internal/${schema}`),
+          body: { use_with_ai: false },
+          probe: () => readBack(metadataPath(`/internal/${schema}/${table}`)),
+        }
+      },
+    },
+    {
+      route: 'PUT /projects/{id}/metadata/{catalog}',
+      method: 'PUT',
+      allowed: only(METADATA_WRITERS, 200),
+      target: async (who) => ({
+        path: metadataPath('/internal'),
+        body: { use_with_ai: who === 'editor' ? null : true },
+      }),
+    },
+    {
+      route: 'POST /projects/{id}/metadata/refresh',
+      method: 'POST',
+      allowed: only(METADATA_WRITERS, 202),
+      target: () => ({ path: metadataPath('/refresh'), body: { catalog: 'internal' } }),
+      verify: (response) => expect(response.body).toMatchObject({ project_id: f.project.id, catalog: 'internal' }),
+    },
+    {
+      route: 'GET /projects/{id}/metadata/refresh/{job_id}',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: metadataPath(`/refresh/${await freshMetadataRefresh()}`) }),
+    },
+    {
+      route: 'GET /projects/{id}/metadata/callback-secret',
+      method: 'GET',
+      allowed: only(METADATA_WRITERS, 200),
+      target: () => ({ path: metadataPath('/callback-secret') }),
+      verify: (response) => expect((response.body as { secret: string }).secret).toMatch(/^[0-9a-f]{64}$/),
+    },
+    {
+      route: 'GET /projects/{id}/metadata/search',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: metadataPath('/search?q=anything') }),
+    },
+    {
+      route: 'GET /projects/{id}/metadata/relations',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => {
+        await freshRelation()
+        return { path: metadataPath('/relations?catalog=internal&limit=5') }
+      },
+      verify: (response) => expect((response.body as Page<unknown>).data.length).toBeGreaterThan(0),
+    },
+    {
+      route: 'POST /projects/{id}/metadata/relations',
+      method: 'POST',
+      allowed: only(METADATA_WRITERS, 201),
+      target: async () => {
+        const [from, to] = await Promise.all([freshInternalTable(), freshInternalTable()])
+        return {
+          path: metadataPath('/relations'),
+          body: {
+            from: { catalog: 'internal', schema: from.schema, table: from.table, columns: ['id'] },
+            to: { catalog: 'internal', schema: to.schema, table: to.table, columns: ['id'] },
+            type: 'ONE_TO_ONE',
+          },
+        }
+      },
+      verify: (response) => expect(response.body).toMatchObject({ origin: 'manual', type: 'ONE_TO_ONE' }),
+    },
+    {
+      route: 'GET /projects/{id}/metadata/relations/{relation_id}',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: metadataPath(`/relations/${await freshRelation()}`) }),
+    },
+    {
+      route: 'PUT /projects/{id}/metadata/relations/{relation_id}',
+      method: 'PUT',
+      allowed: only(METADATA_WRITERS, 200),
+      target: async (who) => {
+        const path = metadataPath(`/relations/${await freshRelation()}`)
+        return { path, body: { description: `by ${who}` }, probe: () => readBack(path) }
+      },
+      verify: (response, who) => expect(response.body).toMatchObject({ description: `by ${who}` }),
+    },
+    {
+      route: 'DELETE /projects/{id}/metadata/relations/{relation_id}',
+      method: 'DELETE',
+      allowed: only(METADATA_WRITERS, 204),
+      target: async () => {
+        const path = metadataPath(`/relations/${await freshRelation()}`)
+        return { path, probe: async () => (await readBack(path)).status }
+      },
+    },
+    {
+      route: 'PUT /projects/{id}/metadata/{catalog}/{schema}/{table}/columns/{column}/categorical',
+      method: 'PUT',
+      allowed: only(METADATA_WRITERS, 200),
+      target: async () => {
+        const path = await freshCategoricalPath(false)
+        const table = path.replace(/\/columns\/id\/categorical$/, '')
+        return { path, body: { limit: 5 }, probe: () => readBack(table) }
+      },
+      verify: (response) => expect(response.body).toMatchObject({ column: 'id', limit: 5, values: [] }),
+    },
+    {
+      route: 'DELETE /projects/{id}/metadata/{catalog}/{schema}/{table}/columns/{column}/categorical',
+      method: 'DELETE',
+      allowed: only(METADATA_WRITERS, 204),
+      target: async () => {
+        const path = await freshCategoricalPath(true)
+        const table = path.replace(/\/columns\/id\/categorical$/, '')
+        return { path, probe: () => readBack(table) }
       },
     },
   ]

@@ -57,7 +57,7 @@ it('the README walk-through works when pasted against a fresh server', async () 
     'project.create',
   ])
 
-  expect(catalogs.data.map((catalog: { name: string }) => catalog.name)).toEqual(['internal', 'geo', 'shop'])
+  expect(catalogs.data.map((catalog: { name: string }) => catalog.name)).toEqual(['internal', 'geo', 'shop', 'queries'])
   expect(orders.columns.map((column: { name: string; type: string }) => `${column.name} ${column.type}`)).toEqual([
     'id BIGINT',
     'country VARCHAR',

@@ -555,6 +555,383 @@ describeEachStore('tenant isolation', (kind) => {
     })
   })
 
+  describe('golden SQL stays in its project', () => {
+    const QUESTION = 'Secret revenue of project one'
+    let pair: { id: string; question: string }
+    let ownPairs: Map<Attacker, string>
+    const attackers: Attacker[] = [...OUTSIDERS, 'A project 2 key']
+    const ownProject = (attacker: Attacker) => (attacker === 'A project 2 key' ? A.p2.id : B.p1.id)
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+
+    beforeAll(async () => {
+      const created = await app.request('POST', `${API}/projects/${A.p1.id}/golden-sql`, {
+        key: A.orgKey,
+        body: { question: QUESTION, sql: 'select 1 as one' },
+      })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      pair = created.body
+      // The same question saved where each attacker may read: a search there finds that one only.
+      ownPairs = new Map()
+      for (const [attacker, projectId] of [
+        ['B organization key', B.p1.id],
+        ['A project 2 key', A.p2.id],
+      ] as const) {
+        const own = await app.request('POST', `${API}/projects/${projectId}/golden-sql`, {
+          key: attacker === 'A project 2 key' ? A.orgKey : B.orgKey,
+          body: { question: QUESTION, sql: 'select 2 as two' },
+        })
+        expect(own.status, JSON.stringify(own.body)).toBe(201)
+        ownPairs.set(attacker, own.body.id)
+      }
+    })
+
+    for (const attacker of attackers) {
+      it(`${attacker}: every golden SQL route of A's p1 → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const requests: [string, string, unknown?][] = [
+          ['GET', `/projects/${A.p1.id}/golden-sql`],
+          ['POST', `/projects/${A.p1.id}/golden-sql`, { question: 'planted', sql: 'select 1 as one' }],
+          ['GET', `/projects/${A.p1.id}/golden-sql/search?q=secret+revenue`],
+          ['GET', `/projects/${A.p1.id}/golden-sql/${pair.id}`],
+          ['PUT', `/projects/${A.p1.id}/golden-sql/${pair.id}`, { question: 'hijacked' }],
+          ['DELETE', `/projects/${A.p1.id}/golden-sql/${pair.id}`],
+          // A's pair through a project the attacker may use.
+          ['GET', `/projects/${ownProject(attacker)}/golden-sql/${pair.id}`],
+          ['PUT', `/projects/${ownProject(attacker)}/golden-sql/${pair.id}`, { question: 'hijacked' }],
+          ['DELETE', `/projects/${ownProject(attacker)}/golden-sql/${pair.id}`],
+        ]
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghostPath = path.replace(A.p1.id, randomUUID()).replace(pair.id, randomUUID())
+          const ghost = await app.request(method, `${API}${ghostPath}`, { key, body })
+          expectError(ghost, 404, 'not_found')
+          expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+        }
+      })
+
+      it(`${attacker}: lists and searches of its own project never show A's pair`, async () => {
+        const key = keyOf(fixture, attacker)
+        const base = `${API}/projects/${ownProject(attacker)}/golden-sql`
+        const listed = await app.request('GET', `${base}?limit=200`, { key })
+        expect(listed.status).toBe(200)
+        const found = await app.request('GET', `${base}/search?q=${encodeURIComponent(QUESTION)}&limit=50`, { key })
+        expect(found.status).toBe(200)
+        const foundIds = (found.body.data as { golden_sql: { id: string } }[]).map((hit) => hit.golden_sql.id)
+        const own = ownPairs.get(attacker === 'A project 2 key' ? attacker : 'B organization key')!
+        expect(foundIds).toEqual([own])
+        expect((listed.body.data as { id: string }[]).map((item) => item.id)).toEqual([own])
+      })
+    }
+
+    it("A's pair is unchanged afterwards, and A still finds it", async () => {
+      const read = await app.request('GET', `${API}/projects/${A.p1.id}/golden-sql/${pair.id}`, { key: A.p1Key.key })
+      expect(read.status).toBe(200)
+      expect(read.body).toEqual(pair)
+      const found = await app.request('GET', `${API}/projects/${A.p1.id}/golden-sql/search?q=secret+revenue`, {
+        key: A.viewer.token,
+      })
+      expect(found.body.data.map((hit: { golden_sql: { id: string } }) => hit.golden_sql.id)).toEqual([pair.id])
+    })
+  })
+
+  describe('project metadata stays in its project', () => {
+    const SCHEMA = 'secret_ledger'
+    const TABLE = 'revenue_ledger'
+    let described: unknown
+    let jobId: string
+    const attackers: Attacker[] = [...OUTSIDERS, 'A project 2 key']
+    const ownProject = (attacker: Attacker) => (attacker === 'A project 2 key' ? A.p2.id : B.p1.id)
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+
+    beforeAll(async () => {
+      const dataset = await app.request('POST', `${API}/projects/${A.p1.id}/datasets`, {
+        key: A.orgKey,
+        body: { name: SCHEMA },
+      })
+      expect(dataset.status, JSON.stringify(dataset.body)).toBe(201)
+      const table = await app.request('POST', `${API}/projects/${A.p1.id}/datasets/${dataset.body.id}/tables`, {
+        key: A.orgKey,
+        body: { name: TABLE, schema: [{ name: 'amount', type: 'DOUBLE' }] },
+      })
+      expect(table.status, JSON.stringify(table.body)).toBe(201)
+      const put = await app.request('PUT', `${API}/projects/${A.p1.id}/metadata/internal/${SCHEMA}/${TABLE}`, {
+        key: A.orgKey,
+        body: { description: 'Secret revenue ledger', columns: [{ name: 'amount', description: 'Secret amount' }] },
+      })
+      expect(put.status, JSON.stringify(put.body)).toBe(200)
+      described = put.body
+      const job = await app.request('POST', `${API}/projects/${A.p1.id}/metadata/refresh`, {
+        key: A.orgKey,
+        body: { catalog: 'internal' },
+      })
+      expect(job.status, JSON.stringify(job.body)).toBe(202)
+      jobId = job.body.id
+    })
+
+    for (const attacker of attackers) {
+      it(`${attacker}: every metadata route of A's p1 → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const own = ownProject(attacker)
+        const requests: [string, string, unknown?][] = [
+          ['GET', `/projects/${A.p1.id}/metadata`],
+          ['GET', `/projects/${A.p1.id}/metadata?catalog=internal&schema=${SCHEMA}`],
+          ['GET', `/projects/${A.p1.id}/metadata/internal/${SCHEMA}/${TABLE}`],
+          ['PUT', `/projects/${A.p1.id}/metadata/internal/${SCHEMA}/${TABLE}`, { description: 'hijacked' }],
+          ['PUT', `/projects/${A.p1.id}/metadata/internal/${SCHEMA}`, { use_with_ai: false }],
+          ['PUT', `/projects/${A.p1.id}/metadata/internal`, { use_with_ai: false }],
+          ['POST', `/projects/${A.p1.id}/metadata/refresh`, {}],
+          ['GET', `/projects/${A.p1.id}/metadata/refresh/${jobId}`],
+          ['GET', `/projects/${A.p1.id}/metadata/callback-secret`],
+          ['GET', `/projects/${A.p1.id}/metadata/search?q=secret+revenue`],
+          // A's job and A's table through a project the attacker may use.
+          ['GET', `/projects/${own}/metadata/refresh/${jobId}`],
+          ['GET', `/projects/${own}/metadata/internal/${SCHEMA}/${TABLE}`],
+          ['PUT', `/projects/${own}/metadata/internal/${SCHEMA}/${TABLE}`, { description: 'hijacked' }],
+        ]
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghostPath = path.replace(A.p1.id, randomUUID()).replace(jobId, randomUUID())
+          const ghost = await app.request(method, `${API}${ghostPath}`, { key, body })
+          expectError(ghost, 404, 'not_found')
+          if (path.includes(A.p1.id) || path.includes(jobId)) {
+            expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+          }
+        }
+      })
+
+      it(`${attacker}: the metadata and search of its own project never show A's table`, async () => {
+        const key = keyOf(fixture, attacker)
+        const base = `${API}/projects/${ownProject(attacker)}/metadata`
+        const listed = await app.request('GET', `${base}?limit=200`, { key })
+        expect(listed.status, JSON.stringify(listed.body)).toBe(200)
+        expect((listed.body.data as { schema: string }[]).map((entry) => entry.schema)).not.toContain(SCHEMA)
+        const found = await app.request('GET', `${base}/search?q=${encodeURIComponent('secret revenue ledger')}`, {
+          key,
+        })
+        expect(found.status).toBe(200)
+        expect((found.body.data as { table: string }[]).map((hit) => hit.table)).not.toContain(TABLE)
+      })
+    }
+
+    it("A's metadata is unchanged afterwards, and A's search finds it", async () => {
+      const read = await app.request('GET', `${API}/projects/${A.p1.id}/metadata/internal/${SCHEMA}/${TABLE}`, {
+        key: A.viewer.token,
+      })
+      expect(read.status).toBe(200)
+      // The refresh of A's own project moved `refreshed_at` (and so `updated_at`); nothing else changed.
+      const stable = (body: Record<string, unknown>) =>
+        Object.fromEntries(Object.entries(body).filter(([field]) => !['refreshed_at', 'updated_at'].includes(field)))
+      expect(stable(read.body)).toEqual(stable(described as Record<string, unknown>))
+      const found = await app.request('GET', `${API}/projects/${A.p1.id}/metadata/search?q=secret+revenue`, {
+        key: A.viewer.token,
+      })
+      expect(found.status).toBe(200)
+      expect((found.body.data as { table: string }[]).map((hit) => hit.table)).toContain(TABLE)
+    })
+  })
+
+  describe('relations and categorical values stay in their project', () => {
+    const SCHEMA = 'secret_relations'
+    let relationId: string
+    let relationBefore: unknown
+    const attackers: Attacker[] = [...OUTSIDERS, 'A project 2 key']
+    const ownProject = (attacker: Attacker) => (attacker === 'A project 2 key' ? A.p2.id : B.p1.id)
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+    const end = (table: string) => ({ catalog: 'internal', schema: SCHEMA, table, columns: ['account'] })
+    const categoricalPath = (projectId: string) =>
+      `/projects/${projectId}/metadata/internal/${SCHEMA}/payments/columns/account/categorical`
+
+    beforeAll(async () => {
+      const dataset = await app.request('POST', `${API}/projects/${A.p1.id}/datasets`, {
+        key: A.orgKey,
+        body: { name: SCHEMA },
+      })
+      expect(dataset.status, JSON.stringify(dataset.body)).toBe(201)
+      for (const name of ['payments', 'accounts']) {
+        const table = await app.request('POST', `${API}/projects/${A.p1.id}/datasets/${dataset.body.id}/tables`, {
+          key: A.orgKey,
+          body: { name, schema: [{ name: 'account', type: 'BIGINT' }] },
+        })
+        expect(table.status, JSON.stringify(table.body)).toBe(201)
+      }
+      const relation = await app.request('POST', `${API}/projects/${A.p1.id}/metadata/relations`, {
+        key: A.orgKey,
+        body: { from: end('payments'), to: end('accounts'), description: 'secret accounts' },
+      })
+      expect(relation.status, JSON.stringify(relation.body)).toBe(201)
+      relationId = relation.body.id
+      relationBefore = relation.body
+      const categorical = await app.request('PUT', `${API}${categoricalPath(A.p1.id)}`, {
+        key: A.orgKey,
+        body: { limit: 5, refresh: 'P1D' },
+      })
+      expect(categorical.status, JSON.stringify(categorical.body)).toBe(200)
+    })
+
+    for (const attacker of attackers) {
+      it(`${attacker}: every relation and categorical route of A's p1 → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const own = ownProject(attacker)
+        const requests: [string, string, unknown?][] = [
+          ['GET', `/projects/${A.p1.id}/metadata/relations`],
+          ['POST', `/projects/${A.p1.id}/metadata/relations`, { from: end('accounts'), to: end('payments') }],
+          ['GET', `/projects/${A.p1.id}/metadata/relations/${relationId}`],
+          ['PUT', `/projects/${A.p1.id}/metadata/relations/${relationId}`, { description: 'hijacked' }],
+          ['DELETE', `/projects/${A.p1.id}/metadata/relations/${relationId}`],
+          ['PUT', categoricalPath(A.p1.id), { limit: 1 }],
+          ['DELETE', categoricalPath(A.p1.id)],
+          // A's relation and A's table through a project the attacker may use.
+          ['GET', `/projects/${own}/metadata/relations/${relationId}`],
+          ['PUT', `/projects/${own}/metadata/relations/${relationId}`, { description: 'hijacked' }],
+          ['DELETE', `/projects/${own}/metadata/relations/${relationId}`],
+          ['POST', `/projects/${own}/metadata/relations`, { from: end('accounts'), to: end('payments') }],
+          ['PUT', categoricalPath(own), { limit: 1 }],
+          ['DELETE', categoricalPath(own)],
+        ]
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghostPath = path.replace(A.p1.id, randomUUID()).replace(relationId, randomUUID())
+          const ghost = await app.request(method, `${API}${ghostPath}`, { key, body })
+          expectError(ghost, 404, 'not_found')
+          if (path.includes(A.p1.id) || path.includes(relationId)) {
+            expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+          }
+        }
+      })
+
+      it(`${attacker}: the relations of its own project never show A's`, async () => {
+        const key = keyOf(fixture, attacker)
+        const listed = await app.request(
+          'GET',
+          `${API}/projects/${ownProject(attacker)}/metadata/relations?limit=200`,
+          {
+            key,
+          },
+        )
+        expect(listed.status, JSON.stringify(listed.body)).toBe(200)
+        expect((listed.body.data as { id: string }[]).map((relation) => relation.id)).not.toContain(relationId)
+      })
+    }
+
+    it("A's relation and categorical column are unchanged afterwards", async () => {
+      const read = await app.request('GET', `${API}/projects/${A.p1.id}/metadata/relations/${relationId}`, {
+        key: A.viewer.token,
+      })
+      expect(read.body).toEqual(relationBefore)
+      const table = await app.request('GET', `${API}/projects/${A.p1.id}/metadata/internal/${SCHEMA}/payments`, {
+        key: A.viewer.token,
+      })
+      expect(table.body.columns).toMatchObject([{ name: 'account', is_categorical: true }])
+      const schedules = await app.tributary.platform.db
+        .selectFrom('categorical_schedules')
+        .select(['value_limit', 'refresh'])
+        .where('project_id', '=', A.p1.id)
+        .execute()
+      expect(schedules).toEqual([{ value_limit: 5, refresh: 'P1D' }])
+    })
+  })
+
+  describe('semantic catalogs stay in their organization', () => {
+    const CATALOG = 'secret_sc'
+    let tableId: string
+    let queryId: string
+    let before: unknown
+    const attackers: Attacker[] = [...OUTSIDERS, 'A project 2 key']
+    const ownProject = (attacker: Attacker) => (attacker === 'A project 2 key' ? A.p2.id : B.p1.id)
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+    const base = () => `/projects/${A.p1.id}/semantic-catalogs`
+
+    beforeAll(async () => {
+      const created = await app.request('POST', `${API}${base()}`, { key: A.orgKey, body: { name: CATALOG } })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      const query = await app.request('POST', `${API}/projects/${A.p1.id}/queries`, {
+        key: A.orgKey,
+        body: { display_name: 'Secret', sql: 'select 42 as answer' },
+      })
+      expect(query.status, JSON.stringify(query.body)).toBe(201)
+      queryId = query.body.id
+      const table = await app.request('POST', `${API}${base()}/${CATALOG}/tables`, {
+        key: A.orgKey,
+        body: { table: 'answers', query_id: queryId },
+      })
+      expect(table.status, JSON.stringify(table.body)).toBe(201)
+      tableId = table.body.id
+      before = (await app.request('GET', `${API}${base()}/${CATALOG}`, { key: A.orgKey })).body
+    })
+
+    for (const attacker of attackers) {
+      it(`${attacker}: every semantic catalog route of A's p1 → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const requests: [string, string, unknown?][] = [
+          ['GET', base()],
+          ['POST', base(), { name: 'planted' }],
+          ['GET', `${base()}/${CATALOG}`],
+          ['DELETE', `${base()}/${CATALOG}`],
+          ['POST', `${base()}/${CATALOG}/tables`, { table: 'planted', query_id: queryId }],
+          ['GET', `${base()}/${CATALOG}/tables`],
+          ['DELETE', `${base()}/${CATALOG}/tables/${tableId}`],
+          ['POST', `${base()}/${CATALOG}/share`, { project_id: ownProject(attacker) }],
+          ['DELETE', `${base()}/${CATALOG}/share/${ownProject(attacker)}`],
+        ]
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghostPath = path.replace(A.p1.id, randomUUID()).replace(tableId, randomUUID())
+          const ghost = await app.request(method, `${API}${ghostPath}`, { key, body })
+          expectError(ghost, 404, 'not_found')
+          expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+        }
+      })
+
+      it(`${attacker}: its own project neither lists A's catalog nor reads it in SQL`, async () => {
+        const key = keyOf(fixture, attacker)
+        const own = `${API}/projects/${ownProject(attacker)}`
+        const listed = await app.request('GET', `${own}/semantic-catalogs`, { key })
+        expect(listed.status).toBe(200)
+        expect(listed.body.data).toEqual([])
+        const catalogs = await app.request('GET', `${own}/catalogs`, { key })
+        expect(catalogs.body.data.map((catalog: { name: string }) => catalog.name)).not.toContain(CATALOG)
+        expectError(await app.request('GET', `${own}/semantic-catalogs/${CATALOG}`, { key }), 404, 'not_found')
+        const read = await app.request('POST', `${own}/sql`, {
+          key,
+          body: { sql: `SELECT * FROM ${CATALOG}.main.answers` },
+        })
+        expect(read.body.error).toMatchObject({
+          code: 'query_error',
+          message: expect.stringContaining('unknown catalog'),
+        })
+        // A saved query of A's is not readable by name from elsewhere either.
+        const byName = await app.request('POST', `${own}/sql`, {
+          key,
+          body: { sql: 'SELECT * FROM queries.main.secret' },
+        })
+        expect(byName.body.error?.code).toBe('query_error')
+      })
+    }
+
+    it("A cannot share with another organization's project: 404 as for a project that exists nowhere", async () => {
+      const response = await app.request('POST', `${API}${base()}/${CATALOG}/share`, {
+        key: A.orgKey,
+        body: { project_id: B.p1.id },
+      })
+      expectError(response, 404, 'not_found')
+      const ghost = await app.request('POST', `${API}${base()}/${CATALOG}/share`, {
+        key: A.orgKey,
+        body: { project_id: randomUUID() },
+      })
+      expect(anonymised(response)).toBe(anonymised(ghost))
+    })
+
+    it("A's catalog is unchanged afterwards", async () => {
+      const after = await app.request('GET', `${API}${base()}/${CATALOG}`, { key: A.p1Key.key })
+      expect(after.status).toBe(200)
+      expect(after.body).toEqual(before)
+    })
+  })
+
   it("after every attempt, A's objects are unchanged and A's keys and sessions still work", async () => {
     expect(await snapshot(A)).toEqual(snapshotOfA)
     for (const key of [A.orgKey, A.p1Key.key, A.p2Key.key, A.admin.token, A.editor.token, A.viewer.token]) {

@@ -12,4 +12,23 @@ export interface CatalogHandle {
   pushdownDialect?: Dialect | undefined
   /** For catalogs whose tables are the platform's own DuckDB files (internal): attached, not scanned. */
   localTables?: (schema: string, table: string) => LocalTable | undefined
+  /**
+   * Tables of this catalog that are queries (saved queries, semantic tables): the engine inlines
+   * each one where it is named. Names match case-insensitively; undefined for a table that is no view.
+   */
+  views?: (schema: string, table: string) => ViewDefinition | undefined
+}
+
+/** A table defined by a query over other catalogs. */
+export interface ViewDefinition {
+  /** One read-only query; `{{parameters}}` already bound (values written in). */
+  sql: string
+  /**
+   * The project whose catalogs the SQL names, when it is not the querying project's (a catalog
+   * shared by another project). Unset: the catalogs are those of the view that names it, or the
+   * query's own.
+   */
+  scope?: string
+  /** Set when the view cannot be read as it stands (a parameter with no value): the query fails with it. */
+  error?: string
 }

@@ -137,6 +137,125 @@ describe('executeToParquet', () => {
   })
 })
 
+describe('describe', () => {
+  it('returns the result columns without reading the source', async () => {
+    let opened = 0
+    const counting: CatalogHandle = {
+      ...handle,
+      openSession: () => {
+        opened += 1
+        return handle.openSession!()
+      },
+    }
+    const columns = await engine.describe({
+      sql: 'SELECT id, upper(name) AS shout, count(*) OVER () AS n, {{d}} AS d FROM shop.main.customers WHERE id > {{min}}',
+      parameters: { d: { type: 'date', value: '2024-01-01' }, min: { type: 'integer', value: 1 } },
+      ...fixedCatalogs(counting),
+    })
+    expect(columns).toEqual([
+      { name: 'id', type: 'BIGINT' },
+      { name: 'shout', type: 'VARCHAR' },
+      { name: 'n', type: 'BIGINT' },
+      { name: 'd', type: 'DATE' },
+    ])
+    expect(opened).toBe(0)
+  })
+
+  it('refuses what execute refuses: bad SQL, unknown tables and columns, writes', async () => {
+    const describe = (sql: string) => engine.describe({ sql, ...fixedCatalogs(handle) })
+    await expect(describe('SELEC 1')).rejects.toMatchObject({ kind: 'query' })
+    await expect(describe('SELECT * FROM shop.main.nope')).rejects.toMatchObject({
+      kind: 'query',
+      message: expect.stringContaining("unknown table 'nope'"),
+    })
+    await expect(describe('SELECT missing FROM shop.main.customers')).rejects.toMatchObject({
+      kind: 'query',
+      message: expect.stringContaining('missing'),
+    })
+    await expect(describe('DELETE FROM shop.main.customers')).rejects.toMatchObject({ kind: 'query' })
+    await expect(describe('SELECT * FROM elsewhere.main.t')).rejects.toMatchObject({
+      kind: 'query',
+      message: expect.stringContaining("unknown catalog 'elsewhere'"),
+    })
+  })
+})
+
+describe('views', () => {
+  const views: Record<string, string> = {
+    'main.vips': "SELECT id, name FROM shop.main.customers WHERE note = 'vip'",
+    'main.vip_names': 'SELECT name FROM q.main.vips',
+    'main.a': 'SELECT * FROM q.main.b',
+    'main.b': 'SELECT * FROM q.main.a',
+    'main.sneaky': 'SELECT * FROM __s0_shop.main.customers',
+  }
+  const viewCatalog = (name: string, scope?: string): CatalogHandle => ({
+    name,
+    catalog: { schemas: [{ name: 'main', tables: [] }] },
+    views: (schema, table) => {
+      const sql = views[`${schema}.${table}`.toLowerCase()]
+      return sql === undefined ? undefined : { sql, ...(scope && { scope }) }
+    },
+  })
+  const run = (sql: string, ...handles: CatalogHandle[]) =>
+    engine.execute({ sql, limit: 100, timeoutMs: 10_000, ...fixedCatalogs(handle, viewCatalog('q'), ...handles) })
+
+  it('inlines a view under its alias, and the outer filter still reaches the source', async () => {
+    const result = await run('SELECT v.name FROM q.main.vips v WHERE v.id < 2')
+    expect(result.rows).toEqual([['Ann']])
+    expect(result.stats.sources).toHaveLength(1)
+    expect(result.stats.sources[0]!.remote_sql).toMatch(/"id" < 2/)
+    expect(result.stats.sources[0]!.remote_sql).toMatch(/'vip'/)
+  })
+
+  it('inlines views inside views, joins them with tables, and describes them', async () => {
+    expect((await run('SELECT * FROM q.main.vip_names ORDER BY name')).rows).toEqual([['Ann']])
+    const joined = await run(
+      'SELECT vips.name, c.note FROM q.main.VIPS JOIN shop.main.customers c ON c.id = vips.id ORDER BY 1',
+    )
+    expect(joined.rows).toEqual([['Ann', 'vip']])
+    expect(
+      await engine.describe({ sql: 'SELECT * FROM q.main.vips', ...fixedCatalogs(handle, viewCatalog('q')) }),
+    ).toEqual([
+      { name: 'id', type: 'BIGINT' },
+      { name: 'name', type: 'VARCHAR' },
+    ])
+  })
+
+  it('refuses a cycle, naming the views, and internal catalog names written by anyone', async () => {
+    await expect(run('SELECT * FROM q.main.a')).rejects.toMatchObject({
+      kind: 'query',
+      message: expect.stringContaining('q.main.a → q.main.b → q.main.a'),
+    })
+    await expect(run('SELECT * FROM q.main.sneaky')).rejects.toMatchObject({
+      kind: 'query',
+      message: expect.stringContaining('reserved'),
+    })
+    await expect(run('SELECT * FROM __s0_shop.main.customers')).rejects.toMatchObject({
+      kind: 'query',
+      message: expect.stringContaining('reserved'),
+    })
+  })
+
+  it("resolves a scoped view's catalogs in its scope, under names the query cannot write", async () => {
+    const scopes: (string | undefined)[] = []
+    const shared = viewCatalog('shared', 'owner')
+    const result = await engine.execute({
+      sql: 'SELECT id FROM shared.main.vips WHERE id = 1',
+      limit: 10,
+      timeoutMs: 10_000,
+      catalogNames: async () => ['shop', 'shared'],
+      resolveCatalogs: async (names, scope) => {
+        scopes.push(scope)
+        const all = scope === 'owner' ? [handle] : [shared]
+        return new Map(all.filter((h) => names.includes(h.name)).map((h) => [h.name, h]))
+      },
+    })
+    expect(result.rows).toEqual([[1]])
+    expect(scopes).toEqual([undefined, 'owner'])
+    expect(result.stats.sources[0]).toMatchObject({ catalog: '__s0_shop', remote_sql: expect.stringMatching(/= 1/) })
+  })
+})
+
 const postgresUrl = inject('postgresUrl')
 
 describe.skipIf(!postgresUrl)(

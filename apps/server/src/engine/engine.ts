@@ -7,17 +7,18 @@ import { SourceError } from './connectors/connector.js'
 import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
 import { keyFilters, planDynamicFilters } from './dynamic-filters.js'
 import { FifoMaker } from './fifo-maker.js'
-import { planScans, stubTableSql, type JoinKeyEdge, type PlannedTable } from './planner.js'
+import { planScans, resultOrigins, stubTableSql, type JoinKeyEdge, type PlannedTable } from './planner.js'
 import { pushDown, type PushedQuery } from './pushdown-plan.js'
 import type { ParsedStatement } from './pushdown.js'
-import type { CatalogHandle } from './catalog-handle.js'
+import type { CatalogHandle, ViewDefinition } from './catalog-handle.js'
 import { attachLocalTable } from './local-tables.js'
 import { guardSql, SqlGuardError, type GuardedQuery } from './sql-guard.js'
 import { bindParameters, ParameterError, type BoundSql, type QueryParameter } from './sql-text.js'
 import { loadTable } from './table-load.js'
 import { columnConverter } from './values.js'
+import { CatalogResolver, inlineViews, refuseInternalNames } from './views.js'
 
-export type { CatalogHandle }
+export type { CatalogHandle, ViewDefinition }
 
 export interface EngineQuery {
   sql: string
@@ -27,9 +28,10 @@ export interface EngineQuery {
   signal?: AbortSignal | undefined
   /**
    * Resolves the catalogs a query names (lower-cased), all in one call; a name missing from the
-   * answer is no catalog of the project.
+   * answer is no catalog of the project. `scope`: the project of a view that names them, when it is
+   * not the query's own (see ViewDefinition.scope); only views the caller may read hand one out.
    */
-  resolveCatalogs(names: readonly string[]): Promise<ReadonlyMap<string, CatalogHandle>>
+  resolveCatalogs(names: readonly string[], scope?: string): Promise<ReadonlyMap<string, CatalogHandle>>
   /** Every catalog the query could have named: asked only to word an error. */
   catalogNames(): Promise<readonly string[]>
   /** Values for the `{{name}}` placeholders in `sql`, bound as typed parameters. */
@@ -38,6 +40,9 @@ export interface EngineQuery {
 
 /** A query whose whole result goes to a file rather than back to the caller. */
 export type EngineExportQuery = Omit<EngineQuery, 'limit'>
+
+/** A query to describe: its result columns, found without reading any data. */
+export type EngineDescribeQuery = Pick<EngineQuery, 'sql' | 'resolveCatalogs' | 'catalogNames' | 'parameters'>
 
 export interface EngineStats {
   elapsed_ms: number
@@ -48,6 +53,11 @@ export interface EngineStats {
 export interface EngineColumn {
   name: string
   type: string
+}
+
+/** A result column and, when asked for, the table column it passes on unchanged. */
+export interface DescribedColumn extends EngineColumn {
+  lineage?: { catalog: string; schema: string; table: string; column: string } | null
 }
 
 export interface EngineParquetResult {
@@ -232,6 +242,54 @@ export class SqlEngine {
     return { ...result, stats }
   }
 
+  /**
+   * The columns (name, DuckDB type) the query would return, found as its plan is: the guard checks
+   * it, its catalogs are resolved and DuckDB binds it over empty stand-ins of its tables. No source
+   * is read. Errors are those `execute` would give for the same query (EngineError 'query').
+   */
+  async describe(query: EngineDescribeQuery): Promise<EngineColumn[]> {
+    return this.#describe(query, false)
+  }
+
+  /**
+   * As `describe`, with each column's lineage: the table column it passes on unchanged (through
+   * views, joins, filters and sorts), or none when it is computed.
+   */
+  async describeLineage(query: EngineDescribeQuery): Promise<DescribedColumn[]> {
+    return this.#describe(query, true)
+  }
+
+  async #describe(query: EngineDescribeQuery, lineage: boolean): Promise<DescribedColumn[]> {
+    const { bound, catalogs, tables } = await this.#prepare(query)
+    const instance = await this.#takeInstance()
+    const connection = await instance.connect()
+    try {
+      await createStubs(connection, tables, catalogs)
+      // The planning text has the parameters' values written in: it binds without them.
+      const prepared = await connection.prepare(bound.planningSql)
+      const columns: DescribedColumn[] = Array.from({ length: prepared.columnCount }, (_, i) => ({
+        name: prepared.columnName(i),
+        type: prepared.columnType(i).toString(),
+      }))
+      prepared.destroySync()
+      if (!lineage) return columns
+      const origins = (await resultOrigins(connection, bound.planningSql, tables)) ?? []
+      return columns.map((column, i) => {
+        const origin = origins.length === columns.length ? origins[i] : undefined
+        const { catalog, schema, table } = origin?.table ?? {}
+        return {
+          ...column,
+          lineage: origin ? { catalog: catalog!, schema: schema!, table: table!, column: origin.column.name } : null,
+        }
+      })
+    } catch (error) {
+      throw toEngineError(error, this.options.memoryLimit)
+    } finally {
+      connection.closeSync()
+      instance.closeSync()
+    }
+  }
+
   async #run<T>(
     query: EngineExportQuery,
     finish: Finish<T>,
@@ -267,8 +325,7 @@ export class SqlEngine {
     finish: Finish<T>,
     writableDirectory: string | undefined,
   ): Promise<{ result: T; stats: EngineStats }> {
-    const { bound, guarded } = await this.#guard(query)
-    const { catalogs, tables } = await resolveTables(guarded.tables, query)
+    const { bound, guarded, catalogs, tables, viewAliases } = await this.#prepare(query)
     const instance = await this.#takeInstance()
     const scope = new QueryScope(instance, catalogs, this.#fifos, await this.#fifos.directory())
     let failed = false
@@ -277,7 +334,7 @@ export class SqlEngine {
       const main = await scope.connect()
       // Timestamps with time zones come out in UTC whatever the machine's zone.
       await main.run("SET TimeZone = 'UTC'")
-      const plan = await planQuery(main, guarded, bound, tables, catalogs)
+      const plan = await planQuery(main, guarded, bound, tables, catalogs, viewAliases)
       const sources = await this.#loadSources(scope, plan, signal)
       await lockDown(main, writableDirectory)
       const result = await finish(main, plan.sql, plan.values)
@@ -294,8 +351,31 @@ export class SqlEngine {
     }
   }
 
+  /**
+   * The query checked, its views inlined (and the result checked again), and the catalogs and
+   * tables it then reads.
+   */
+  async #prepare(query: EngineDescribeQuery) {
+    const first = await this.#guard(query)
+    const resolver = new CatalogResolver((names, scope) => query.resolveCatalogs(names, scope))
+    let inlined
+    try {
+      refuseInternalNames(first.guarded.tables)
+      inlined = await inlineViews(await this.#parserConnection(), first.bound, first.guarded, resolver)
+    } catch (error) {
+      if (error instanceof SqlGuardError) throw new EngineError('query', error.message, error.position)
+      throw error
+    }
+    const { bound, guarded } = inlined ?? first
+    const { catalogs, tables } = await resolveTables(guarded.tables, {
+      resolveCatalogs: (names) => resolver.resolveFinal(names),
+      catalogNames: () => query.catalogNames(),
+    })
+    return { bound, guarded, catalogs, tables, viewAliases: inlined?.viewAliases ?? new Set<string>() }
+  }
+
   /** Binds the parameters and has the guard check the SQL: what it refuses is the caller's error. */
-  async #guard(query: EngineExportQuery): Promise<{ bound: BoundSql; guarded: GuardedQuery }> {
+  async #guard(query: EngineDescribeQuery): Promise<{ bound: BoundSql; guarded: GuardedQuery }> {
     try {
       const bound = bindParameters(query.sql, query.parameters ?? {})
       return { bound, guarded: await guardSql(await this.#parserConnection(), bound) }
@@ -493,7 +573,7 @@ async function createStubs(
 /** The catalogs the query names, and the tables it reads in them, each once. */
 async function resolveTables(
   names: TableName[],
-  query: EngineExportQuery,
+  query: Pick<EngineQuery, 'resolveCatalogs' | 'catalogNames'>,
 ): Promise<{ catalogs: ReadonlyMap<string, CatalogHandle>; tables: PlannedTable[] }> {
   const wanted = [...new Set(names.flatMap((name) => (name.catalog ? [name.catalog.toLowerCase()] : [])))]
   const catalogs = wanted.length > 0 ? await query.resolveCatalogs(wanted) : new Map<string, CatalogHandle>()
@@ -525,9 +605,10 @@ async function planQuery(
   bound: BoundSql,
   tables: PlannedTable[],
   catalogs: ReadonlyMap<string, CatalogHandle>,
+  viewAliases: ReadonlySet<string>,
 ): Promise<QueryPlan> {
   await createStubs(connection, tables, catalogs)
-  const pushdown = await pushDown(connection, guarded.tree as ParsedStatement, bound, tables, catalogs)
+  const pushdown = await pushDown(connection, guarded.tree as ParsedStatement, bound, tables, catalogs, viewAliases)
   const remaining = tables.filter((table) => pushdown.stillRead.has(table))
   const planned = await planScans(connection, pushdown.planningSql, remaining)
   if ('error' in planned) throw new EngineError('query', planned.error.message, planned.error.position)

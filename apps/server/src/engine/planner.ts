@@ -90,6 +90,44 @@ export async function planScans(
   return { scans, joins: joinKeys('plans' in plan ? plan.plans : [], tableOf, readOnce) }
 }
 
+/**
+ * Which table column each output column of the query is, where the query passes it through
+ * unchanged (lineage); undefined for computed columns, and for all of them when DuckDB cannot
+ * serialise the plan. The stand-in tables must exist.
+ */
+export async function resultOrigins(
+  connection: DuckDBConnection,
+  sql: string,
+  tables: PlannedTable[],
+): Promise<(JoinColumn | undefined)[] | undefined> {
+  await connection.run(STUB_SAFE_OPTIMIZERS)
+  let serialized: unknown
+  try {
+    const result = await connection.runAndReadAll(
+      `select json_serialize_plan(${quoteLiteral(sql)}, optimize := true) as plan`,
+    )
+    serialized = result.getRowObjectsJS()[0]?.plan
+  } finally {
+    await connection.run('RESET disabled_optimizers')
+  }
+  if (typeof serialized !== 'string') return undefined
+  const plan = parseDuckJson(serialized) as PlanResult
+  if (!('plans' in plan) || plan.plans.length !== 1) return undefined
+  // Sorting and limiting keep each row as it is.
+  const passing = new Set(['LOGICAL_ORDER_BY', 'LOGICAL_LIMIT', 'LOGICAL_TOP_N'])
+  let root: PlanNode | undefined = plan.plans[0]
+  const maps: number[][] = []
+  while (root && passing.has(root.type) && root.children?.length === 1) {
+    if (root.projection_map?.length) maps.unshift(root.projection_map)
+    root = root.children[0]
+  }
+  if (!root) return undefined
+  const tableOf = (node: PlanNode) => (node.type === 'LOGICAL_GET' ? findTable(tables, node) : undefined)
+  let origins = originsOf(root, tableOf)
+  for (const map of maps.reverse()) origins = map.map((i) => origins[i])
+  return origins
+}
+
 function findTable(tables: PlannedTable[], node: PlanNode): PlannedTable | undefined {
   return tables.find(
     (candidate) =>

@@ -44,6 +44,8 @@ export async function pushDown(
   bound: BoundSql,
   tables: PlannedTable[],
   catalogs: ReadonlyMap<string, CatalogHandle>,
+  /** Names of subqueries that are inlined views (see views.ts). */
+  viewAliases: ReadonlySet<string> = new Set(),
 ): Promise<PushdownPlan> {
   const unchanged: PushdownPlan = {
     pushed: [],
@@ -61,6 +63,7 @@ export async function pushDown(
   const candidates = findPushdowns(planning, executable, {
     resolve: (ref) => findTable(tables, ref),
     dialectOf: (catalog) => catalogs.get(catalog)?.pushdownDialect,
+    isView: (alias) => viewAliases.has(alias.toLowerCase()),
   })
   const pushed: PushedQuery[] = []
   for (const candidate of candidates) {

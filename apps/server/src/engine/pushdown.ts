@@ -39,6 +39,12 @@ export interface PushdownContext {
   /** The table a BASE_TABLE reference names, when it is a source table. */
   resolve(ref: { catalog: string; schema: string; table: string }): PlannedTable | undefined
   dialectOf(catalog: string): Dialect | undefined
+  /**
+   * Whether a subquery of this name is an inlined view. A view that only joins and filters is left
+   * to the scans, so that filters the outer query puts on it reach the sources (DuckDB pushes them
+   * through the subquery into each scan); one that aggregates is still sent whole.
+   */
+  isView?(alias: string): boolean
 }
 
 /**
@@ -48,14 +54,19 @@ export interface PushdownContext {
  */
 export function findPushdowns(planning: ParsedStatement, executable: ParsedStatement, context: PushdownContext) {
   const found: PushdownCandidate[] = []
+  const viewBodies = new WeakSet<object>()
   const visit = (p: unknown, e: unknown) => {
     if (Array.isArray(p)) {
       p.forEach((item, i) => visit(item, (e as unknown[] | undefined)?.[i]))
       return
     }
     if (!isObject(p)) return
+    if (p['type'] === 'SUBQUERY' && typeof p['alias'] === 'string' && context.isView?.(p['alias'])) {
+      const body = isObject(p['subquery']) ? p['subquery']['node'] : undefined
+      if (isObject(body)) viewBodies.add(body)
+    }
     if (p['type'] === 'SELECT_NODE' && isObject(e)) {
-      const candidate = compile(p as unknown as QueryNode, e as unknown as QueryNode, context)
+      const candidate = compile(p as unknown as QueryNode, e as unknown as QueryNode, context, viewBodies.has(p))
       if (candidate) {
         found.push(candidate)
         return
@@ -84,16 +95,26 @@ interface Scope {
   dialect: Dialect
 }
 
-function compile(planning: QueryNode, executable: QueryNode, context: PushdownContext): PushdownCandidate | undefined {
+function compile(
+  planning: QueryNode,
+  executable: QueryNode,
+  context: PushdownContext,
+  view: boolean,
+): PushdownCandidate | undefined {
   try {
-    return compileNode(planning, executable, context)
+    return compileNode(planning, executable, context, view)
   } catch (error) {
     if (error instanceof Unsupported) return undefined
     throw error
   }
 }
 
-function compileNode(node: QueryNode, executable: QueryNode, context: PushdownContext): PushdownCandidate | undefined {
+function compileNode(
+  node: QueryNode,
+  executable: QueryNode,
+  context: PushdownContext,
+  view: boolean,
+): PushdownCandidate | undefined {
   if ((node.cte_map?.map ?? []).length > 0 || node.sample || node.qualify) return undefined
   if (node.aggregate_handling !== 'STANDARD_HANDLING') return undefined
   const groups = node.group_expressions ?? []
@@ -172,7 +193,7 @@ function compileNode(node: QueryNode, executable: QueryNode, context: PushdownCo
   })
   const having = node.having ? booleanSql(expression(node.having, scope, true)) : undefined
   const aggregates = groups.length > 0 || Boolean(node.having) || outputs.some((output) => output.aggregate)
-  if (!aggregates && !distinct && tables.length < 2) return undefined
+  if (!aggregates && !distinct && (tables.length < 2 || view)) return undefined
 
   // ORDER BY and LIMIT stay in DuckDB, over the pushed result: each sort key must name an output
   // column, and is rewritten to its position.

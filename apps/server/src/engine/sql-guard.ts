@@ -357,6 +357,22 @@ async function parse(connection: DuckDBConnection, sql: string): Promise<{ parse
   return { parsed: parseDuckJson(json) as ParseResult, json }
 }
 
+/**
+ * A statement's parse tree, doubles written as casts as `guardSql` leaves them, for code that
+ * rewrites a checked query (views). Not a check: what it returns must go through `guardSql` again.
+ */
+export async function parseTree(connection: DuckDBConnection, sql: string): Promise<unknown> {
+  const { parsed } = await parse(connection, sql)
+  if (parsed.error) throw parseError(parsed, sql)
+  castDoubleConstants(parsed)
+  return parsed
+}
+
+/** A parse tree (as `parseTree` or `guardSql` give it) printed back as SQL by DuckDB. */
+export function printTree(connection: DuckDBConnection, tree: unknown): Promise<string> {
+  return print(connection, stringifyDuckJson(tree))
+}
+
 /** From JSON text: DuckDB's own when the tree is unchanged, saving the work of writing it back. */
 async function print(connection: DuckDBConnection, json: string): Promise<string> {
   let sql: string

@@ -51,6 +51,9 @@ describeEachStore('metadata store', (kind) => {
       '0006-saved-queries',
       '0007-exports',
       '0008-export-codecs',
+      '0009-metadata',
+      '0010-golden-sql',
+      '0011-semantic-catalogs',
     ])
     await migrateToLatest(store.db)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)

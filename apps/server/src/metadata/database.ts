@@ -13,6 +13,9 @@ import * as datasets from './migrations/0005-datasets.js'
 import * as savedQueries from './migrations/0006-saved-queries.js'
 import * as exportsMigration from './migrations/0007-exports.js'
 import * as exportCodecs from './migrations/0008-export-codecs.js'
+import * as metadataMigration from './migrations/0009-metadata.js'
+import * as goldenSqlMigration from './migrations/0010-golden-sql.js'
+import * as semanticCatalogsMigration from './migrations/0011-semantic-catalogs.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import { namingPool } from './prepared.js'
 import type { Database } from './schema.js'
@@ -49,6 +52,9 @@ const MIGRATIONS: readonly { module: string; name: string; migration: Migration 
   { module: 'savedQueries', name: '0006-saved-queries', migration: savedQueries },
   { module: 'exports', name: '0007-exports', migration: exportsMigration },
   { module: 'exports', name: '0008-export-codecs', migration: exportCodecs },
+  { module: 'metadata', name: '0009-metadata', migration: metadataMigration },
+  { module: 'goldenSql', name: '0010-golden-sql', migration: goldenSqlMigration },
+  { module: 'semanticCatalogs', name: '0011-semantic-catalogs', migration: semanticCatalogsMigration },
 ]
 
 const migrations: Record<string, Migration> = Object.fromEntries(

@@ -1,7 +1,7 @@
 import type { MetadataDb } from './database.js'
 
 /** Tables whose rows belong to one project of one organization and are archived rather than deleted. */
-export type ProjectRowTable = 'connections' | 'saved_queries' | 'dataset_tables'
+export type ProjectRowTable = 'connections' | 'saved_queries' | 'dataset_tables' | 'golden_sql'
 
 /**
  * Archives one live row of a project: false when there is none (unknown, another tenant's, or

@@ -185,6 +185,8 @@ export interface SavedQueriesTable {
   display_name: string
   description: string | null
   sql: string
+  /** The schema of `queries.<schema>.<display_name>`; null is `main` (0011). */
+  sql_schema: ColumnType<string | null, string | null | undefined, string | null>
   parameters: ColumnType<SavedQueryParameter[], string, string>
   created_at: Timestamp
   updated_at: Timestamp
@@ -210,6 +212,167 @@ export interface ExportsTable {
   created_at: Timestamp
 }
 
+/** Who wrote a piece of metadata: a person, the source (detected on refresh), or a generator (AI). */
+export type MetadataSource = 'user' | 'detected' | 'generated'
+
+/** One column of a table's metadata, as kept in `table_metadata.columns`. */
+export interface StoredMetadataColumn {
+  name: string
+  /** The engine's (DuckDB) type. */
+  type: string
+  /** The type as the source names it, when known. */
+  source_type: string | null
+  description: string | null
+  description_source: MetadataSource | null
+  is_primary: boolean
+  /** 'detected' from the source's keys, 'user' when set by PUT (then a refresh keeps it). */
+  primary_source: MetadataSource | null
+  is_categorical: boolean
+  categorical_values: string[]
+  categorical_limit: number | null
+  categorical_refresh: string | null
+  sample_values: string[]
+  /** Where a column of a view or semantic table comes from. */
+  lineage: { catalog: string; schema: string; table: string; column: string }[] | null
+  missing: boolean
+}
+
+export interface TableMetadataTable {
+  id: string
+  organization_id: string
+  project_id: string
+  catalog: string
+  schema_name: string
+  table_name: string
+  description: string | null
+  description_source: MetadataSource | null
+  use_with_ai: boolean | null
+  /** int8: exact, as a string. */
+  row_estimate: ColumnType<string | null, string | number | null | undefined, string | number | null>
+  columns: ColumnType<StoredMetadataColumn[], string | undefined, string>
+  status: ColumnType<'present' | 'missing', 'present' | 'missing' | undefined, 'present' | 'missing'>
+  refreshed_at: NullableTimestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface MetadataScopesTable {
+  id: string
+  organization_id: string
+  project_id: string
+  catalog: string
+  /** '' for the whole catalog. */
+  schema_name: ColumnType<string, string | undefined, string>
+  use_with_ai: boolean
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export type RelationType = 'MANY_TO_ONE' | 'ONE_TO_MANY' | 'ONE_TO_ONE'
+export type RelationOrigin = 'foreign_key' | 'inferred' | 'manual'
+
+export interface TableRelationsTable {
+  id: string
+  organization_id: string
+  project_id: string
+  name: string | null
+  from_catalog: string
+  from_schema: string
+  from_table: string
+  from_columns: string[]
+  to_catalog: string
+  to_schema: string
+  to_table: string
+  to_columns: string[]
+  type: RelationType
+  origin: RelationOrigin
+  confidence: number | null
+  dismissed: ColumnType<boolean, boolean | undefined, boolean>
+  description: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface CategoricalSchedulesTable {
+  id: string
+  organization_id: string
+  project_id: string
+  catalog: string
+  schema_name: string
+  table_name: string
+  column_name: string
+  value_limit: number
+  refresh: string | null
+  next_run_at: NullableTimestamp
+  last_run_at: NullableTimestamp
+  last_error: NullableJson
+  /** {principal, request_id} of who set the schedule: scheduled runs act as them, as jobs do. */
+  created_by: NullableJson
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface GoldenSqlTable {
+  id: string
+  organization_id: string
+  project_id: string
+  question: string
+  sql: string
+  description: string | null
+  parameters: ColumnType<SavedQueryParameter[], string, string>
+  /** The tables the SQL names, as written. */
+  tables: ColumnType<string[], string, string>
+  created_at: Timestamp
+  updated_at: Timestamp
+  archived_at: NullableTimestamp
+}
+
+export interface SemanticCatalogsTable {
+  id: string
+  organization_id: string
+  project_id: string
+  name: string
+  description: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** Where a column of a semantic table comes from. */
+export interface SemanticColumnLineage {
+  catalog: string
+  schema: string
+  table: string
+  column: string
+}
+
+export interface SemanticColumn {
+  name: string
+  type: string
+  description: string | null
+  lineage: SemanticColumnLineage[]
+}
+
+export interface SemanticTablesTable {
+  id: string
+  organization_id: string
+  project_id: string
+  catalog_id: string
+  schema_name: string
+  table_name: string
+  query_id: string
+  description: string | null
+  columns: ColumnType<SemanticColumn[], string, string>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface SemanticCatalogSharesTable {
+  catalog_id: string
+  organization_id: string
+  project_id: string
+  created_at: Timestamp
+}
+
 export interface Database {
   organizations: OrganizationsTable
   workspaces: WorkspacesTable
@@ -224,6 +387,14 @@ export interface Database {
   jobs: JobsTable
   saved_queries: SavedQueriesTable
   exports: ExportsTable
+  golden_sql: GoldenSqlTable
+  semantic_catalogs: SemanticCatalogsTable
+  semantic_tables: SemanticTablesTable
+  semantic_catalog_shares: SemanticCatalogSharesTable
+  table_metadata: TableMetadataTable
+  metadata_scopes: MetadataScopesTable
+  table_relations: TableRelationsTable
+  categorical_schedules: CategoricalSchedulesTable
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>
@@ -240,3 +411,10 @@ export type DatasetRow = Selectable<DatasetsTable>
 export type DatasetTableRow = Selectable<DatasetTablesTable>
 export type SavedQueryRow = Selectable<SavedQueriesTable>
 export type ExportRow = Selectable<ExportsTable>
+export type GoldenSqlRow = Selectable<GoldenSqlTable>
+export type SemanticCatalogRow = Selectable<SemanticCatalogsTable>
+export type SemanticTableRow = Selectable<SemanticTablesTable>
+export type TableMetadataRow = Selectable<TableMetadataTable>
+export type MetadataScopeRow = Selectable<MetadataScopesTable>
+export type TableRelationRow = Selectable<TableRelationsTable>
+export type CategoricalScheduleRow = Selectable<CategoricalSchedulesTable>

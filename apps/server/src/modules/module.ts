@@ -31,6 +31,8 @@ export interface Platform {
   connectionSecrets: SecretBox
   /** Signs export download links. */
   exportLinkKey: Uint8Array
+  /** Signs outbound callbacks (webhooks); per-project secrets are derived from it. */
+  callbackKey: Uint8Array
   jobs: JobQueue
   engine: SqlEngine
   platformDuckDB: PlatformDuckDB
@@ -43,6 +45,14 @@ export interface Platform {
 
 export type Router = OpenAPIHono<AppEnv>
 
+/** Work a module does in the background while the server runs (timers); started and stopped with the job workers. */
+export interface BackgroundTask {
+  name: string
+  start(): void
+  /** Stops it and waits for work in progress; called on close. */
+  stop(): Promise<void>
+}
+
 /** What a module offers the rest of the platform. Later features add scheduled tasks, MCP and AI tools here. */
 export interface ModuleOffer<Service> {
   /** The module's public face: the only way other modules reach it. */
@@ -53,6 +63,8 @@ export interface ModuleOffer<Service> {
   publicRoutes?: Router
   /** Handlers for the job kinds this module queues. */
   jobs?: readonly JobHandler<never>[]
+  /** Started with the job workers (not when a process runs no jobs), stopped before them on close. */
+  background?: readonly BackgroundTask[]
   /** Requests whose body this module streams under its own limits, so the JSON body checks let them pass. */
   streamsBody?: (c: Context) => boolean
 }

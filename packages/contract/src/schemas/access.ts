@@ -2,7 +2,17 @@ import { z } from 'zod'
 
 import { Email, Id, Name, Timestamp } from './common.js'
 
-export const SCOPES = ['query', 'ask', 'connections', 'dashboards', 'workflows', 'agents', 'admin', '*'] as const
+export const SCOPES = [
+  'query',
+  'ask',
+  'connections',
+  'metadata',
+  'dashboards',
+  'workflows',
+  'agents',
+  'admin',
+  '*',
+] as const
 export const Scope = z.enum(SCOPES)
 export type Scope = z.infer<typeof Scope>
 

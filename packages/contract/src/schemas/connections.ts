@@ -18,6 +18,8 @@ export const CatalogName = z
   .string()
   .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase identifier: a-z, 0-9 and _, not starting with a digit')
   .refine((name) => !RESERVED_CATALOGS.includes(name), `is reserved (${RESERVED_CATALOGS.join(', ')})`)
+  // The engine names catalogs it reaches through shared views so; a query may never write one.
+  .refine((name) => !name.startsWith('__'), 'must not start with __ (reserved)')
 
 /** Every kind of source the platform connects to: the server has one connector for each. */
 export const SourceType = z.enum(['postgresql', 'mysql', 'sqlite', 'files']).meta({ id: 'SourceType' })
@@ -98,8 +100,15 @@ export type ConnectionTestResult = z.infer<typeof ConnectionTestResult>
 export const Catalog = z
   .object({
     name: z.string(),
-    type: z.string().meta({ description: '`internal`, or the connection type' }),
+    type: z.string().meta({
+      description:
+        '`internal`, `queries` (saved queries by name), `semantic` (a semantic catalog), or the connection type',
+    }),
     connection_id: Id.nullable(),
+    read_only: z.boolean().meta({ description: 'Its tables are queries over other catalogs (queries, semantic)' }),
+    owner_project_id: Id.optional().meta({
+      description: 'Set on a semantic catalog another project of the organization shares with this one',
+    }),
   })
   .meta({ id: 'Catalog' })
 export type Catalog = z.infer<typeof Catalog>

@@ -97,14 +97,24 @@ export const QueryParameterDefinition = z
   .meta({ id: 'QueryParameterDefinition' })
 export type QueryParameterDefinition = z.infer<typeof QueryParameterDefinition>
 
-const QuerySql = z
+export const QuerySql = z
   .string()
   .min(1, 'must not be empty')
   .max(100_000, 'must be at most 100000 characters')
   .pipe(Text)
   .meta({ description: 'DuckDB SQL over the project’s catalogs; parameters are written `{{name}}`' })
 
-const ParameterList = z.array(QueryParameterDefinition).max(50, 'must have at most 50 parameters')
+export const ParameterList = z.array(QueryParameterDefinition).max(50, 'must have at most 50 parameters')
+
+/** The schema of the `queries` catalog a saved query is read from in SQL: `queries.<schema>.<display_name>`. */
+export const SavedQuerySchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be an identifier: letters, digits and _, not starting with a digit')
+  .meta({
+    description:
+      'Schema of the `queries` catalog the query is readable from in SQL, as `queries.<schema>."<display_name>"` ' +
+      '(names match case-insensitively); `main` when absent',
+  })
 
 export const SavedQuery = z
   .object({
@@ -114,6 +124,7 @@ export const SavedQuery = z
     display_name: z.string(),
     description: z.string().nullable(),
     sql: z.string(),
+    schema: z.string().meta({ description: 'In SQL the query is `queries.<schema>."<display_name>"`' }),
     parameters: z.array(
       z.object({
         name: z.string(),
@@ -134,6 +145,7 @@ export const CreateSavedQuery = z
     display_name: Name,
     sql: QuerySql,
     description: Description.optional(),
+    schema: SavedQuerySchema.optional(),
     parameters: ParameterList.default([]),
   })
   .meta({ id: 'CreateSavedQuery' })
@@ -144,6 +156,7 @@ export const UpdateSavedQuery = z
     display_name: Name.optional(),
     sql: QuerySql.optional(),
     description: Description.nullable().optional(),
+    schema: SavedQuerySchema.optional(),
     parameters: ParameterList.optional().meta({ description: 'Replaces the whole list' }),
   })
   .refine(atLeastOneField, { message: 'provide at least one field to change' })

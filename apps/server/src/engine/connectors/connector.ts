@@ -2,10 +2,10 @@ import type { ConnectionCategory, SourceType } from '@tributary/contract'
 import type { z } from 'zod'
 
 import type { Dialect } from './dialect.js'
-import type { SourceCatalog, SourceColumn } from './source-catalog.js'
+import type { SourceCatalog, SourceColumn, SourceKeys } from './source-catalog.js'
 
 // The catalog types live apart so that dialects can use them without importing connectors.
-export type { SourceCatalog, SourceColumn, SourceSchema, SourceTable } from './source-catalog.js'
+export type { SourceCatalog, SourceColumn, SourceKeys, SourceSchema, SourceTable } from './source-catalog.js'
 
 /** What a connector may rely on from the platform. */
 export interface ConnectorContext {
@@ -101,6 +101,11 @@ export interface RowSink {
 /** A live session with one source. Sources are only ever read, in read-only sessions where they have them. */
 export interface SourceSession {
   introspect(): Promise<SourceCatalog>
+  /**
+   * Primary and foreign keys and row estimates of every table `introspect` lists, in one round trip per
+   * kind whatever the number of tables. Sources without keys (files) leave it out.
+   */
+  describeKeys?(): Promise<SourceKeys>
   /**
    * Streams the rows of one table, with the filters and limit it can push, into the sink.
    * Aborting the signal must stop the source's query (not just stop reading it).

@@ -106,7 +106,8 @@ export function errorParts(
  * `password=hunter2` or `user:hunter2@host`.
  */
 export function redactPassword(text: string, password: string): string {
-  if (password === '') return text
+  // A connection without a password has none to hide (settings read back may leave it out entirely).
+  if (!password) return text
   const word = /[\p{L}\p{N}_]/u
   const characters = [...password]
   const before = word.test(characters[0]!) ? '(?<![\\p{L}\\p{N}_])' : ''

@@ -1,6 +1,7 @@
 import type { Catalog, CatalogRefresh, CatalogSchema, CatalogTable, TableDetail } from '@tributary/contract'
 
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
+import type { ViewDefinition } from '../../engine/catalog-handle.js'
 import type { SourceCatalog } from '../../engine/connectors/connector.js'
 import { INTERNAL_CATALOG, type InternalCatalog } from '../../engine/local-tables.js'
 import { errors } from '../../lib/errors.js'
@@ -23,6 +24,33 @@ export interface QueryCatalogs {
   /** Present when the query names `internal`. */
   internal: InternalCatalog | undefined
   sources: { opened: OpenedConnection; catalog: SourceCatalog }[]
+  contributed: ContributedCatalog[]
+}
+
+/** A catalog as a contributor lists it: cheap to find, for listings and names. */
+export interface ContributedCatalogEntry {
+  name: string
+  /** `queries`, `semantic`, … */
+  type: string
+  /** Set when the catalog belongs to another project of the organization that shares it. */
+  ownerProjectId?: string | undefined
+}
+
+/** A read-only catalog whose tables are queries over other catalogs: browsed as tables, inlined as views. */
+export interface ContributedCatalog extends ContributedCatalogEntry {
+  /** Schemas → tables → columns, for browsing and for the planner. */
+  catalog: SourceCatalog
+  views(schema: string, table: string): ViewDefinition | undefined
+}
+
+/**
+ * A module built after this one that adds catalogs to projects (saved queries by name, semantic
+ * catalogs). Every call is for a caller already checked for the project.
+ */
+export interface CatalogContributor {
+  list(checked: TenantContext, projectId: string): Promise<ContributedCatalogEntry[]>
+  /** The named catalogs (lower-cased names) in full; names that are none of its catalogs are left out. */
+  resolve(checked: TenantContext, projectId: string, names: readonly string[]): Promise<ContributedCatalog[]>
 }
 
 /**
@@ -30,25 +58,70 @@ export interface QueryCatalogs {
  * metadata store, so browsing costs no round trip to the source until someone refreshes it.
  */
 export class CatalogsService {
+  readonly #contributors: CatalogContributor[] = []
+
   constructor(
     private readonly projects: ProjectsService,
     private readonly connections: ConnectionsService,
     private readonly internal: InternalCatalogSource,
   ) {}
 
+  /** Adds a module's catalogs to every listing, browse and query (at composition, once per module). */
+  contribute(contributor: CatalogContributor): void {
+    this.#contributors.push(contributor)
+  }
+
   async list(ctx: RequestContext, projectId: string): Promise<Catalog[]> {
     const checked = await this.projects.require(ctx, projectId, 'read')
-    const rows = await this.connections.listCatalogConnections(checked, projectId)
+    const [rows, contributed] = await Promise.all([
+      this.connections.listCatalogConnections(checked, projectId),
+      this.#contributed(checked, projectId),
+    ])
     return [
-      { name: INTERNAL_CATALOG, type: 'internal', connection_id: null },
-      ...rows.map((row) => ({ name: row.catalog, type: row.type, connection_id: row.id })),
+      { name: INTERNAL_CATALOG, type: 'internal', connection_id: null, read_only: false },
+      ...rows.map((row) => ({ name: row.catalog, type: row.type, connection_id: row.id, read_only: false })),
+      ...contributed.map((entry) => ({
+        name: entry.name,
+        type: entry.type,
+        connection_id: null,
+        read_only: true,
+        ...(entry.ownerProjectId === undefined ? {} : { owner_project_id: entry.ownerProjectId }),
+      })),
     ]
   }
 
   /** The names a query of a checked caller may use: read only to word an error. */
   async names(checked: TenantContext, projectId: string): Promise<string[]> {
-    const rows = await this.connections.listCatalogConnections(checked, projectId)
-    return [INTERNAL_CATALOG, ...rows.map((row) => row.catalog)]
+    const [rows, contributed] = await Promise.all([
+      this.connections.listCatalogConnections(checked, projectId),
+      this.#contributed(checked, projectId),
+    ])
+    return [INTERNAL_CATALOG, ...rows.map((row) => row.catalog), ...contributed.map((entry) => entry.name)]
+  }
+
+  /**
+   * Whether `name` is a catalog of the project already, of any kind (internal, a connection's, a
+   * contributed one, a shared one): for modules that create catalogs, which must not take a name in use.
+   */
+  async isTaken(checked: TenantContext, projectId: string, name: string): Promise<boolean> {
+    return (await this.names(checked, projectId)).includes(name.toLowerCase())
+  }
+
+  async #contributed(checked: TenantContext, projectId: string): Promise<ContributedCatalogEntry[]> {
+    const lists = await Promise.all(this.#contributors.map((contributor) => contributor.list(checked, projectId)))
+    return lists.flat()
+  }
+
+  async #resolveContributed(
+    checked: TenantContext,
+    projectId: string,
+    names: readonly string[],
+  ): Promise<ContributedCatalog[]> {
+    if (this.#contributors.length === 0 || names.length === 0) return []
+    const lists = await Promise.all(
+      this.#contributors.map((contributor) => contributor.resolve(checked, projectId, names)),
+    )
+    return lists.flat()
   }
 
   /**
@@ -67,7 +140,9 @@ export class CatalogsService {
     const internal = names.includes(INTERNAL_CATALOG)
       ? await this.internal.internalCatalog(checked, projectId)
       : undefined
-    return { internal, sources }
+    const taken = new Set([INTERNAL_CATALOG, ...sources.map(({ opened }) => opened.row.catalog)])
+    const rest = names.filter((name) => !taken.has(name))
+    return { internal, sources, contributed: await this.#resolveContributed(checked, projectId, rest) }
   }
 
   async schemas(ctx: RequestContext, projectId: string, catalog: string): Promise<CatalogSchema[]> {
@@ -107,10 +182,13 @@ export class CatalogsService {
   async refresh(ctx: RequestContext, projectId: string, catalog: string): Promise<CatalogRefresh> {
     const checked = await this.projects.require(ctx, projectId, 'read')
     const found = await this.#find(checked, projectId, catalog)
-    // Internal metadata is always current: nothing to read again.
-    const { catalog: source, refreshedAt } = found
-      ? await this.connections.refreshCatalog(found.opened)
-      : { catalog: (await this.internal.internalCatalog(checked, projectId)).catalog, refreshedAt: new Date() }
+    // Internal and contributed catalogs are always current: nothing to read again.
+    const { catalog: source, refreshedAt } =
+      found === 'internal'
+        ? { catalog: (await this.internal.internalCatalog(checked, projectId)).catalog, refreshedAt: new Date() }
+        : 'catalog' in found
+          ? { catalog: found.catalog, refreshedAt: new Date() }
+          : await this.connections.refreshCatalog(found.opened)
     return {
       catalog,
       schema_count: source.schemas.length,
@@ -122,14 +200,20 @@ export class CatalogsService {
   async #snapshot(ctx: RequestContext, projectId: string, catalog: string): Promise<Snapshot> {
     const checked = await this.projects.require(ctx, projectId, 'read')
     const found = await this.#find(checked, projectId, catalog)
-    if (!found) return { catalog: (await this.internal.internalCatalog(checked, projectId)).catalog, refreshedAt: null }
+    if (found === 'internal') {
+      return { catalog: (await this.internal.internalCatalog(checked, projectId)).catalog, refreshedAt: null }
+    }
+    if ('catalog' in found) return { catalog: found.catalog, refreshedAt: null }
     return found.stored ?? this.connections.refreshCatalog(found.opened)
   }
 
-  /** Undefined for the internal catalog; 404 for a name that is no catalog of the project. */
+  /** 'internal' for the internal catalog; 404 for a name that is no catalog of the project. */
   async #find(checked: TenantContext, projectId: string, catalog: string) {
     const [found] = await this.connections.openCatalogs(checked, projectId, [catalog])
-    if (found || catalog === INTERNAL_CATALOG) return found
+    if (found) return found
+    if (catalog === INTERNAL_CATALOG) return 'internal' as const
+    const [contributed] = await this.#resolveContributed(checked, projectId, [catalog.toLowerCase()])
+    if (contributed) return contributed
     throw errors.notFound('catalog', catalog)
   }
 }

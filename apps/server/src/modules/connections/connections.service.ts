@@ -17,6 +17,7 @@ import {
   type Connector,
   type ConnectorContext,
   type SourceCatalog,
+  type SourceKeys,
 } from '../../engine/connectors/connector.js'
 import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
@@ -57,8 +58,12 @@ export interface OpenedCatalog {
   stored: StoredCatalog | undefined
 }
 
+/** Whether a module built later already uses `catalog` as a catalog name in the project. */
+export type CatalogNameCheck = (checked: TenantContext, projectId: string, catalog: string) => Promise<boolean>
+
 export class ConnectionsService {
   readonly #connectors: ReadonlyMap<string, Connector<unknown>>
+  readonly #nameChecks: CatalogNameCheck[] = []
 
   constructor(
     private readonly db: MetadataDb,
@@ -77,11 +82,23 @@ export class ConnectionsService {
     }))
   }
 
+  /** Keeps the catalog names a module built later uses (semantic catalogs) from connections: 409. */
+  reserveCatalogNames(check: CatalogNameCheck): void {
+    this.#nameChecks.push(check)
+  }
+
+  async #refuseReserved(checked: TenantContext, projectId: string, catalog: string): Promise<void> {
+    for (const check of this.#nameChecks) {
+      if (await check(checked, projectId, catalog)) throw connectionErrors.catalogTaken(catalog)
+    }
+  }
+
   async create(ctx: RequestContext, projectId: string, input: CreateConnection): Promise<Connection> {
     const tenant = await this.options.projects.require(ctx, projectId, { write: 'connections' })
     const connector = this.#connector(input.type)
     const config = await this.#validConfig(connector, input.config)
     const catalog = input.catalog ?? catalogNameFrom(input.name)
+    await this.#refuseReserved(tenant, projectId, catalog)
     const { plain, sealed } = this.#split(connector, config)
     return transactionOrConflict(
       this.db,
@@ -135,6 +152,9 @@ export class ConnectionsService {
       sealedChanges = { config: plain, secrets: sealed }
     }
     const catalog = input.catalog ?? current.catalog
+    if (input.catalog !== undefined && input.catalog !== current.catalog) {
+      await this.#refuseReserved(tenant, projectId, input.catalog)
+    }
     return transactionOrConflict(
       this.db,
       () => connectionErrors.catalogTaken(catalog),
@@ -238,6 +258,26 @@ export class ConnectionsService {
     try {
       session = await opened.connector.connect(opened.config, this.options.context)
       return await session.introspect()
+    } finally {
+      await session?.close().catch(() => undefined)
+    }
+  }
+
+  /**
+   * Reads a source's primary and foreign keys and row estimates in a session of its own; a source failure
+   * is a `connection_error` (502), a source without keys (files) has none.
+   */
+  async describeKeys(opened: OpenedConnection): Promise<SourceKeys> {
+    let session
+    try {
+      session = await opened.connector.connect(opened.config, this.options.context)
+      if (!session.describeKeys) return { primaryKeys: [], foreignKeys: [], rowEstimates: [] }
+      return await session.describeKeys()
+    } catch (error) {
+      if (error instanceof SourceError) {
+        throw connectionErrors.source(`catalog '${opened.row.catalog}': ${error.message}`, error)
+      }
+      throw error
     } finally {
       await session?.close().catch(() => undefined)
     }

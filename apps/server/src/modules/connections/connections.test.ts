@@ -82,8 +82,9 @@ describe('connections and catalogs', () => {
 
     const catalogs = await app.request('GET', `${base()}/catalogs`, { key: orgKey })
     expect(catalogs.body.data).toEqual([
-      { name: 'internal', type: 'internal', connection_id: null },
-      { name: 'chinook_sqlite', type: 'sqlite', connection_id: created.body.id },
+      { name: 'internal', type: 'internal', connection_id: null, read_only: false },
+      { name: 'chinook_sqlite', type: 'sqlite', connection_id: created.body.id, read_only: false },
+      { name: 'queries', type: 'queries', connection_id: null, read_only: true },
     ])
     const schemas = await app.request('GET', `${base()}/catalogs/chinook_sqlite/schemas`, { key: orgKey })
     expect(schemas.body.data).toEqual([{ name: 'main', table_count: 11 }])

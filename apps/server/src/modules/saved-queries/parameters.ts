@@ -1,6 +1,8 @@
-import type { ParameterType } from '@tributary/contract'
+import type { ParameterType, QueryParameterDefinition } from '@tributary/contract'
 
-import type { QueryParameter } from '../../engine/sql-text.js'
+import { placeholderNames, type QueryParameter } from '../../engine/sql-text.js'
+import type { SavedQueryParameter } from '../../metadata/schema.js'
+import { parameterErrors, type ParameterIssue } from './saved-queries.errors.js'
 
 /** A value the engine can bind: integers, decimals, dates and timestamps travel as exact text. */
 export type BindableValue = QueryParameter['value']
@@ -73,4 +75,72 @@ function isCalendarDate(year: string, month: string, day: string): boolean {
     date.getUTCDate() === Number(day) &&
     Number(year) >= 1
   )
+}
+
+/**
+ * Every `{{name}}` in the SQL must be declared and every declared parameter used: a typo in either
+ * place would otherwise surface only when someone runs the query. Defaults must fit their type.
+ */
+export function checkDefinitions(sql: string, definitions: readonly QueryParameterDefinition[]): SavedQueryParameter[] {
+  const issues: ParameterIssue[] = []
+  const used = new Set(placeholderNames(sql))
+  const seen = new Set<string>()
+  definitions.forEach((definition, index) => {
+    const at = `parameters.${index}`
+    if (seen.has(definition.name)) {
+      issues.push({ field: `${at}.name`, message: `'${definition.name}' is declared twice` })
+    }
+    seen.add(definition.name)
+    if (!used.has(definition.name)) {
+      issues.push({
+        field: `${at}.name`,
+        message: `'${definition.name}' is declared but the SQL never uses {{${definition.name}}}`,
+      })
+    }
+    if (definition.default !== undefined && definition.default !== null) {
+      if (definition.required) {
+        issues.push({ field: `${at}.default`, message: 'a required parameter takes no default' })
+      } else {
+        const checked = toBindable(definition.type, definition.default)
+        if (!checked.ok) issues.push({ field: `${at}.default`, message: checked.message })
+      }
+    }
+  })
+  for (const name of used) {
+    if (!seen.has(name)) {
+      issues.push({ field: 'sql', message: `uses {{${name}}} but "parameters" declares no '${name}'` })
+    }
+  }
+  if (issues.length) throw parameterErrors('body', issues)
+  return definitions.map((definition) => ({
+    name: definition.name,
+    type: definition.type,
+    required: definition.required,
+    ...(definition.default === undefined || definition.default === null ? {} : { default: definition.default }),
+    ...(definition.description === undefined ? {} : { description: definition.description }),
+  }))
+}
+
+/** A value of each type that binds, for checking a query whose parameters have no value yet. */
+const STAND_INS: Record<ParameterType, BindableValue> = {
+  string: '',
+  integer: '0',
+  number: 0,
+  boolean: false,
+  date: '2000-01-01',
+  timestamp: '2000-01-01T00:00:00Z',
+  decimal: '0',
+}
+
+/**
+ * Values to plan a query with before anyone runs it (checking SQL on save): each parameter's default
+ * when it has one, else a stand-in of its type. Types decide what the query binds to, not values.
+ */
+export function planningValues(parameters: readonly SavedQueryParameter[]): Record<string, QueryParameter> {
+  const values: Record<string, QueryParameter> = {}
+  for (const parameter of parameters) {
+    const bound = parameter.default === undefined ? undefined : toBindable(parameter.type, parameter.default)
+    values[parameter.name] = { type: parameter.type, value: bound?.ok ? bound.value : STAND_INS[parameter.type] }
+  }
+  return values
 }

@@ -9,6 +9,7 @@ export interface NewSavedQuery {
   display_name: string
   description: string | null
   sql: string
+  sql_schema: string | null
   parameters: SavedQueryParameter[]
 }
 
@@ -16,6 +17,7 @@ export interface SavedQueryChanges {
   display_name?: string
   description?: string | null
   sql?: string
+  sql_schema?: string | null
   parameters?: SavedQueryParameter[]
 }
 
@@ -32,6 +34,11 @@ export class SavedQueriesRepo {
 
   async findActive(organizationId: string, projectId: string, id: string): Promise<SavedQueryRow | undefined> {
     return this.#live(organizationId, projectId).selectAll().where('id', '=', id).executeTakeFirst()
+  }
+
+  /** Every live query of a project, oldest first: the `queries` catalog. */
+  async listAll(organizationId: string, projectId: string): Promise<SavedQueryRow[]> {
+    return this.#live(organizationId, projectId).selectAll().orderBy('created_at').orderBy('id').execute()
   }
 
   async list(organizationId: string, projectId: string, after: string | undefined, limit: number) {

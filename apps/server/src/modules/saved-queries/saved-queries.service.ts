@@ -1,24 +1,18 @@
-import type {
-  CreateSavedQuery,
-  ListQuery,
-  Page,
-  QueryParameterDefinition,
-  SavedQuery,
-  UpdateSavedQuery,
-} from '@tributary/contract'
+import type { CreateSavedQuery, ListQuery, Page, SavedQuery, UpdateSavedQuery } from '@tributary/contract'
 
 import { requireProjectContentWrite } from '../../auth/access.js'
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
-import { placeholderNames, type QueryParameter } from '../../engine/sql-text.js'
+import type { QueryParameter } from '../../engine/sql-text.js'
 import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
-import type { SavedQueryParameter, SavedQueryRow } from '../../metadata/schema.js'
+import type { SavedQueryRow } from '../../metadata/schema.js'
 import { toIso } from '../../metadata/store-errors.js'
 import type { AuditService } from '../audit/audit.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
-import { toBindable } from './parameters.js'
+import { checkDefinitions, toBindable } from './parameters.js'
 import { parameterErrors, type ParameterIssue } from './saved-queries.errors.js'
+import { savedQueryView, type SavedQueryView } from './query-views.js'
 import { SavedQueriesRepo } from './saved-queries.repo.js'
 
 /** A saved query made ready to run: its SQL and a typed value for every parameter it uses. */
@@ -29,7 +23,12 @@ export interface ResolvedRun {
 }
 
 /** Saved queries with `{{name}}` parameters (issue 4): stored, checked, and resolved for a run. */
+/** Run before a saved query is deleted: throws (409) when something built on it must keep it. */
+export type ArchiveCheck = (checked: TenantContext, projectId: string, queryId: string) => Promise<void>
+
 export class SavedQueriesService {
+  readonly #archiveChecks: ArchiveCheck[] = []
+
   constructor(
     private readonly db: MetadataDb,
     private readonly projects: ProjectsService,
@@ -46,6 +45,7 @@ export class SavedQueriesService {
         display_name: input.display_name,
         description: input.description ?? null,
         sql: input.sql,
+        sql_schema: input.schema ?? null,
         parameters,
       })
       await this.audit.recordTenantWrite(trx, ctx, tenant.principal, 'saved_query', {
@@ -87,6 +87,7 @@ export class SavedQueriesService {
         ...(input.display_name === undefined ? {} : { display_name: input.display_name }),
         ...(input.description === undefined ? {} : { description: input.description }),
         ...(input.sql === undefined ? {} : { sql: input.sql }),
+        ...(input.schema === undefined ? {} : { sql_schema: input.schema }),
         ...(parameters === undefined ? {} : { parameters }),
       })
       if (!row) throw errors.notFound('query', id)
@@ -99,10 +100,16 @@ export class SavedQueriesService {
     })
   }
 
+  /** For modules built later that depend on saved queries (semantic tables). */
+  beforeArchive(check: ArchiveCheck): void {
+    this.#archiveChecks.push(check)
+  }
+
   async archive(ctx: RequestContext, projectId: string, id: string): Promise<void> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
     await this.#find(tenant, projectId, id)
     requireProjectContentWrite(ctx, projectId, 'query')
+    for (const check of this.#archiveChecks) await check(tenant, projectId, id)
     await this.db.transaction().execute(async (trx) => {
       if (!(await new SavedQueriesRepo(trx).archive(tenant.principal.organizationId, projectId, id))) {
         throw errors.notFound('query', id)
@@ -112,6 +119,17 @@ export class SavedQueriesService {
         id,
       })
     })
+  }
+
+  /** Every live saved query of a project as a view of the `queries` catalog, oldest first. */
+  async views(checked: TenantContext, projectId: string): Promise<SavedQueryView[]> {
+    const rows = await new SavedQueriesRepo(this.db).listAll(checked.principal.organizationId, projectId)
+    return rows.map(savedQueryView)
+  }
+
+  /** One saved query as a view (semantic tables); 404 when the project has no such live query. */
+  async view(checked: TenantContext, projectId: string, id: string): Promise<SavedQueryView> {
+    return savedQueryView(await this.#find(checked, projectId, id))
   }
 
   /**
@@ -161,50 +179,6 @@ export class SavedQueriesService {
   }
 }
 
-/**
- * Every `{{name}}` in the SQL must be declared and every declared parameter used: a typo in either
- * place would otherwise surface only when someone runs the query. Defaults must fit their type.
- */
-function checkDefinitions(sql: string, definitions: readonly QueryParameterDefinition[]): SavedQueryParameter[] {
-  const issues: ParameterIssue[] = []
-  const used = new Set(placeholderNames(sql))
-  const seen = new Set<string>()
-  definitions.forEach((definition, index) => {
-    const at = `parameters.${index}`
-    if (seen.has(definition.name)) {
-      issues.push({ field: `${at}.name`, message: `'${definition.name}' is declared twice` })
-    }
-    seen.add(definition.name)
-    if (!used.has(definition.name)) {
-      issues.push({
-        field: `${at}.name`,
-        message: `'${definition.name}' is declared but the SQL never uses {{${definition.name}}}`,
-      })
-    }
-    if (definition.default !== undefined && definition.default !== null) {
-      if (definition.required) {
-        issues.push({ field: `${at}.default`, message: 'a required parameter takes no default' })
-      } else {
-        const checked = toBindable(definition.type, definition.default)
-        if (!checked.ok) issues.push({ field: `${at}.default`, message: checked.message })
-      }
-    }
-  })
-  for (const name of used) {
-    if (!seen.has(name)) {
-      issues.push({ field: 'sql', message: `uses {{${name}}} but "parameters" declares no '${name}'` })
-    }
-  }
-  if (issues.length) throw parameterErrors('body', issues)
-  return definitions.map((definition) => ({
-    name: definition.name,
-    type: definition.type,
-    required: definition.required,
-    ...(definition.default === undefined || definition.default === null ? {} : { default: definition.default }),
-    ...(definition.description === undefined ? {} : { description: definition.description }),
-  }))
-}
-
 function toSavedQuery(row: SavedQueryRow): SavedQuery {
   return {
     id: row.id,
@@ -213,6 +187,7 @@ function toSavedQuery(row: SavedQueryRow): SavedQuery {
     display_name: row.display_name,
     description: row.description,
     sql: row.sql,
+    schema: row.sql_schema ?? 'main',
     parameters: row.parameters,
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),

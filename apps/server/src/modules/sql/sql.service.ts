@@ -6,6 +6,8 @@ import type { SessionPool } from '../../engine/connectors/session-pool.js'
 import {
   EngineError,
   type CatalogHandle,
+  type DescribedColumn,
+  type EngineColumn,
   type EngineExportQuery,
   type EngineParquetResult,
   type SqlEngine,
@@ -46,6 +48,41 @@ export class SqlService {
     return engineCall(() => this.engine.executeToParquet({ ...query, parameters: input.parameters }, outputPath))
   }
 
+  /**
+   * The result columns of `sql` over the project's catalogs, found without reading any data (guard,
+   * catalogs, planner). A query the engine would refuse throws AppError `query_error` (422) with
+   * the engine's message, as `run` does. `parameters` fill `{{name}}` placeholders; each one the SQL
+   * uses needs a value. Reading a project's catalog metadata only needs read access to it.
+   */
+  async describe(
+    ctx: RequestContext,
+    projectId: string,
+    sql: string,
+    parameters?: Readonly<Record<string, QueryParameter>>,
+  ): Promise<EngineColumn[]> {
+    const checked = await this.projects.require(ctx, projectId, 'read')
+    return engineCall(() =>
+      this.engine.describe({
+        sql,
+        parameters,
+        resolveCatalogs: (names, scope) => this.#catalogs(checked, scope ?? projectId, names),
+        catalogNames: () => this.catalogs.names(checked, projectId),
+      }),
+    )
+  }
+
+  /** As `describe`, with each column's lineage (the table column it passes on unchanged, if any). */
+  async describeLineage(ctx: RequestContext, projectId: string, sql: string): Promise<DescribedColumn[]> {
+    const checked = await this.projects.require(ctx, projectId, 'read')
+    return engineCall(() =>
+      this.engine.describeLineage({
+        sql,
+        resolveCatalogs: (names, scope) => this.#catalogs(checked, scope ?? projectId, names),
+        catalogNames: () => this.catalogs.names(checked, projectId),
+      }),
+    )
+  }
+
   /** One project check for the whole query; its catalogs are resolved once, all together, when the engine asks. */
   async #query(
     ctx: RequestContext,
@@ -58,7 +95,9 @@ export class SqlService {
       sql: input.sql,
       timeoutMs: input.timeoutMs,
       signal,
-      resolveCatalogs: (names) => this.#catalogs(checked, projectId, names),
+      // A scope is the project of a view the query reads (a semantic catalog shared with this
+      // project): only views hand one out, and only within the caller's organization.
+      resolveCatalogs: (names, scope) => this.#catalogs(checked, scope ?? projectId, names),
       catalogNames: () => this.catalogs.names(checked, projectId),
     }
   }
@@ -68,7 +107,7 @@ export class SqlService {
     projectId: string,
     names: readonly string[],
   ): Promise<Map<string, CatalogHandle>> {
-    const { internal, sources } = await this.catalogs.forQuery(checked, projectId, names)
+    const { internal, sources, contributed } = await this.catalogs.forQuery(checked, projectId, names)
     const handles = new Map<string, CatalogHandle>()
     if (internal) {
       handles.set(INTERNAL_CATALOG, {
@@ -87,6 +126,13 @@ export class SqlService {
             opened.connector.connect(opened.config, this.connectorContext),
           ),
         pushdownDialect: opened.connector.pushdownDialect,
+      })
+    }
+    for (const found of contributed) {
+      handles.set(found.name, {
+        name: found.name,
+        catalog: found.catalog,
+        views: (schema, table) => found.views(schema, table),
       })
     }
     return handles

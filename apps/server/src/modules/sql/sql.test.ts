@@ -13,6 +13,7 @@ describe('POST /projects/{id}/sql over files and SQLite', () => {
   const root = mkdtempSync(path.join(tmpdir(), 'tributary-sql-'))
   let app: TestApp
   let orgKey: string
+  let organizationId: string
   let projectId: string
   const sql = (body: Record<string, unknown>, key = orgKey) =>
     app.request('POST', `${API}/projects/${projectId}/sql`, { key, body })
@@ -24,7 +25,9 @@ describe('POST /projects/{id}/sql over files and SQLite', () => {
       'country,region,note\nGermany,Europe,"Berlin, ""Mitte""\nand more"\nBrazil,Americas,\nUSA,Americas,""\nFrance,Europe,Ünïcödé\n',
     )
     app = await startTestApp('pglite', { env: { TRIBUTARY_FILE_ROOTS: root } })
-    orgKey = (await createOrganization(app, 'Query')).orgKey
+    const org = await createOrganization(app, 'Query')
+    orgKey = org.orgKey
+    organizationId = org.organization.id
     projectId = (await createProject(app, orgKey, 'Federated')).id
     for (const body of [
       { name: 'chinook', type: 'sqlite', config: { path: 'chinook.sqlite' } },
@@ -73,6 +76,44 @@ describe('POST /projects/{id}/sql over files and SQLite', () => {
     expect(source.remote_sql).toContain('Germany')
     expect(source.remote_sql).not.toContain('BillingCity')
     expect(source.rows).toBe(response.body.row_count)
+  })
+
+  it('describes a query without running it, and refuses what a run refuses', async () => {
+    const ctx = {
+      principal: { kind: 'organization' as const, keyId: 'test', organizationId, scopes: ['*' as const] },
+      requestId: 'describe-test',
+    }
+    const describe = (text: string, parameters?: Parameters<typeof app.tributary.services.sql.describe>[3]) =>
+      app.tributary.services.sql.describe(ctx, projectId, text, parameters)
+    expect(
+      await describe(
+        `select r.region, count(*) as n, max(i.InvoiceDate) as last from chinook.main.Invoice i
+         join geo.main.regions r on r.country = i.BillingCountry where i.Total > {{min}} group by 1`,
+        { min: { type: 'decimal', value: '1.5' } },
+      ),
+    ).toEqual([
+      { name: 'region', type: 'VARCHAR' },
+      { name: 'n', type: 'BIGINT' },
+      { name: 'last', type: 'TIMESTAMP' },
+    ])
+    await expect(describe('select nope from chinook.main.Invoice')).rejects.toMatchObject({
+      code: 'query_error',
+      message: expect.stringContaining('nope'),
+    })
+    await expect(describe('select * from chinook.main.Missing')).rejects.toMatchObject({
+      code: 'query_error',
+      message: expect.stringContaining("unknown table 'Missing'"),
+    })
+    await expect(describe('select * from chinook.main.Invoice where x = {{x}}')).rejects.toMatchObject({
+      code: 'query_error',
+    })
+    await expect(
+      app.tributary.services.sql.describe(
+        { ...ctx, principal: { ...ctx.principal, organizationId: '01a2426d-0000-7000-8000-000000000000' } },
+        projectId,
+        'select 1',
+      ),
+    ).rejects.toMatchObject({ code: 'not_found' })
   })
 
   it('loads many tables of one source in one query', async () => {

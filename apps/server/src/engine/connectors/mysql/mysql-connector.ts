@@ -13,6 +13,7 @@ import {
   type SourceCatalog,
   type SourceColumn,
   type SourceError,
+  type SourceKeys,
   type SourceSession,
   type SourceTable,
 } from '../connector.js'
@@ -20,6 +21,7 @@ import { isSinkFailure } from '../scan-errors.js'
 import { singleQuoted } from '../filter-sql.js'
 import { describeNetworkError, errorParts, networkDatabaseConfig, sourceError } from '../network.js'
 import { mysqlDialect } from './mysql-dialect.js'
+import { type KeyColumnRow, keysFromRows, keysSql, type RowEstimateRow, rowEstimatesSql } from './mysql-keys.js'
 import { type MysqlLiteralContext, mysqlScanSql, needsCharsets, streamToSink } from './mysql-scan.js'
 import { mysqlTypeToDuckDb } from './mysql-types.js'
 
@@ -244,6 +246,18 @@ class MysqlSession implements SourceSession {
           .map(([name, tables]) => ({ name, tables: [...tables.values()].sort(byName) }))
           .sort(byName),
       }
+    } catch (error) {
+      this.failed = true
+      throw describeMysqlError(error, this.config, this.context)
+    }
+  }
+
+  /** Two round trips for every database the user can see: the key columns, then the tables' row estimates. */
+  async describeKeys(): Promise<SourceKeys> {
+    try {
+      const [keyRows] = await this.connection.query<KeyColumnRow[]>(keysSql(EXCLUDED))
+      const [estimateRows] = await this.connection.query<RowEstimateRow[]>(rowEstimatesSql(EXCLUDED))
+      return keysFromRows(keyRows, estimateRows)
     } catch (error) {
       this.failed = true
       throw describeMysqlError(error, this.config, this.context)

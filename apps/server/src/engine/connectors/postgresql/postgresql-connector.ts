@@ -9,12 +9,14 @@ import {
   type ScanRequest,
   type ScanResult,
   type SourceCatalog,
+  type SourceKeys,
   type SourceSchema,
   type SourceSession,
 } from '../connector.js'
 import { isSinkFailure } from '../scan-errors.js'
 import { describeNetworkError, errorParts, networkDatabaseConfig, sourceError, timedOut } from '../network.js'
 import { postgresqlDialect } from './postgresql-dialect.js'
+import { KEYS_SQL, type KeyRow, keysFromRows, ROW_ESTIMATES_SQL, type RowEstimateRow } from './postgresql-keys.js'
 import { copyToSink, postgresqlQuerySql, postgresqlScanSql } from './postgresql-scan.js'
 import { postgresqlTypeToDuckDb } from './postgresql-types.js'
 
@@ -192,6 +194,18 @@ class PostgresqlSession implements SourceSession {
     try {
       const result = await this.client.query<IntrospectRow>(INTROSPECT_SQL)
       return catalogFromRows(result.rows)
+    } catch (error) {
+      this.failed = true
+      throw describePostgresqlError(this.broken ?? error, this.config, this.context)
+    }
+  }
+
+  /** Two round trips for the whole database: the keys, then the row estimates. */
+  async describeKeys(): Promise<SourceKeys> {
+    try {
+      const keys = await this.client.query<KeyRow>(KEYS_SQL)
+      const estimates = await this.client.query<RowEstimateRow>(ROW_ESTIMATES_SQL)
+      return keysFromRows(keys.rows, estimates.rows)
     } catch (error) {
       this.failed = true
       throw describePostgresqlError(this.broken ?? error, this.config, this.context)

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { SourceError, type Connector, type SourceColumn, type SourceTable } from '../connector.js'
 import { confinePath } from '../file-paths.js'
 import { sqliteDialect } from './sqlite-dialect.js'
+import { sqliteKeys } from './sqlite-keys.js'
 import { sqliteQuery, sqliteScan } from './sqlite-scan.js'
 
 export const SqliteConfig = z.strictObject({
@@ -54,6 +55,13 @@ export const sqliteConnector: Connector<SqliteConfig> = {
           })),
         }))
         return { schemas: [{ name: 'main', tables }] }
+      },
+      async describeKeys() {
+        try {
+          return sqliteKeys(db)
+        } catch (error) {
+          throw new SourceError(`cannot read the keys of ${config.path}: ${(error as Error).message}`)
+        }
       },
       scan(request, sink, signal) {
         return sqliteScan(file, request, sink, signal)

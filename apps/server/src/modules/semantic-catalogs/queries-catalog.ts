@@ -1,0 +1,53 @@
+import type { TenantContext } from '../../auth/principal.js'
+import type { SourceCatalog } from '../../engine/connectors/connector.js'
+import type { CatalogContributor, ContributedCatalog, ContributedCatalogEntry } from '../catalogs/catalogs.service.js'
+import type { SavedQueriesService } from '../saved-queries/saved-queries.service.js'
+import type { SavedQueryView } from '../saved-queries/query-views.js'
+
+export const QUERIES_CATALOG = 'queries'
+
+/**
+ * The `queries` catalog of every project: each saved query is readable in SQL as
+ * `queries.<schema>."<display name>"` (schema `main` unless the query sets one; names match
+ * case-insensitively, and when two queries share a name the older one is read). The engine inlines
+ * the query where it is named, so filters still reach the sources. Parameters take their defaults
+ * (NULL for an optional one without a default); a query with a required parameter cannot be read so.
+ * Its tables list no columns: a saved query's columns are known only by planning it.
+ */
+export class QueriesCatalog implements CatalogContributor {
+  constructor(private readonly savedQueries: SavedQueriesService) {}
+
+  async list(): Promise<ContributedCatalogEntry[]> {
+    return [{ name: QUERIES_CATALOG, type: 'queries' }]
+  }
+
+  async resolve(checked: TenantContext, projectId: string, names: readonly string[]): Promise<ContributedCatalog[]> {
+    if (!names.some((name) => name.toLowerCase() === QUERIES_CATALOG)) return []
+    const byName = new Map<string, SavedQueryView>()
+    // `main` is there even with no query in it, so an unknown name is worded as an unknown table.
+    const schemas = new Map<string, SourceCatalog['schemas'][number]>([['main', { name: 'main', tables: [] }]])
+    for (const view of await this.savedQueries.views(checked, projectId)) {
+      const key = nameKey(view.schema, view.name)
+      if (byName.has(key)) continue
+      byName.set(key, view)
+      const schemaKey = view.schema.toLowerCase()
+      const schema = schemas.get(schemaKey) ?? { name: view.schema, tables: [] }
+      schemas.set(schemaKey, schema)
+      schema.tables.push({ name: view.name, kind: 'view', columns: [] })
+    }
+    return [
+      {
+        name: QUERIES_CATALOG,
+        type: 'queries',
+        catalog: { schemas: [...schemas.values()] },
+        views: (schema, table) => {
+          const view = byName.get(nameKey(schema, table))
+          if (!view) return undefined
+          return view.error === undefined ? { sql: view.sql } : { sql: '', error: view.error }
+        },
+      },
+    ]
+  }
+}
+
+const nameKey = (schema: string, table: string) => JSON.stringify([schema.toLowerCase(), table.toLowerCase()])
