@@ -17,7 +17,7 @@ import { mergeColumns } from './merge.js'
 import { metadataErrors } from './metadata.errors.js'
 import { MetadataRepo } from './metadata.repo.js'
 import type { MetadataService } from './metadata.service.js'
-import { quoteIdentifier } from './relations.service.js'
+import { quoteIdentifier } from '../../engine/duckdb-sql.js'
 
 /** Categorical recomputations are the `metadata.categorical` jobs of the queue. */
 export const CATEGORICAL_JOB_KIND = 'metadata.categorical'

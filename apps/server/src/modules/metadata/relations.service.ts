@@ -20,6 +20,7 @@ import type { AuditService } from '../audit/audit.service.js'
 import type { CatalogsService } from '../catalogs/catalogs.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
 import type { SqlService } from '../sql/sql.service.js'
+import { quoteIdentifier } from '../../engine/duckdb-sql.js'
 import { endsKey, type InferenceTable, type NewRelation, type RelationEnds, RelationsRepo } from './relations.repo.js'
 export type { InferenceTable }
 
@@ -638,10 +639,6 @@ function pairEnds(pair: CandidatePair): RelationEnds {
     to_table: pair.to.table,
     to_columns: [pair.to.column],
   }
-}
-
-export function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`
 }
 
 function qualified(table: { catalog: string; schema: string; table: string }): string {

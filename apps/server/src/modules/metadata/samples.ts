@@ -1,3 +1,4 @@
+import { quoteIdentifier, quoteLiteral } from '../../engine/duckdb-sql.js'
 import type { SourceTable } from '../../engine/connectors/source-catalog.js'
 
 /** Distinct non-null values kept per column. */
@@ -9,9 +10,6 @@ const SAMPLE_CHARS = 200
 
 /** Types whose values say nothing readable (bytes) are not sampled. */
 const UNSAMPLED = /^(BLOB|BYTEA|BIT|VARBINARY|GEOMETRY)/i
-
-export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`
-const quoteString = (text: string): string => `'${text.replaceAll("'", "''")}'`
 
 export interface SampleQuery {
   sql: string
@@ -36,7 +34,7 @@ export function sampleQuery(
     if (columns.length === 0) continue
     const index = described.length
     described.push({ schema, table: table.name, columns: columns.map((column) => column.name) })
-    const names = columns.map((column) => quoteString(column.name)).join(', ')
+    const names = columns.map((column) => quoteLiteral(column.name)).join(', ')
     const values = columns
       .map((column) => `left(CAST(s.${quoteIdentifier(column.name)} AS VARCHAR), ${SAMPLE_CHARS})`)
       .join(', ')
