@@ -241,21 +241,32 @@ function tableDdl(table: Table): string {
 // ---------------------------------------------------------------------------------------------------------
 // Questions: templates over the entities, qualifiers, columns and values the source holds.
 
-function questions(tables: Table[]): string[] {
+/** A generated question and the entity whose tables answer it. */
+interface Question {
+  text: string
+  entity: string
+}
+
+/** `QUESTIONS` distinct questions, walking the tables with a stride so every entity and qualifier comes up. */
+function questions(tables: Table[]): Question[] {
   const templates = [
     (t: Table) => `which ${t.entity}s have the highest amount`,
     (t: Table) => `${t.qualifier} ${t.entity}s by country`,
-    (t: Table) => `how many ${t.entity}s were created last month`,
+    (t: Table) => `how many ${t.qualifier} ${t.entity}s were created last month`,
     (t: Table) => `total of ${t.entity}s per status in Portugal`,
     (t: Table) => `list ${t.qualifier} ${t.entity}s with their ${t.foreignKeys[0]?.target.entity ?? 'region'}`,
-    (t: Table) => `average unit price of ${t.entity}s in EUR`,
+    (t: Table) => `average unit price of ${t.qualifier} ${t.entity}s in EUR`,
     (t: Table) => `${t.entity} ${t.columns[3]?.name.replaceAll('_', ' ') ?? 'name'} for ${t.qualifier} records`,
     (t: Table) => `show me ${t.entity}s paid after March in France`,
   ]
-  const list: string[] = []
-  for (let i = 0; list.length < QUESTIONS; i += 1) {
+  const seen = new Set<string>()
+  const list: Question[] = []
+  for (let i = 0; list.length < QUESTIONS && i < QUESTIONS * 20; i += 1) {
     const table = tables[(i * 37) % tables.length]!
-    list.push(templates[i % templates.length]!(table))
+    const text = templates[i % templates.length]!(table)
+    if (seen.has(text)) continue
+    seen.add(text)
+    list.push({ text, entity: table.entity })
   }
   return list
 }
@@ -486,18 +497,26 @@ async function measure(tributary: Tributary, tables: Table[], sourceUrl: URL, fa
 
   // 3. Search, interleaved with health.
   const asked = questions(tables)
-  const answered = new Set<string>()
-  const search = async (question: string) => {
-    const body = await ok('GET', `${base}/metadata/search?q=${enc(question)}&limit=10`, key)
-    if (!Array.isArray(body.data)) failures.push(`search '${question}': no data array`)
-    else if (body.data.length > 0) answered.add(question)
+  const search = async (question: Question) => {
+    const body = await ok('GET', `${base}/metadata/search?q=${enc(question.text)}&limit=10`, key)
+    if (!Array.isArray(body.data)) failures.push(`search '${question.text}': no data array`)
+    return (body.data ?? []) as { table: string }[]
   }
   const first = performance.now()
   await search(asked[0]!)
   const firstMs = performance.now() - first
-  const [searches, searchHealth] = await interleaved(asked.length, [(i) => search(asked[i]!), health])
+  const [searches, searchHealth] = await interleaved(asked.length, [(i) => search(asked[i]!).then(() => {}), health])
+  // Retrieval quality, untimed: whether a table of the question's entity ranks in the top 3.
+  let withHits = 0
+  let entityInTop3 = 0
+  for (const question of asked) {
+    const hits = await search(question)
+    if (hits.length > 0) withHits += 1
+    if (hits.slice(0, 3).some((hit) => hit.table.includes(`${question.entity}s`))) entityInTop3 += 1
+  }
   rows.push([
-    `GET /metadata/search, ${fmt(asked.length)} questions (${fmt(answered.size)} with hits)`,
+    `GET /metadata/search, ${fmt(asked.length)} distinct questions (${fmt(withHits)} with hits, ` +
+      `${fmt(entityInTop3)} with a table of the right entity in the top 3)`,
     pct(searches),
     `health ${pct(searchHealth)}`,
     `${ratio(q(searches, 0.99), q(searchHealth, 0.99))} p99`,

@@ -31,7 +31,9 @@ it('the README walk-through works when pasted against a fresh server', async () 
   mkdirSync(dataDir)
   server = await startServerProcess({ TRIBUTARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn' })
   // Pasted one after the other into one terminal, as the README says.
-  const script = ['walkthrough', 'walkthrough-sql', 'walkthrough-data'].map(walkthrough).join('\n')
+  const script = ['walkthrough', 'walkthrough-sql', 'walkthrough-data', 'walkthrough-semantic']
+    .map(walkthrough)
+    .join('\n')
   expect(script).toContain('http://127.0.0.1:8080/api/v1')
   const pointed = script.replace('http://127.0.0.1:8080', server.baseUrl)
 
@@ -40,7 +42,7 @@ it('the README walk-through works when pasted against a fresh server', async () 
     env: { PATH: process.env.PATH ?? '' },
   })
   const lines = stdout.trim().split('\n')
-  expect(lines).toHaveLength(11)
+  expect(lines).toHaveLength(17)
   const [projects, me, created, refused, audit, catalogs, orders, federated, page] = lines
     .slice(0, 9)
     .map((line) => JSON.parse(line))
@@ -71,5 +73,29 @@ it('the README walk-through works when pasted against a fresh server', async () 
 
   // The saved query joined the uploaded table with both sources, ran as a job, and was exported.
   expect(page).toMatchObject({ rows: [['Europe', 19.75, '20.00']], total_rows: 1, page: 1, total_pages: 1 })
-  expect(lines.slice(9)).toEqual(['region,total,target', 'Europe,19.75,20.00'])
+  expect(lines.slice(9, 11)).toEqual(['region,total,target', 'Europe,19.75,20.00'])
+
+  // The semantic layer: the refresh read the file's columns and samples, the edits were kept as the user's.
+  const [metadata, relation, golden, search, byName, semantic] = lines.slice(11).map((line) => JSON.parse(line))
+  const [orderTable] = metadata.data
+  expect(orderTable).toMatchObject({ description: 'Web shop orders, one row per order', source: 'user' })
+  const columns = Object.fromEntries(orderTable.columns.map((column: { name: string }) => [column.name, column]))
+  expect(columns.amount).toMatchObject({ description: 'Order total in euros', description_source: 'user' })
+  expect(columns.id).toMatchObject({ is_primary: true, is_primary_source: 'user' })
+  expect(columns.country.sample_values).toEqual(['Brazil', 'France', 'Germany'])
+  expect(relation).toMatchObject({ origin: 'manual', type: 'MANY_TO_ONE', to: { catalog: 'geo', table: 'regions' } })
+  expect(golden.data[0].golden_sql.question).toBe('What is the revenue of each region?')
+  expect(search.data[0]).toMatchObject({ catalog: 'shop', table: 'orders' })
+  expect(search.data[0].matches).toContainEqual(
+    expect.objectContaining({ field: 'column_description', column: 'amount' }),
+  )
+  // The saved query read by name: the filter on it reached the CSV source below.
+  expect(byName.rows).toEqual([['Europe', 19.75]])
+  const geo = byName.stats.sources.find((source: { catalog: string }) => source.catalog === 'geo')
+  expect(geo.remote_sql).toContain(`"region" = 'Europe'`)
+  expect(semantic.rows).toEqual([
+    ['Americas', 3, 'Brazil'],
+    ['Europe', 19.75, 'France'],
+    ['Europe', 19.75, 'Germany'],
+  ])
 }, 120_000)

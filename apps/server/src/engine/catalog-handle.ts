@@ -5,6 +5,11 @@ import type { LocalTable } from './local-tables.js'
 /** One catalog the query may read: what it contains, and how to reach it. */
 export interface CatalogHandle {
   name: string
+  /**
+   * The name to show in a query's stats when `name` is one the engine made up (a catalog of another
+   * project, read through a shared view, as its owner names it).
+   */
+  label?: string
   catalog: SourceCatalog
   /** Undefined for catalogs with no source behind them (the internal catalog, for now). */
   openSession?: () => Promise<SourceSession>

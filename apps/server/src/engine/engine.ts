@@ -415,7 +415,7 @@ export class SqlEngine {
         opened.query!({ sql: pushed.remoteSql, columns: pushed.columns }, sink, signal),
       )
     })
-    return { catalog: pushed.catalog, table: pushed.tables, ...loaded }
+    return { catalog: scope.catalog(pushed.catalog).label ?? pushed.catalog, table: pushed.tables, ...loaded }
   }
 
   /**
@@ -433,15 +433,16 @@ export class SqlEngine {
   ): Promise<LoadedSource> {
     const handle = scope.catalog(table.catalog)
     const name = `${table.schema}.${table.table}`
+    const catalog = handle.label ?? table.catalog
     const local = handle.localTables?.(table.schema, table.table)
     if (local) {
       return {
-        catalog: table.catalog,
+        catalog,
         table: name,
         ...(await attachLocalTable(await scope.connect(), table, local, index)),
       }
     }
-    if (!handle.openSession) return { catalog: table.catalog, table: name, remote_sql: '', rows: 0 }
+    if (!handle.openSession) return { catalog, table: name, remote_sql: '', rows: 0 }
     let narrowed = request
     if (edge) {
       // The smaller side first: its join keys narrow what this source sends.
@@ -449,7 +450,7 @@ export class SqlEngine {
       const keys = await keyFilters(await scope.connect(), tableName(edge.by.table), edge)
       narrowed = { ...request, filters: [...request.filters, ...keys] }
     }
-    return { catalog: table.catalog, table: name, ...(await this.#scan(scope, table, index, narrowed, signal)) }
+    return { catalog, table: name, ...(await this.#scan(scope, table, index, narrowed, signal)) }
   }
 
   /** Streams a table from its source into its stand-in, or has DuckDB read it (files). */

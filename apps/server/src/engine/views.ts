@@ -43,7 +43,7 @@ export class CatalogResolver {
             const handle = found.get(name)
             if (!handle || scope === undefined) return handle
             // A catalog of another project: the query names it by a name only views can write.
-            return { ...handle, name: this.internalName(name, scope) }
+            return { ...handle, name: this.internalName(name, scope), label: handle.name }
           }),
         )
       }

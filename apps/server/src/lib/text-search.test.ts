@@ -251,6 +251,23 @@ describe('text index over Chinook', () => {
     expect(own.searchText('customer', { limit: 20 }).map((hit) => hit.id)).not.toContain('Customer')
   })
 
+  it('ranks by the typed words a table matches, not by how many expansions of one word it matches', () => {
+    // `price` expands to price, unit and total (synonyms): a table holding all three as columns matched
+    // more expanded terms than `online_expenses`, which names both typed words in its own name.
+    const own = createTextIndex<TableDoc>({ id: (doc) => doc.id, fields: FIELDS })
+    own.add([
+      { id: 'expenses', table: 'online_expenses', columns: ['id', 'amount'] },
+      { id: 'stocks', table: 'online_stocks', columns: ['id', 'unit_price', 'total_price', 'total'] },
+      ...['orders', 'customers', 'reviews', 'events', 'tasks', 'visits'].map((name) => ({
+        id: name,
+        table: `daily_${name}`,
+        columns: ['id', 'name', 'unit_price'],
+      })),
+    ])
+    const hits = own.searchText('price of online expenses', { limit: 3 })
+    expect(hits.map((hit) => hit.id).slice(0, 2)).toEqual(['expenses', 'stocks'])
+  })
+
   it('takes extra synonyms', () => {
     const own = createTextIndex<TableDoc>({ id: (doc) => doc.id, fields: FIELDS, synonyms: { jukebox: ['playlist'] } })
     own.add(CHINOOK)

@@ -413,7 +413,7 @@ class MiniSearchIndex<D> implements TextIndex<D> {
   }
 
   #lexical(terms: Map<string, QueryTerm>, filter: ((doc: D) => boolean) | undefined): SearchResult[] {
-    return this.#search.search([...terms.keys()].join(' '), {
+    const results = this.#search.search([...terms.keys()].join(' '), {
       boost: this.#boost,
       combineWith: 'OR',
       tokenize: (text) => text.split(' '),
@@ -425,6 +425,18 @@ class MiniSearchIndex<D> implements TextIndex<D> {
       weights: { prefix: 0.4, fuzzy: 0.25 },
       ...(filter ? { filter: (result: SearchResult) => filter(this.#docs.get(String(result.id))!) } : {}),
     })
+    // minisearch multiplies a document's score by the number of query terms it matched. One typed word
+    // expands into several terms (stem, surface form, compound, synonyms), so that count would favour
+    // documents matching many expansions of one word over documents matching more of the words typed:
+    // the multiplier becomes the number of typed words matched instead.
+    for (const result of results) {
+      const covered = new Set<string>()
+      for (const queryTerm of result.queryTerms) {
+        for (const from of terms.get(queryTerm)?.from ?? []) for (const word of from.split(' ')) covered.add(word)
+      }
+      result.score = (result.score / Math.max(1, result.queryTerms.length)) * covered.size
+    }
+    return results.sort((a, b) => b.score - a.score)
   }
 
   /** The query's terms with synonyms added, and the distinct words it was typed with. */

@@ -6,6 +6,7 @@ import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import type { SourceKeys, SourceSchema, SourceTable } from '../../engine/connectors/source-catalog.js'
 import type { JobHandler, JobQueue, JobRunContext, RunningJob } from '../../jobs/queue.js'
 import { isTerminal } from '../../jobs/queue.js'
+import { quoteIdentifier } from '../../engine/duckdb-sql.js'
 import { errors, isAppError } from '../../lib/errors.js'
 import { newId } from '../../lib/ids.js'
 import type { Logger } from '../../lib/logger.js'
@@ -166,7 +167,7 @@ export class MetadataRefresh {
     const refreshed: RefreshedCatalog[] = []
     for (const catalog of live) {
       ctx.signal.throwIfAborted()
-      refreshed.push(await this.#read(tenant, projectId, catalog))
+      refreshed.push(await this.#read(tenant, projectId, catalog, caller))
     }
 
     const progress: RefreshProgress = {
@@ -220,7 +221,16 @@ export class MetadataRefresh {
     return { ...result }
   }
 
-  async #read(tenant: TenantContext, projectId: string, catalog: LiveCatalog): Promise<RefreshedCatalog> {
+  async #read(
+    tenant: TenantContext,
+    projectId: string,
+    catalog: LiveCatalog,
+    caller: RequestContext,
+  ): Promise<RefreshedCatalog> {
+    if (catalog.kind === 'contributed') {
+      const schemas = await this.#describeViews(caller, projectId, catalog.name, catalog.schemas ?? [])
+      return { name: catalog.name, kind: catalog.kind, schemas, keys: undefined }
+    }
     if (catalog.kind !== 'source' || !catalog.opened) {
       return { name: catalog.name, kind: catalog.kind, schemas: catalog.schemas ?? [], keys: undefined }
     }
@@ -228,6 +238,49 @@ export class MetadataRefresh {
     const { catalog: listing } = await connections.refreshCatalog(catalog.opened)
     const keys = await connections.describeKeys(catalog.opened)
     return { name: catalog.name, kind: catalog.kind, schemas: listing.schemas, keys }
+  }
+
+  /**
+   * Views listed without columns (the `queries` catalog: a saved query's columns are known only by
+   * planning it) get them from the planner, one view at a time. A view that cannot be planned (a
+   * required parameter, a source gone) keeps no columns rather than failing the refresh.
+   */
+  async #describeViews(
+    caller: RequestContext,
+    projectId: string,
+    catalog: string,
+    schemas: readonly SourceSchema[],
+  ): Promise<SourceSchema[]> {
+    const described: SourceSchema[] = []
+    for (const schema of schemas) {
+      const tables: SourceTable[] = []
+      for (const table of schema.tables) {
+        if (table.kind !== 'view' || table.columns.length > 0) {
+          tables.push(table)
+          continue
+        }
+        const name = [catalog, schema.name, table.name].map(quoteIdentifier).join('.')
+        const columns = await this.deps.sql
+          .describeLineage(caller, projectId, `SELECT * FROM ${name}`)
+          .catch((error: unknown) => {
+            const where = { catalog, schema: schema.name, table: table.name }
+            this.options.logger.warn({ err: error, ...where }, 'could not plan a view')
+            return []
+          })
+        tables.push({
+          ...table,
+          columns: columns.map((column) => ({
+            name: column.name,
+            type: column.type,
+            source_type: column.type,
+            nullable: true,
+            lineage: column.lineage ? [column.lineage] : [],
+          })),
+        })
+      }
+      described.push({ ...schema, tables })
+    }
+    return described
   }
 
   /**
@@ -312,7 +365,9 @@ export class MetadataRefresh {
           row,
         ]),
       )
-      for (const [index, { schema, table }] of batch.entries()) {
+      const tables =
+        catalog.kind === 'contributed' ? await describedByLineage(repo, organizationId, projectId, batch) : batch
+      for (const [index, { schema, table }] of tables.entries()) {
         const key = keys[index]!
         const id = tableKeyString(key)
         const previous = stored.get(id)
@@ -391,6 +446,48 @@ export class MetadataRefresh {
 }
 
 const keyOf = (entry: { schema: string; table: string }): string => JSON.stringify([entry.schema, entry.table])
+
+/**
+ * A view's columns that pass a table column on unchanged, and say nothing themselves, take that
+ * column's description (written by a person or detected): a semantic table explains itself with what
+ * is known of the tables below it. Sources are refreshed before the catalogs built on them.
+ */
+async function describedByLineage(
+  repo: MetadataRepo,
+  organizationId: string,
+  projectId: string,
+  batch: readonly { schema: string; table: SourceTable }[],
+): Promise<{ schema: string; table: SourceTable }[]> {
+  const below = new Map<string, TableKey>()
+  for (const { table } of batch) {
+    for (const column of table.columns) {
+      for (const from of column.lineage ?? []) {
+        below.set(tableKeyString(from), { catalog: from.catalog, schema: from.schema, table: from.table })
+      }
+    }
+  }
+  if (below.size === 0) return [...batch]
+  const columnKey = (table: TableKey, column: string) =>
+    JSON.stringify([table.catalog, table.schema, table.table, column])
+  const descriptions = new Map<string, string>()
+  for (const row of await repo.rows(organizationId, projectId, [...below.values()])) {
+    const table = { catalog: row.catalog, schema: row.schema_name, table: row.table_name }
+    for (const column of row.columns) {
+      if (column.description && !column.missing) descriptions.set(columnKey(table, column.name), column.description)
+    }
+  }
+  return batch.map(({ schema, table }) => ({
+    schema,
+    table: {
+      ...table,
+      columns: table.columns.map((column) => {
+        const from = column.lineage?.length === 1 ? column.lineage[0]! : undefined
+        const description = from && descriptions.get(columnKey(from, from.column))
+        return column.description || !description ? column : { ...column, description }
+      }),
+    },
+  }))
+}
 
 /** The tables of a catalog in batches of at most `size` tables and BATCH_COLUMNS columns. */
 function* batches(catalog: RefreshedCatalog, size: number): Generator<{ schema: string; table: SourceTable }[]> {

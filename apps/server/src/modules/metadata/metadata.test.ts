@@ -576,11 +576,34 @@ describe.skipIf(skipReason !== null)(
           body: { description: 'Invoices with their country' },
         })
         expect(edited.status, JSON.stringify(edited.body)).toBe(200)
+        // A column described below is described in the semantic table that passes it on.
+        const described = await app.request('PUT', `${base()}/pg/public/invoice`, {
+          key: orgKey,
+          body: { columns: [{ name: 'billing_country', description: 'Country the invoice is billed to' }] },
+        })
+        expect(described.status, JSON.stringify(described.body)).toBe(200)
         const job = await refresh({ catalog: 'curated' })
         expect(job.status, JSON.stringify(job)).toBe('succeeded')
         const after = await table('curated', 'main', 'invoices')
         expect(after.description).toBe('Invoices with their country')
+        expect(column(after, 'billing_country')).toMatchObject({
+          description: 'Country the invoice is billed to',
+          description_source: 'detected',
+        })
         expect(column(after, 'billing_country').sample_values.length).toBeGreaterThan(0)
+
+        // The saved query by name, in the `queries` catalog: its columns come from planning it.
+        const byName = await refresh({ catalog: 'queries' })
+        expect(byName.status, JSON.stringify(byName)).toBe('succeeded')
+        const saved = await table('queries', 'main', 'Invoices by country')
+        expect(saved.columns.map((entry) => [entry.name, entry.type])).toEqual([
+          ['invoice_id', 'INTEGER'],
+          ['billing_country', 'VARCHAR'],
+        ])
+        expect(column(saved, 'billing_country')).toMatchObject({
+          description: 'Country the invoice is billed to',
+          lineage: [{ catalog: 'pg', schema: 'public', table: 'invoice', column: 'billing_country' }],
+        })
       },
       REFRESH_TEST_MS,
     )

@@ -12,7 +12,8 @@ export const QUERIES_CATALOG = 'queries'
  * case-insensitively, and when two queries share a name the older one is read). The engine inlines
  * the query where it is named, so filters still reach the sources. Parameters take their defaults
  * (NULL for an optional one without a default); a query with a required parameter cannot be read so.
- * Its tables list no columns: a saved query's columns are known only by planning it.
+ * Its tables list no columns here: a saved query's columns are known only by planning it, which the
+ * metadata refresh does (`GET …/metadata?catalog=queries`).
  */
 export class QueriesCatalog implements CatalogContributor {
   constructor(private readonly savedQueries: SavedQueriesService) {}
