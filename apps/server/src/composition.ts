@@ -9,15 +9,18 @@ import { SessionPool } from './engine/connectors/session-pool.js'
 import { SqlEngine } from './engine/engine.js'
 import { PlatformDuckDB } from './engine/platform-duckdb.js'
 import { createApp, type App } from './http/app.js'
+import { SnapshotStore } from './internal-store/snapshot-store.js'
 import { TableStore } from './internal-store/table-store.js'
 import { type JobFileDirs, sweepJobLeftovers } from './jobs/leftovers.js'
 import { JobQueue } from './jobs/queue.js'
 import type { Logger } from './lib/logger.js'
 import { deriveKey, SecretBox } from './lib/secret-box.js'
 import { openMetadataStore, type MetadataStore } from './metadata/database.js'
+import { Scheduler } from './scheduler/scheduler.js'
 import { ApiKeysRepo } from './modules/api-keys/api-keys.repo.js'
 import { apiKeysModule } from './modules/api-keys/api-keys.module.js'
 import { auditModule } from './modules/audit/audit.module.js'
+import { cachesModule } from './modules/caches/caches.module.js'
 import { catalogsModule } from './modules/catalogs/catalogs.module.js'
 import { connectionsModule } from './modules/connections/connections.module.js'
 import { datasetsModule } from './modules/datasets/datasets.module.js'
@@ -25,6 +28,7 @@ import { exportsModule } from './modules/exports/exports.module.js'
 import { goldenSqlModule } from './modules/golden-sql/golden-sql.module.js'
 import { healthModule } from './modules/health/health.module.js'
 import { importsModule } from './modules/imports/imports.module.js'
+import { materializedQueriesModule } from './modules/materialized-queries/materialized-queries.module.js'
 import { metadataModule } from './modules/metadata/metadata.module.js'
 import { buildModules, type Platform, type ServicesOf } from './modules/module.js'
 import { organizationsModule } from './modules/organizations/organizations.module.js'
@@ -53,9 +57,11 @@ const MODULES = [
   datasetsModule,
   catalogsModule,
   sqlModule,
+  cachesModule,
   metadataModule,
   importsModule,
   savedQueriesModule,
+  materializedQueriesModule,
   semanticCatalogsModule,
   goldenSqlModule,
   queryJobsModule,
@@ -69,6 +75,8 @@ const SOURCE_SESSIONS_KEPT = 4
 const SOURCE_SESSION_IDLE_MS = 30_000
 /** How often expired results and what crashed jobs left are removed. */
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000
+/** How late a scheduled run may start: cron has minute resolution, so well under a minute. */
+const SCHEDULER_TICK_MS = 10_000
 
 export interface Tributary {
   app: App
@@ -112,6 +120,17 @@ export async function createTributary(
     config.authCacheTtlMs,
   )
   const duckdbLimits = { memoryLimit: config.queryMemoryLimit, threads: config.queryThreads }
+  const jobs = new JobQueue(db, {
+    queue: config.jobQueue,
+    concurrency: config.jobConcurrency,
+    pollIntervalMs: config.jobPollIntervalMs,
+    leaseMs: config.jobLeaseMs,
+    // Heartbeats also carry cancellations asked for on another process: keep them frequent.
+    heartbeatMs: Math.min(2_000, Math.floor(config.jobLeaseMs / 3)),
+    retryBaseDelayMs: config.jobRetryDelayMs,
+    singleProcess: store.kind === 'pglite',
+    logger: logger.child({ component: 'jobs' }),
+  })
   const platform: Platform = {
     config,
     logger,
@@ -122,21 +141,17 @@ export async function createTributary(
     connectionSecrets: new SecretBox(deriveKey(secret, 'connection-secrets')),
     exportLinkKey: deriveKey(secret, 'exports'),
     callbackKey: deriveKey(secret, 'callbacks'),
-    jobs: new JobQueue(db, {
+    jobs,
+    scheduler: new Scheduler(db, jobs, {
       queue: config.jobQueue,
-      concurrency: config.jobConcurrency,
-      pollIntervalMs: config.jobPollIntervalMs,
-      leaseMs: config.jobLeaseMs,
-      // Heartbeats also carry cancellations asked for on another process: keep them frequent.
-      heartbeatMs: Math.min(2_000, Math.floor(config.jobLeaseMs / 3)),
-      retryBaseDelayMs: config.jobRetryDelayMs,
-      singleProcess: store.kind === 'pglite',
-      logger: logger.child({ component: 'jobs' }),
+      tickMs: SCHEDULER_TICK_MS,
+      logger: logger.child({ component: 'scheduler' }),
     }),
     engine: new SqlEngine(duckdbLimits),
     platformDuckDB: new PlatformDuckDB(duckdbLimits),
     sourceSessions: new SessionPool({ maxIdlePerKey: SOURCE_SESSIONS_KEPT, idleMs: SOURCE_SESSION_IDLE_MS }),
     tableStore: new TableStore({ root: path.join(config.dataDir, 'internal'), ...duckdbLimits }),
+    snapshotStore: new SnapshotStore({ root: config.dataDir, ...duckdbLimits }),
     connectors: CONNECTORS,
     connectorContext: { fileRoots: config.fileRoots, connectTimeoutMs: config.connectTimeoutMs },
     fileDirs: jobFileDirs(config),
@@ -144,6 +159,7 @@ export async function createTributary(
   const { services, offers } = buildModules(platform, MODULES)
   const backgroundTasks = offers.flatMap((offer) => offer.background ?? [])
   for (const offer of offers) for (const handler of offer.jobs ?? []) platform.jobs.register(handler)
+  for (const offer of offers) for (const task of offer.scheduledTasks ?? []) platform.scheduler.register(task)
   const app = createApp({
     logger,
     store,
@@ -165,6 +181,7 @@ export async function createTributary(
     await sweep()
     platform.jobs.start()
     for (const task of backgroundTasks) task.start()
+    platform.scheduler.start()
     sweeper = setInterval(() => void sweep(), SWEEP_INTERVAL_MS)
     sweeper.unref()
   }
@@ -175,6 +192,7 @@ export async function createTributary(
     platform,
     close: async () => {
       clearInterval(sweeper)
+      await platform.scheduler.stop()
       for (const task of backgroundTasks) await task.stop()
       // Running jobs are handed back to the queue before the store they write to goes away.
       await platform.jobs.stop()

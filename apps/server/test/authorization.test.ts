@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 
 import type {
   ApiKey,
@@ -11,6 +13,7 @@ import type {
   User,
   Workspace,
 } from '@tributary/contract'
+import Database from 'better-sqlite3'
 import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -278,6 +281,38 @@ describeEachStore('authorization', (kind) => {
   const SEMANTIC_WRITERS = GOLDEN_SQL_WRITERS
   /** Sharing reaches another project: beyond a project key. */
   const SEMANTIC_SHARERS: readonly Who[] = ["org key ['*']", 'admin', 'editor']
+
+  /** A SQLite source of the fixture's project (catalog `src`, tables t0…t199), made once, to cache tables of. */
+  let cacheSource: Promise<void> | undefined
+  let cachedTables = 0
+  async function freshCacheTable(): Promise<{ catalog: string; schema: string; table: string }> {
+    cacheSource ??= (async () => {
+      const files = join(app.dataDir, 'files')
+      mkdirSync(files, { recursive: true })
+      const db = new Database(join(files, 'src.sqlite'))
+      for (let n = 0; n < 200; n++) db.exec(`create table t${n} (id integer primary key)`)
+      db.close()
+      const created = await app.request('POST', `${API}/projects/${f.project.id}/connections`, {
+        key: f.orgKey,
+        body: { name: 'Cache source', type: 'sqlite', config: { path: 'src.sqlite' }, catalog: 'src' },
+      })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+    })()
+    await cacheSource
+    return { catalog: 'src', schema: 'main', table: `t${cachedTables++}` }
+  }
+  /** A cache of a fresh table, made by the organization key. */
+  async function freshCache(): Promise<string> {
+    const created = await app.request<{ id: string }>('POST', `${API}/projects/${f.project.id}/caches`, {
+      key: f.orgKey,
+      body: await freshCacheTable(),
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return created.body.id
+  }
+  const cachePath = (rest = '') => `/projects/${f.project.id}/caches${rest}`
+  /** Caches copy the project's sources: written by those who manage its connections. */
+  const CACHE_WRITERS = GOLDEN_SQL_WRITERS
 
   const ROUTES: MatrixRoute[] = [
     // ── Organizations: the platform key's business; a tenant may read its own.
@@ -958,6 +993,87 @@ describeEachStore('authorization', (kind) => {
         const path = await freshCategoricalPath(true)
         const table = path.replace(/\/columns\/id\/categorical$/, '')
         return { path, probe: () => readBack(table) }
+      },
+    },
+
+    // ── Caches: everyone reads; writers as golden SQL (keys with `connections` or `*`).
+    {
+      route: 'POST /projects/{id}/caches',
+      method: 'POST',
+      allowed: only(CACHE_WRITERS, 201),
+      target: async () => ({ path: cachePath(), body: await freshCacheTable(), probe: () => idsOf(cachePath()) }),
+      verify: (response) =>
+        expect(response.body).toMatchObject({ project_id: f.project.id, status: 'NOT_INITIALIZED' }),
+    },
+    {
+      route: 'POST /projects/{id}/caches/batch',
+      method: 'POST',
+      allowed: only(CACHE_WRITERS, 201),
+      target: async () => ({
+        path: cachePath('/batch'),
+        body: { tables: [await freshCacheTable(), await freshCacheTable()] },
+        probe: () => idsOf(cachePath()),
+      }),
+    },
+    {
+      route: 'GET /projects/{id}/caches',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: cachePath() }),
+    },
+    {
+      route: 'GET /projects/{id}/caches/status',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: cachePath('/status') }),
+    },
+    {
+      route: 'GET /projects/{id}/caches/{cache_id}',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: cachePath(`/${await freshCache()}`) }),
+    },
+    {
+      route: 'GET /projects/{id}/caches/{cache_id}/history',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: cachePath(`/${await freshCache()}/history`) }),
+    },
+    {
+      route: 'PUT /projects/{id}/caches/{cache_id}',
+      method: 'PUT',
+      allowed: only(CACHE_WRITERS, 200),
+      target: async () => {
+        const path = cachePath(`/${await freshCache()}`)
+        return {
+          path,
+          body: { full_refresh_schedule: { type: 'interval', every: 'PT6H' } },
+          probe: () => readBack(path),
+        }
+      },
+    },
+    {
+      route: 'POST /projects/{id}/caches/{cache_id}/refresh',
+      method: 'POST',
+      allowed: only(CACHE_WRITERS, 202),
+      target: async () => {
+        const path = cachePath(`/${await freshCache()}`)
+        return { path: `${path}/refresh`, body: {}, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'POST /projects/{id}/caches/{cache_id}/cancel',
+      method: 'POST',
+      allowed: only(CACHE_WRITERS, 200),
+      target: async () => ({ path: cachePath(`/${await freshCache()}/cancel`) }),
+    },
+    {
+      route: 'DELETE /projects/{id}/caches/{cache_id}',
+      method: 'DELETE',
+      allowed: only(CACHE_WRITERS, 204),
+      target: async () => {
+        const path = cachePath(`/${await freshCache()}`)
+        return { path, probe: () => readBack(path) }
       },
     },
   ]

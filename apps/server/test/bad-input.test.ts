@@ -330,6 +330,27 @@ const CASES: BadInputCase[] = [
   { name: 'categorical values of an unknown table', method: 'PUT', path: '/projects/{project}/metadata/internal/target/nowhere/columns/v/categorical', body: {}, status: 404, code: 'not_found', field: 'internal.target.nowhere' },
   { name: 'DELETE categorical values of a column that has none', method: 'DELETE', path: '/projects/{project}/metadata/internal/target/target/columns/v/categorical', status: 404, code: 'not_found', field: 'categorical column internal.target.target.v' },
 
+  // Caches (issue 11)
+  { name: 'a cache without a table', method: 'POST', path: '/projects/{project}/caches', body: { catalog: 'x', schema: 'main' }, status: 422, code: 'validation_error', field: 'table' },
+  { name: 'a cache with an unknown field', method: 'POST', path: '/projects/{project}/caches', body: { catalog: 'x', schema: 'main', table: 't', ttl: 5 }, status: 422, code: 'validation_error', field: 'ttl' },
+  { name: 'a cache with a cron of seven fields', method: 'POST', path: '/projects/{project}/caches', body: { catalog: 'x', schema: 'main', table: 't', full_refresh_schedule: { type: 'cron', cron: '0 0 0 * * * *' } }, status: 422, code: 'validation_error', field: 'full_refresh_schedule' },
+  { name: 'a cache in an unknown time zone', method: 'POST', path: '/projects/{project}/caches', body: { catalog: 'x', schema: 'main', table: 't', full_refresh_schedule: { type: 'cron', cron: '0 * * * *', timezone: 'Europe/Atlantis' } }, status: 422, code: 'validation_error', field: 'full_refresh_schedule' },
+  { name: 'a cache refreshed every 30 seconds', method: 'POST', path: '/projects/{project}/caches', body: { catalog: 'x', schema: 'main', table: 't', incremental_schedule: { type: 'interval', every: 'PT30S' } }, status: 422, code: 'validation_error', field: 'incremental_schedule' },
+  { name: 'a cache with an empty primary key', method: 'POST', path: '/projects/{project}/caches', body: { catalog: 'x', schema: 'main', table: 't', incremental: { cursor_column: 'id', primary_key: [] } }, status: 422, code: 'validation_error', field: 'incremental.primary_key' },
+  { name: 'a cache of an internal table', method: 'POST', path: '/projects/{project}/caches', body: { catalog: 'internal', schema: 'target', table: 'target' }, status: 422, code: 'validation_error', field: 'catalog' },
+  { name: 'a cache of an unknown catalog', method: 'POST', path: '/projects/{project}/caches', body: { catalog: 'nowhere', schema: 'main', table: 't' }, status: 404, code: 'not_found', field: 'nowhere' },
+  { name: 'a cache batch of no tables', method: 'POST', path: '/projects/{project}/caches/batch', body: { tables: [] }, status: 422, code: 'validation_error', field: 'tables' },
+  { name: 'a cache batch with a bad table', method: 'POST', path: '/projects/{project}/caches/batch', body: { tables: [{ catalog: 'x', schema: 'main' }] }, status: 422, code: 'validation_error', field: 'tables.0.table' },
+  { name: 'PUT cache {}', method: 'PUT', path: '/projects/{project}/caches/{missing}', body: {}, status: 422, code: 'validation_error', field: 'at least one schedule' },
+  { name: 'PUT cache with its table', method: 'PUT', path: '/projects/{project}/caches/{missing}', body: { table: 'other' }, status: 422, code: 'validation_error', field: 'table' },
+  { name: 'a cache refresh of an unknown mode', method: 'POST', path: '/projects/{project}/caches/{missing}/refresh', body: { mode: 'partial' }, status: 422, code: 'validation_error', field: 'mode' },
+  { name: 'a cache id that is not a UUID', method: 'GET', path: '/projects/{project}/caches/nope', status: 422, code: 'validation_error', field: 'cache_id' },
+  { name: 'an unknown cache', method: 'GET', path: '/projects/{project}/caches/{missing}', status: 404, code: 'not_found', field: MISSING },
+  { name: 'a refresh of an unknown cache', method: 'POST', path: '/projects/{project}/caches/{missing}/refresh', body: {}, status: 404, code: 'not_found', field: MISSING },
+  { name: 'DELETE an unknown cache', method: 'DELETE', path: '/projects/{project}/caches/{missing}', status: 404, code: 'not_found', field: MISSING },
+  { name: 'cache history with limit=0', method: 'GET', path: '/projects/{project}/caches/{missing}/history?limit=0', status: 422, code: 'validation_error', field: 'limit' },
+  { name: 'a cache status with an unknown filter', method: 'GET', path: '/projects/{project}/caches/status?table=t', status: 422, code: 'validation_error', field: 'table' },
+
   // Routes and methods
   { name: 'an unknown route', method: 'GET', path: '/nope', status: 404, code: 'not_found', field: '/api/v1/nope' },
   { name: 'an unknown route without credentials', method: 'GET', path: '/nope', as: 'none', status: 401, code: 'authentication_error' },

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
 
 import type { ApiKey, AuditEntry, Organization, Page, Project, User, Workspace } from '@tributary/contract'
+import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import {
@@ -632,6 +635,83 @@ describeEachStore('tenant isolation', (kind) => {
         key: A.viewer.token,
       })
       expect(found.body.data.map((hit: { golden_sql: { id: string } }) => hit.golden_sql.id)).toEqual([pair.id])
+    })
+  })
+
+  describe('caches stay in their project', () => {
+    let cache: { id: string }
+    const attackers: Attacker[] = [...OUTSIDERS, 'A project 2 key']
+    const ownProject = (attacker: Attacker) => (attacker === 'A project 2 key' ? A.p2.id : B.p1.id)
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+    const table = { catalog: 'ledger', schema: 'main', table: 'revenue' }
+
+    beforeAll(async () => {
+      // A source of A's p1 only: a SQLite file under the app's own file root.
+      const files = join(app.dataDir, 'files')
+      mkdirSync(files, { recursive: true })
+      const db = new Database(join(files, 'ledger.sqlite'))
+      db.exec('create table revenue (id integer primary key, amount real); insert into revenue values (1, 9.5)')
+      db.close()
+      const connection = await app.request('POST', `${API}/projects/${A.p1.id}/connections`, {
+        key: A.orgKey,
+        body: { name: 'Ledger', type: 'sqlite', config: { path: 'ledger.sqlite' }, catalog: 'ledger' },
+      })
+      expect(connection.status, JSON.stringify(connection.body)).toBe(201)
+      const created = await app.request('POST', `${API}/projects/${A.p1.id}/caches`, { key: A.orgKey, body: table })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      cache = created.body
+    })
+
+    for (const attacker of attackers) {
+      it(`${attacker}: every cache route of A's p1 → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const own = ownProject(attacker)
+        const requests: [string, string, unknown?][] = [
+          ['GET', `/projects/${A.p1.id}/caches`],
+          ['POST', `/projects/${A.p1.id}/caches`, table],
+          ['POST', `/projects/${A.p1.id}/caches/batch`, { tables: [table] }],
+          ['GET', `/projects/${A.p1.id}/caches/status`],
+          ['GET', `/projects/${A.p1.id}/caches/${cache.id}`],
+          ['PUT', `/projects/${A.p1.id}/caches/${cache.id}`, { full_refresh_schedule: { type: 'none' } }],
+          ['POST', `/projects/${A.p1.id}/caches/${cache.id}/refresh`, {}],
+          ['POST', `/projects/${A.p1.id}/caches/${cache.id}/cancel`],
+          ['GET', `/projects/${A.p1.id}/caches/${cache.id}/history`],
+          ['DELETE', `/projects/${A.p1.id}/caches/${cache.id}`],
+          // A's cache through a project the attacker may use.
+          ['GET', `/projects/${own}/caches/${cache.id}`],
+          ['PUT', `/projects/${own}/caches/${cache.id}`, { full_refresh_schedule: { type: 'none' } }],
+          ['POST', `/projects/${own}/caches/${cache.id}/refresh`, {}],
+          ['POST', `/projects/${own}/caches/${cache.id}/cancel`],
+          ['GET', `/projects/${own}/caches/${cache.id}/history`],
+          ['DELETE', `/projects/${own}/caches/${cache.id}`],
+        ]
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghostPath = path.replace(A.p1.id, randomUUID()).replace(cache.id, randomUUID())
+          const ghost = await app.request(method, `${API}${ghostPath}`, { key, body })
+          expectError(ghost, 404, 'not_found')
+          expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+        }
+      })
+
+      it(`${attacker}: A's table cannot be cached from its own project, nor listed there`, async () => {
+        const key = keyOf(fixture, attacker)
+        const base = `${API}/projects/${ownProject(attacker)}/caches`
+        const planted = await app.request('POST', base, { key, body: table })
+        expectError(planted, 404, 'not_found')
+        const listed = await app.request('GET', base, { key })
+        expect(listed.status).toBe(200)
+        expect((listed.body.data as { id: string }[]).map((item) => item.id)).not.toContain(cache.id)
+        const summary = await app.request('GET', `${base}/status`, { key })
+        expect(summary.body.caches.map((item: { id: string }) => item.id)).not.toContain(cache.id)
+      })
+    }
+
+    it("A's cache is unchanged afterwards", async () => {
+      const read = await app.request('GET', `${API}/projects/${A.p1.id}/caches/${cache.id}`, { key: A.viewer.token })
+      expect(read.status).toBe(200)
+      expect(read.body).toEqual(cache)
     })
   })
 

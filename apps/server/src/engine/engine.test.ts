@@ -137,6 +137,71 @@ describe('executeToParquet', () => {
   })
 })
 
+describe('executeInto', () => {
+  it('writes the whole result into a table of a DuckDB file, types kept and names apart', async () => {
+    const directory = path.join(root, 'into-1')
+    mkdirSync(directory)
+    const file = path.join(directory, 'copy.duckdb')
+    const written = await engine.executeInto(
+      query(
+        `SELECT c.id, c.name, c.id, 170141183460469231731687303715884105727::HUGEINT AS big
+         FROM shop.main.customers c WHERE c.id >= {{from}}`,
+        { from: { type: 'integer', value: 2 } },
+      ),
+      { file, table: 'data' },
+    )
+    expect(written.row_count).toBe(2)
+    expect(written.columns.map((column) => column.name)).toEqual(['id', 'name', 'id_1', 'big'])
+    expect(written.stats.sources[0]!.remote_sql).toContain('"id" >= 2')
+    const reader = await (
+      await (await DuckDBInstance.create(':memory:')).connect()
+    ).runAndReadAll(`ATTACH '${file}' AS f (READ_ONLY); SELECT typeof(big), * FROM f.data ORDER BY id`)
+    expect(reader.getRowsJson()).toEqual([
+      ['HUGEINT', '2', "O'Brien", '2', '170141183460469231731687303715884105727'],
+      ['HUGEINT', '3', '; DROP TABLE customers; --', '3', '170141183460469231731687303715884105727'],
+    ])
+  })
+
+  it('stops writing when the caller aborts', async () => {
+    const directory = path.join(root, 'into-3')
+    mkdirSync(directory)
+    const controller = new AbortController()
+    setTimeout(() => controller.abort(), 200)
+    const started = Date.now()
+    await expect(
+      engine.executeInto(
+        { ...query('SELECT sum(i) AS s FROM range(10000000000) t(i)'), signal: controller.signal },
+        { file: path.join(directory, 'copy.duckdb'), table: 'data' },
+      ),
+    ).rejects.toMatchObject({ kind: 'cancelled' })
+    expect(Date.now() - started).toBeLessThan(3_000)
+  })
+
+  it('reads a table from its local copy when the catalog has one, and says so in the stats', async () => {
+    const directory = path.join(root, 'into-2')
+    mkdirSync(directory)
+    const file = path.join(directory, 'copy.duckdb')
+    await engine.executeInto(query(`SELECT id, upper(name) AS name, note FROM shop.main.customers`), {
+      file,
+      table: 'data',
+    })
+    const cachedAt = new Date(Date.now() - 5_000)
+    const cached: CatalogHandle = {
+      ...handle,
+      localTables: (schema, table) =>
+        schema === 'main' && table === 'customers' ? { segments: [file], rows: 3, cachedAt } : undefined,
+    }
+    const result = await engine.execute({
+      sql: 'SELECT name FROM shop.main.customers WHERE id = 1',
+      timeoutMs: 10_000,
+      limit: 10,
+      ...fixedCatalogs(cached),
+    })
+    expect(result.rows).toEqual([['ANN']])
+    expect(result.stats.sources[0]).toMatchObject({ cached: true, cached_age_seconds: 5 })
+  })
+})
+
 describe('describe', () => {
   it('returns the result columns without reading the source', async () => {
     let opened = 0

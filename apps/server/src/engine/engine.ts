@@ -47,7 +47,15 @@ export type EngineDescribeQuery = Pick<EngineQuery, 'sql' | 'resolveCatalogs' | 
 export interface EngineStats {
   elapsed_ms: number
   rows_scanned: number
-  sources: { catalog: string; table: string; remote_sql: string; rows: number }[]
+  sources: {
+    catalog: string
+    table: string
+    remote_sql: string
+    rows: number
+    /** Set when the table was read from its cached copy rather than its source. */
+    cached?: true
+    cached_age_seconds?: number
+  }[]
 }
 
 export interface EngineColumn {
@@ -74,8 +82,25 @@ export interface EngineResult {
   stats: EngineStats
 }
 
+/** A query whose whole result becomes a table of a DuckDB file. */
+export interface EngineTarget {
+  /** The DuckDB file (created when missing); its directory must exist. */
+  file: string
+  /** The table to create there; it must not exist yet. */
+  table: string
+}
+
 /** How the query's own result leaves DuckDB once every table is loaded. */
 type Finish<T> = (connection: DuckDBConnection, sql: string, values: Record<string, string | null>) => Promise<T>
+
+/** What a query may touch on disk besides what it reads: a directory an export writes to, a file it fills. */
+interface FileAccess {
+  writableDirectory?: string | undefined
+  attach?: string | undefined
+}
+
+/** The alias of the file `executeInto` writes: `$` cannot appear in a catalog name, so it shadows none. */
+const INTO_CATALOG = 'into$target'
 
 /** Rows per Parquet row group of a result: small enough that reading one page touches little. */
 const RESULT_ROW_GROUP_SIZE = 122_880
@@ -231,13 +256,40 @@ export class SqlEngine {
         }))
         prepared.destroySync()
         const copied = await connection.run(
-          `COPY (${parquetSafeSelect(sql, columns)}) TO ${quoteLiteral(path.resolve(outputPath))} ` +
+          `COPY (${distinctNamesSelect(sql, columns, true)}) TO ${quoteLiteral(path.resolve(outputPath))} ` +
             `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${RESULT_ROW_GROUP_SIZE})`,
           values,
         )
         return { columns, row_count: Number(copied.rowsChanged) }
       },
-      directory,
+      { writableDirectory: directory },
+    )
+    return { ...result, stats }
+  }
+
+  /**
+   * Runs the query and writes its whole result into a new table of a DuckDB file: DuckDB to DuckDB,
+   * every type kept. The file is attached before the query locks itself out of the file system, so
+   * the query itself still reaches no other file.
+   */
+  async executeInto(query: EngineExportQuery, target: EngineTarget): Promise<EngineParquetResult> {
+    const { result, stats } = await this.#run(
+      query,
+      async (connection, sql, values) => {
+        const prepared = await connection.prepare(sql)
+        const columns = Array.from({ length: prepared.columnCount }, (_, i) => ({
+          name: prepared.columnName(i),
+          type: prepared.columnType(i).toString(),
+        }))
+        prepared.destroySync()
+        const table = `${quoteIdentifier(INTO_CATALOG)}.main.${quoteIdentifier(target.table)}`
+        await connection.run(`CREATE TABLE ${table} AS ${distinctNamesSelect(sql, columns, false)}`, values)
+        const counted = await connection.runAndReadAll(`SELECT count(*)::BIGINT FROM ${table}`)
+        // The file is complete and closed before the caller moves or reads it.
+        await connection.run(`DETACH ${quoteIdentifier(INTO_CATALOG)}`)
+        return { columns: distinctNames(columns), row_count: Number(counted.getRowsJS()[0]![0]) }
+      },
+      { attach: path.resolve(target.file) },
     )
     return { ...result, stats }
   }
@@ -293,7 +345,7 @@ export class SqlEngine {
   async #run<T>(
     query: EngineExportQuery,
     finish: Finish<T>,
-    writableDirectory?: string,
+    access: FileAccess = {},
   ): Promise<{ result: T; stats: EngineStats }> {
     const started = performance.now()
     const controller = new AbortController()
@@ -306,7 +358,7 @@ export class SqlEngine {
         ),
       query.timeoutMs,
     )
-    const work = this.#execute(query, controller.signal, started, finish, writableDirectory)
+    const work = this.#execute(query, controller.signal, started, finish, access)
     try {
       return await Promise.race([work, aborted(controller.signal)])
     } finally {
@@ -323,7 +375,7 @@ export class SqlEngine {
     signal: AbortSignal,
     started: number,
     finish: Finish<T>,
-    writableDirectory: string | undefined,
+    access: FileAccess,
   ): Promise<{ result: T; stats: EngineStats }> {
     const { bound, guarded, catalogs, tables, viewAliases } = await this.#prepare(query)
     const instance = await this.#takeInstance()
@@ -336,7 +388,8 @@ export class SqlEngine {
       await main.run("SET TimeZone = 'UTC'")
       const plan = await planQuery(main, guarded, bound, tables, catalogs, viewAliases)
       const sources = await this.#loadSources(scope, plan, signal)
-      await lockDown(main, writableDirectory)
+      if (access.attach) await main.run(`ATTACH ${quoteLiteral(access.attach)} AS ${quoteIdentifier(INTO_CATALOG)}`)
+      await lockDown(main, access.writableDirectory)
       const result = await finish(main, plan.sql, plan.values)
       return { result, stats: queryStats(started, sources) }
     } catch (error) {
@@ -440,6 +493,7 @@ export class SqlEngine {
         catalog,
         table: name,
         ...(await attachLocalTable(await scope.connect(), table, local, index)),
+        ...(local.cachedAt ? { cached: true as const, cached_age_seconds: ageSeconds(local.cachedAt) } : {}),
       }
     }
     if (!handle.openSession) return { catalog, table: name, remote_sql: '', rows: 0 }
@@ -682,23 +736,34 @@ function toEngineError(error: unknown, memoryLimit: string): unknown {
   return error
 }
 
-/**
- * The query reshaped for Parquet: columns renamed apart (a result may repeat a name; Parquet may
- * not) and 128-bit integers as text, since Parquet would store them as lossy doubles. Columns keep
- * their order, which is how results are read back.
- */
-function parquetSafeSelect(sql: string, columns: EngineColumn[]): string {
+/** The result's column names made distinct (a result may repeat a name; a table or Parquet file may not). */
+function distinctNames(columns: EngineColumn[]): EngineColumn[] {
   const taken = new Set<string>()
-  const names = columns.map((column) => {
+  return columns.map((column) => {
     let name = column.name
     for (let n = 1; taken.has(name.toLowerCase()); n++) name = `${column.name}_${n}`
     taken.add(name.toLowerCase())
-    return quoteIdentifier(name)
+    return { name, type: column.type }
   })
+}
+
+/**
+ * The query with its columns renamed apart and, for Parquet, 128-bit integers as text, since
+ * Parquet would store them as lossy doubles. Columns keep their order, which is how results are
+ * read back.
+ */
+function distinctNamesSelect(sql: string, columns: EngineColumn[], forParquet: boolean): string {
+  const names = distinctNames(columns).map((column) => quoteIdentifier(column.name))
   const list = columns.map((column, i) =>
-    column.type === 'HUGEINT' || column.type === 'UHUGEINT' ? `CAST(${names[i]} AS VARCHAR) AS ${names[i]}` : names[i],
+    forParquet && (column.type === 'HUGEINT' || column.type === 'UHUGEINT')
+      ? `CAST(${names[i]} AS VARCHAR) AS ${names[i]}`
+      : names[i],
   )
   return `SELECT ${list.join(', ')} FROM (${sql}\n) AS result(${names.join(', ')})`
+}
+
+function ageSeconds(since: Date): number {
+  return Math.max(0, Math.round((Date.now() - since.getTime()) / 1000))
 }
 
 function aborted(signal: AbortSignal): Promise<never> {

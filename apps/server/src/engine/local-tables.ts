@@ -18,6 +18,8 @@ export interface LocalTable {
   /** Absolute paths of immutable DuckDB files, each holding the table's rows in its table `data`. */
   segments: readonly string[]
   rows: number
+  /** Set when the table is a cached copy of a source table: when that copy was taken (for the stats). */
+  cachedAt?: Date | undefined
 }
 
 /**

@@ -61,7 +61,11 @@ export async function pushDown(
   if (!planning) return unchanged
 
   const candidates = findPushdowns(planning, executable, {
-    resolve: (ref) => findTable(tables, ref),
+    // A table read from local files (a cached copy) is no source table: what names it is not sent to the source.
+    resolve: (ref) => {
+      const table = findTable(tables, ref)
+      return table && !catalogs.get(table.catalog)?.localTables?.(table.schema, table.table) ? table : undefined
+    },
     dialectOf: (catalog) => catalogs.get(catalog)?.pushdownDialect,
     isView: (alias) => viewAliases.has(alias.toLowerCase()),
   })

@@ -54,6 +54,9 @@ describeEachStore('metadata store', (kind) => {
       '0009-metadata',
       '0010-golden-sql',
       '0011-semantic-catalogs',
+      '0012-scheduler',
+      '0013-caches',
+      '0014-materialized-queries',
     ])
     await migrateToLatest(store.db)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)

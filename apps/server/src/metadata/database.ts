@@ -16,6 +16,9 @@ import * as exportCodecs from './migrations/0008-export-codecs.js'
 import * as metadataMigration from './migrations/0009-metadata.js'
 import * as goldenSqlMigration from './migrations/0010-golden-sql.js'
 import * as semanticCatalogsMigration from './migrations/0011-semantic-catalogs.js'
+import * as schedulerMigration from './migrations/0012-scheduler.js'
+import * as cachesMigration from './migrations/0013-caches.js'
+import * as materializedQueriesMigration from './migrations/0014-materialized-queries.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import { namingPool } from './prepared.js'
 import type { Database } from './schema.js'
@@ -55,6 +58,9 @@ const MIGRATIONS: readonly { module: string; name: string; migration: Migration 
   { module: 'metadata', name: '0009-metadata', migration: metadataMigration },
   { module: 'goldenSql', name: '0010-golden-sql', migration: goldenSqlMigration },
   { module: 'semanticCatalogs', name: '0011-semantic-catalogs', migration: semanticCatalogsMigration },
+  { module: 'platform', name: '0012-scheduler', migration: schedulerMigration },
+  { module: 'caches', name: '0013-caches', migration: cachesMigration },
+  { module: 'materializedQueries', name: '0014-materialized-queries', migration: materializedQueriesMigration },
 ]
 
 const migrations: Record<string, Migration> = Object.fromEntries(

@@ -188,10 +188,39 @@ export interface SavedQueriesTable {
   /** The schema of `queries.<schema>.<display_name>`; null is `main` (0011). */
   sql_schema: ColumnType<string | null, string | null | undefined, string | null>
   parameters: ColumnType<SavedQueryParameter[], string, string>
+  /** STANDARD or MATERIALIZED (0014). */
+  query_type: ColumnType<'STANDARD' | 'MATERIALIZED', 'STANDARD' | 'MATERIALIZED' | undefined>
+  /** A materialized query's schedule (the contract's `Schedule`); null for standard queries (0014). */
+  schedule: ColumnType<StoredSchedule | null, string | null | undefined, string | null>
   created_at: Timestamp
   updated_at: Timestamp
   archived_at: NullableTimestamp
 }
+
+/** The contract's `Schedule`, as stored. */
+export type StoredSchedule =
+  { type: 'cron'; cron: string; timezone: string } | { type: 'interval'; every: string } | { type: 'none' }
+
+/** The stored result of a materialized query (0014). */
+export interface MaterializationsTable {
+  query_id: string
+  organization_id: string
+  project_id: string
+  status: ColumnType<MaterializationStatus, MaterializationStatus | undefined>
+  version_id: string | null
+  row_count: ColumnType<string | null, number | null | undefined, number | null>
+  columns: ColumnType<{ name: string; type: string }[], string | undefined, string>
+  sql_hash: string | null
+  job_id: string | null
+  last_execution_start_time: NullableTimestamp
+  last_execution_end_time: NullableTimestamp
+  last_success_time: NullableTimestamp
+  consecutive_failures: ColumnType<number, number | undefined, number>
+  error: ColumnType<{ code: string; message: string } | null, string | null | undefined, string | null>
+  updated_at: Timestamp
+}
+export type MaterializationStatus = 'NOT_INITIALIZED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED'
+export type MaterializationRow = Selectable<MaterializationsTable>
 
 export interface ExportsTable {
   /** The id of its job on the queue. */
@@ -303,13 +332,41 @@ export interface CategoricalSchedulesTable {
   column_name: string
   value_limit: number
   refresh: string | null
-  next_run_at: NullableTimestamp
   last_run_at: NullableTimestamp
   last_error: NullableJson
   /** {principal, request_id} of who set the schedule: scheduled runs act as them, as jobs do. */
   created_by: NullableJson
   created_at: Timestamp
   updated_at: Timestamp
+}
+
+/** One schedule of the scheduler: a module's task for one key (a cache, a column, …). */
+export interface SchedulesTable {
+  id: string
+  organization_id: string
+  project_id: string
+  /** The job queue its runs go to; null: any (schedules made before the scheduler). */
+  queue: string | null
+  task: string
+  key: string
+  /** The contract's `Schedule`: {type: cron, cron, timezone} | {type: interval, every} | {type: none}. */
+  schedule: Json
+  /** Given to every job of the schedule, with `schedule_id` and `scheduled_for` added. */
+  payload: Json
+  /** {principal, request_id} of who set the schedule: its jobs act as them. */
+  created_by: NullableJson
+  next_run_at: NullableTimestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** One claimed occurrence of a schedule; how it went is its job's. */
+export interface ScheduleRunsTable {
+  id: string
+  schedule_id: string
+  scheduled_for: Timestamp
+  job_id: string
+  created_at: Timestamp
 }
 
 export interface GoldenSqlTable {
@@ -373,6 +430,66 @@ export interface SemanticCatalogSharesTable {
   created_at: Timestamp
 }
 
+export type CacheStatus = 'NOT_INITIALIZED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED'
+type StoredRunError = ColumnType<{ code: string; message: string } | null, string | null | undefined, string | null>
+
+/** A copy of a source table kept in the platform's files (0013). */
+export interface CachesTable {
+  id: string
+  organization_id: string
+  project_id: string
+  connection_id: string
+  catalog: string
+  schema_name: string
+  table_name: string
+  incremental: ColumnType<
+    { cursor_column: string; primary_key: string[] | null; soft_delete_column: string | null } | null,
+    string | null,
+    string | null
+  >
+  full_refresh_schedule: ColumnType<StoredSchedule, string, string>
+  incremental_schedule: ColumnType<StoredSchedule, string, string>
+  status: ColumnType<CacheStatus, CacheStatus | undefined>
+  version_id: string | null
+  row_count: ColumnType<string | null, number | null | undefined, number | null>
+  /** The column names of the current version: a copy that lacks a column the source now has is not read. */
+  columns: ColumnType<string[] | null, string | null | undefined, string | null>
+  cursor_value: string | null
+  refreshed_at: NullableTimestamp
+  job_id: string | null
+  progress: ColumnType<CacheProgress | null, string | null | undefined, string | null>
+  consecutive_failures: ColumnType<number, number | undefined, number>
+  error: StoredRunError
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface CacheProgress {
+  mode: 'full' | 'incremental'
+  rows_inserted: number
+  rows_updated: number
+  rows_deleted: number
+}
+
+/** One refresh of a cache, asked for or scheduled (0013). */
+export interface CacheRunsTable {
+  id: string
+  cache_id: string
+  job_id: string
+  mode: 'full' | 'incremental'
+  trigger: 'manual' | 'schedule'
+  status: Exclude<CacheStatus, 'NOT_INITIALIZED'>
+  scheduled_for: NullableTimestamp
+  started_at: Timestamp
+  ended_at: NullableTimestamp
+  rows_inserted: ColumnType<string, number | undefined, number>
+  rows_updated: ColumnType<string, number | undefined, number>
+  rows_deleted: ColumnType<string, number | undefined, number>
+  row_count: ColumnType<string | null, number | null | undefined, number | null>
+  cursor_value: string | null
+  error: StoredRunError
+}
+
 export interface Database {
   organizations: OrganizationsTable
   workspaces: WorkspacesTable
@@ -386,6 +503,7 @@ export interface Database {
   dataset_tables: DatasetTablesTable
   jobs: JobsTable
   saved_queries: SavedQueriesTable
+  materializations: MaterializationsTable
   exports: ExportsTable
   golden_sql: GoldenSqlTable
   semantic_catalogs: SemanticCatalogsTable
@@ -395,6 +513,10 @@ export interface Database {
   metadata_scopes: MetadataScopesTable
   table_relations: TableRelationsTable
   categorical_schedules: CategoricalSchedulesTable
+  schedules: SchedulesTable
+  schedule_runs: ScheduleRunsTable
+  caches: CachesTable
+  cache_runs: CacheRunsTable
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>
@@ -418,3 +540,7 @@ export type TableMetadataRow = Selectable<TableMetadataTable>
 export type MetadataScopeRow = Selectable<MetadataScopesTable>
 export type TableRelationRow = Selectable<TableRelationsTable>
 export type CategoricalScheduleRow = Selectable<CategoricalSchedulesTable>
+export type ScheduleRow = Selectable<SchedulesTable>
+export type ScheduleRunRow = Selectable<ScheduleRunsTable>
+export type CacheRow = Selectable<CachesTable>
+export type CacheRunRow = Selectable<CacheRunsTable>

@@ -9,12 +9,14 @@ import type { SessionPool } from '../engine/connectors/session-pool.js'
 import type { SqlEngine } from '../engine/engine.js'
 import type { PlatformDuckDB } from '../engine/platform-duckdb.js'
 import type { AppEnv } from '../http/router.js'
+import type { SnapshotStore } from '../internal-store/snapshot-store.js'
 import type { TableStore } from '../internal-store/table-store.js'
 import type { JobFileDirs } from '../jobs/leftovers.js'
 import type { JobHandler, JobQueue } from '../jobs/queue.js'
 import type { Logger } from '../lib/logger.js'
 import type { SecretBox } from '../lib/secret-box.js'
 import type { MetadataDb, MetadataStore } from '../metadata/database.js'
+import type { ScheduledTask, Scheduler } from '../scheduler/scheduler.js'
 
 /**
  * What every module may use: the infrastructure built once from config, before any module.
@@ -34,10 +36,14 @@ export interface Platform {
   /** Signs outbound callbacks (webhooks); per-project secrets are derived from it. */
   callbackKey: Uint8Array
   jobs: JobQueue
+  /** Runs modules' scheduled tasks: each due occurrence becomes one job of the queue. */
+  scheduler: Scheduler
   engine: SqlEngine
   platformDuckDB: PlatformDuckDB
   sourceSessions: SessionPool
   tableStore: TableStore
+  /** Versioned whole-table DuckDB files (caches, materialized results), switched atomically by their owners. */
+  snapshotStore: SnapshotStore
   connectors: readonly Connector<unknown>[]
   connectorContext: ConnectorContext
   fileDirs: JobFileDirs
@@ -53,7 +59,7 @@ export interface BackgroundTask {
   stop(): Promise<void>
 }
 
-/** What a module offers the rest of the platform. Later features add scheduled tasks, MCP and AI tools here. */
+/** What a module offers the rest of the platform. Later features add MCP and AI tools here. */
 export interface ModuleOffer<Service> {
   /** The module's public face: the only way other modules reach it. */
   service: Service
@@ -65,6 +71,8 @@ export interface ModuleOffer<Service> {
   jobs?: readonly JobHandler<never>[]
   /** Started with the job workers (not when a process runs no jobs), stopped before them on close. */
   background?: readonly BackgroundTask[]
+  /** Tasks the scheduler runs for this module, each as jobs of a kind this module handles. */
+  scheduledTasks?: readonly ScheduledTask[]
   /** Requests whose body this module streams under its own limits, so the JSON body checks let them pass. */
   streamsBody?: (c: Context) => boolean
 }

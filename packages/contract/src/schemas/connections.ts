@@ -157,6 +157,10 @@ export const SqlRequest = z
     sql: z.string().min(1, 'must not be empty').max(1_000_000, 'must be at most 1,000,000 characters'),
     limit: z.number().int().min(1, 'must be at least 1').max(10_000, 'must be at most 10000').default(1000),
     timeout_ms: z.number().int().min(1, 'must be at least 1').max(600_000, 'must be at most 600000').default(30_000),
+    fresh: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Read every table from its source, even one with a cached copy' }),
   })
   .meta({ id: 'SqlRequest' })
 export type SqlRequest = z.infer<typeof SqlRequest>
@@ -175,7 +179,14 @@ export const SqlResult = z
       elapsed_ms: z.number(),
       rows_scanned: z.number().int(),
       sources: z.array(
-        z.object({ catalog: z.string(), table: z.string(), remote_sql: z.string(), rows: z.number().int() }),
+        z.object({
+          catalog: z.string(),
+          table: z.string(),
+          remote_sql: z.string(),
+          rows: z.number().int(),
+          cached: z.literal(true).optional().meta({ description: 'Read from the cached copy of the table' }),
+          cached_age_seconds: z.number().int().optional().meta({ description: 'How old that copy is' }),
+        }),
       ),
     }),
   })

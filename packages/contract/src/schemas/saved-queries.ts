@@ -1,6 +1,8 @@
 import { z } from 'zod'
 
 import { Description, Id, Name, Text, Timestamp } from './common.js'
+import { JobStatus } from './jobs.js'
+import { parseIsoDuration, Schedule } from './schedules.js'
 
 const atLeastOneField = (body: object) => Object.keys(body).length > 0
 
@@ -110,11 +112,47 @@ export const ParameterList = z.array(QueryParameterDefinition).max(50, 'must hav
 export const SavedQuerySchema = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be an identifier: letters, digits and _, not starting with a digit')
+  .refine((schema) => schema.toLowerCase() !== 'materialized', {
+    message: '`materialized` holds the stored results of materialized queries: choose another schema',
+  })
   .meta({
     description:
       'Schema of the `queries` catalog the query is readable from in SQL, as `queries.<schema>."<display_name>"` ' +
       '(names match case-insensitively); `main` when absent',
   })
+
+export const QUERY_TYPES = ['STANDARD', 'MATERIALIZED'] as const
+export const QueryType = z.enum(QUERY_TYPES).meta({
+  id: 'QueryType',
+  description:
+    '`MATERIALIZED`: the result is stored when the query is saved and again on its `schedule`, and read as ' +
+    '`queries.materialized."<display_name>"`',
+})
+export type QueryType = z.infer<typeof QueryType>
+
+/**
+ * A materialized query's schedule: the platform's `Schedule`, or Peaka's older `{expression}` form (a cron
+ * expression read in UTC, or an ISO-8601 duration), which is stored as the equivalent `Schedule`.
+ */
+export const QuerySchedule = z
+  .union([
+    Schedule,
+    z
+      .strictObject({
+        expression: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+      })
+      .transform((written, ctx): Schedule => {
+        const asSchedule: Schedule = parseIsoDuration(written.expression)
+          ? { type: 'interval', every: written.expression.toUpperCase() }
+          : { type: 'cron', cron: written.expression, timezone: 'UTC' }
+        const checked = Schedule.safeParse(asSchedule)
+        if (checked.success) return checked.data
+        for (const issue of checked.error.issues)
+          ctx.addIssue({ code: 'custom', message: issue.message, path: ['expression'] })
+        return z.NEVER
+      }),
+  ])
+  .meta({ id: 'QuerySchedule' })
 
 export const SavedQuery = z
   .object({
@@ -134,6 +172,8 @@ export const SavedQuery = z
         description: z.string().optional(),
       }),
     ),
+    query_type: QueryType,
+    schedule: Schedule.nullable().meta({ description: 'When a materialized query is computed again; null otherwise' }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -147,6 +187,15 @@ export const CreateSavedQuery = z
     description: Description.optional(),
     schema: SavedQuerySchema.optional(),
     parameters: ParameterList.default([]),
+    query_type: QueryType.default('STANDARD'),
+    schedule: QuerySchedule.optional().meta({
+      description: 'Materialized queries only; `{type: "none"}` (computed when saved and on demand) when left out',
+    }),
+  })
+  .superRefine((query, ctx) => {
+    if (query.schedule && query.query_type !== 'MATERIALIZED') {
+      ctx.addIssue({ code: 'custom', message: 'only a MATERIALIZED query has a schedule', path: ['schedule'] })
+    }
   })
   .meta({ id: 'CreateSavedQuery' })
 export type CreateSavedQuery = z.infer<typeof CreateSavedQuery>
@@ -158,8 +207,15 @@ export const UpdateSavedQuery = z
     description: Description.nullable().optional(),
     schema: SavedQuerySchema.optional(),
     parameters: ParameterList.optional().meta({ description: 'Replaces the whole list' }),
+    query_type: QueryType.optional().meta({ description: 'STANDARD drops the stored result and its schedule' }),
+    schedule: QuerySchedule.optional(),
   })
   .refine(atLeastOneField, { message: 'provide at least one field to change' })
+  .superRefine((query, ctx) => {
+    if (query.schedule && query.query_type === 'STANDARD') {
+      ctx.addIssue({ code: 'custom', message: 'only a MATERIALIZED query has a schedule', path: ['schedule'] })
+    }
+  })
   .meta({ id: 'UpdateSavedQuery' })
 export type UpdateSavedQuery = z.infer<typeof UpdateSavedQuery>
 
@@ -181,3 +237,28 @@ export const RunSavedQuery = z
   })
   .meta({ id: 'RunSavedQuery' })
 export type RunSavedQuery = z.infer<typeof RunSavedQuery>
+
+export const MATERIALIZATION_STATUSES = ['NOT_INITIALIZED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const
+
+export const MaterializedQueryStatus = z
+  .object({
+    query_id: Id,
+    display_name: z.string(),
+    status: z.enum(MATERIALIZATION_STATUSES).meta({
+      description:
+        'RUNNING while a computation runs; otherwise how the last one ended (NOT_INITIALIZED: none has yet). ' +
+        'A FAILED or CANCELLED run leaves the last completed result readable.',
+    }),
+    row_count: z.number().int().nullable().meta({ description: 'Rows of the stored result; null until one exists' }),
+    computed_at: Timestamp.nullable().meta({ description: 'When the stored result was computed' }),
+    last_execution_start_time: Timestamp.nullable(),
+    last_execution_end_time: Timestamp.nullable(),
+    next_execution_start_time: Timestamp.nullable().meta({ description: 'Next scheduled run; null without one' }),
+    consecutive_failures: z.number().int(),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    job_id: Id.nullable().meta({ description: 'The latest computation’s job' }),
+    job_status: JobStatus.nullable(),
+    schedule: Schedule,
+  })
+  .meta({ id: 'MaterializedQueryStatus' })
+export type MaterializedQueryStatus = z.infer<typeof MaterializedQueryStatus>

@@ -3,7 +3,7 @@ import type { Catalog, CatalogRefresh, CatalogSchema, CatalogTable, TableDetail 
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import type { ViewDefinition } from '../../engine/catalog-handle.js'
 import type { SourceCatalog } from '../../engine/connectors/connector.js'
-import { INTERNAL_CATALOG, type InternalCatalog } from '../../engine/local-tables.js'
+import { INTERNAL_CATALOG, type InternalCatalog, type LocalTable } from '../../engine/local-tables.js'
 import { errors } from '../../lib/errors.js'
 import { toIso } from '../../metadata/store-errors.js'
 import type { ConnectionsService, OpenedConnection } from '../connections/connections.service.js'
@@ -41,6 +41,8 @@ export interface ContributedCatalog extends ContributedCatalogEntry {
   /** Schemas → tables → columns, for browsing and for the planner. */
   catalog: SourceCatalog
   views(schema: string, table: string): ViewDefinition | undefined
+  /** Tables of the catalog whose rows are the platform's own files (materialized results): attached, not inlined. */
+  localTables?(schema: string, table: string): LocalTable | undefined
 }
 
 /**

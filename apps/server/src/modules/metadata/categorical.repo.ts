@@ -10,12 +10,11 @@ export interface ColumnKey extends TableKey {
 export interface ScheduleValues {
   value_limit: number
   refresh: string | null
-  next_run_at: Date | null
   last_run_at: Date | null
   created_by: { principal: unknown; request_id: string }
 }
 
-/** `categorical_schedules`: when each categorical column is computed again, and as whom. */
+/** `categorical_schedules`: what each categorical column computes, and as whom (the scheduler says when). */
 export class CategoricalRepo {
   constructor(private readonly db: MetadataDb) {}
 
@@ -28,7 +27,6 @@ export class CategoricalRepo {
     const stored = {
       value_limit: values.value_limit,
       refresh: values.refresh,
-      next_run_at: values.next_run_at,
       last_run_at: values.last_run_at,
       last_error: null,
       created_by: JSON.stringify(values.created_by),
@@ -53,7 +51,8 @@ export class CategoricalRepo {
       .executeTakeFirstOrThrow()
   }
 
-  async deleteSchedule(organizationId: string, projectId: string, key: ColumnKey): Promise<boolean> {
+  /** The id of the schedule it deleted, if there was one. */
+  async deleteSchedule(organizationId: string, projectId: string, key: ColumnKey): Promise<string | undefined> {
     const deleted = await this.db
       .deleteFrom('categorical_schedules')
       .where('organization_id', '=', organizationId)
@@ -63,8 +62,8 @@ export class CategoricalRepo {
       .where('table_name', '=', key.table)
       .where('column_name', '=', key.column)
       .returning('id')
-      .execute()
-    return deleted.length > 0
+      .executeTakeFirst()
+    return deleted?.id
   }
 
   async findSchedule(organizationId: string, projectId: string, key: ColumnKey) {
@@ -82,32 +81,6 @@ export class CategoricalRepo {
 
   async scheduleById(id: string): Promise<CategoricalScheduleRow | undefined> {
     return this.db.selectFrom('categorical_schedules').selectAll().where('id', '=', id).executeTakeFirst()
-  }
-
-  /** Schedules due at `now`, oldest first: candidates only, each must still be claimed. */
-  async due(now: Date, limit: number) {
-    return this.db
-      .selectFrom('categorical_schedules')
-      .select(['id', 'refresh', 'next_run_at'])
-      .where('next_run_at', 'is not', null)
-      .where('next_run_at', '<=', now)
-      .orderBy('next_run_at')
-      .limit(limit)
-      .execute()
-  }
-
-  /**
-   * Moves a due schedule to its next run. Of several processes claiming the same row, exactly one sees it
-   * returned: the row lock makes the others re-read `next_run_at`, which is no longer due.
-   */
-  async claim(id: string, now: Date, next: Date | null): Promise<CategoricalScheduleRow | undefined> {
-    return this.db
-      .updateTable('categorical_schedules')
-      .set({ next_run_at: next, updated_at: new Date() })
-      .where('id', '=', id)
-      .where('next_run_at', '<=', now)
-      .returningAll()
-      .executeTakeFirst()
   }
 
   async recordRun(id: string, ranAt: Date, error: Record<string, unknown> | null): Promise<void> {

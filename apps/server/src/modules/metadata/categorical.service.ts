@@ -1,12 +1,17 @@
-import { CATEGORICAL_MIN_REFRESH_SECONDS, type CategoricalColumn, type SetCategorical } from '@tributary/contract'
-import { Cron } from 'croner'
+import {
+  cronProblem,
+  intervalProblem,
+  type CategoricalColumn,
+  type Schedule,
+  type SetCategorical,
+} from '@tributary/contract'
 
-import type { Principal, RequestContext, TenantContext } from '../../auth/principal.js'
+import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import type { SourceTable } from '../../engine/connectors/source-catalog.js'
-import type { JobHandler, JobQueue, RunningJob } from '../../jobs/queue.js'
+import type { JobHandler, RunningJob } from '../../jobs/queue.js'
 import { AppError, errors, isAppError } from '../../lib/errors.js'
-import type { Logger } from '../../lib/logger.js'
 import type { MetadataDb } from '../../metadata/database.js'
+import type { ScheduledPayload, ScheduledTask, Scheduler } from '../../scheduler/scheduler.js'
 import type { CategoricalScheduleRow, StoredMetadataColumn } from '../../metadata/schema.js'
 import { toIso } from '../../metadata/store-errors.js'
 import type { AuditService } from '../audit/audit.service.js'
@@ -19,11 +24,9 @@ import { MetadataRepo } from './metadata.repo.js'
 import type { MetadataService } from './metadata.service.js'
 import { quoteIdentifier } from '../../engine/duckdb-sql.js'
 
-/** Categorical recomputations are the `metadata.categorical` jobs of the queue. */
+/** Categorical recomputations are the `metadata.categorical` jobs of the queue, queued by the scheduler. */
 export const CATEGORICAL_JOB_KIND = 'metadata.categorical'
-/** How often the minimal timer looks for due schedules (the scheduler issue replaces the timer). */
-export const CATEGORICAL_TIMER_MS = 15_000
-const CLAIM_BATCH = 50
+export const CATEGORICAL_TASK: ScheduledTask = { name: 'metadata.categorical', jobKind: CATEGORICAL_JOB_KIND }
 const COMPUTE_TIMEOUT_MS = 60_000
 
 export interface CategoricalDependencies {
@@ -31,83 +34,41 @@ export interface CategoricalDependencies {
   sql: SqlService
   audit: AuditService
   metadata: MetadataService
-  jobs: JobQueue
+  scheduler: Scheduler
 }
 
-interface CategoricalJobPayload {
-  schedule_id: string
+interface CategoricalJobPayload extends ScheduledPayload {
+  /** The `categorical_schedules` row: what to compute (the scheduler's key). */
+  categorical_id: string
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Refresh schedules: an ISO-8601 duration (P1D, PT6H, P1DT12H, P2W) or a five-field cron expression (UTC).
-// ---------------------------------------------------------------------------------------------------
-
-const DURATION = /^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/
-
-export type RefreshSchedule =
-  { kind: 'duration'; years: number; months: number; ms: number } | { kind: 'cron'; cron: Cron }
-
-/** Parses `refresh`; a 422 naming the field when it is neither a duration nor a cron expression, or too frequent. */
-export function parseRefresh(text: string, field = 'refresh'): RefreshSchedule {
+/**
+ * Reads `refresh`: an ISO-8601 duration (P1D, PT6H, P1DT12H, P2W) or a cron expression read in UTC.
+ * A 422 naming the field when it is neither, or runs more often than once a minute.
+ */
+export function parseRefresh(text: string, field = 'refresh'): Schedule {
   const invalid = (message: string) =>
     errors.validation(`${field}: ${message}`, { issues: [{ location: 'body', field, message }] })
   const trimmed = text.trim()
   if (trimmed.startsWith('P') || trimmed.startsWith('p')) {
-    const match = DURATION.exec(trimmed.toUpperCase())
-    if (!match) throw invalid(`'${text}' is not an ISO-8601 duration such as P1D or PT6H`)
-    const [years, months, weeks, days, hours, minutes, seconds] = match.slice(1).map((part) => Number(part ?? 0))
-    const ms = ((((weeks! * 7 + days!) * 24 + hours!) * 60 + minutes!) * 60 + seconds!) * 1000
-    const schedule: RefreshSchedule = { kind: 'duration', years: years!, months: months!, ms }
-    if (years === 0 && months === 0 && ms < CATEGORICAL_MIN_REFRESH_SECONDS * 1000) {
-      throw invalid(`must be at least ${CATEGORICAL_MIN_REFRESH_SECONDS} seconds (PT1M)`)
-    }
-    return schedule
+    const problem = intervalProblem(trimmed)
+    if (problem) throw invalid(problem)
+    return { type: 'interval', every: trimmed.toUpperCase() }
   }
-  let cron: Cron
-  try {
-    // Five fields (minute resolution), so that no expression runs more than once a minute.
-    cron = new Cron(trimmed, { paused: true, timezone: 'UTC', mode: '5-part' })
-  } catch (error) {
-    throw invalid(
-      `'${text}' is neither an ISO-8601 duration (P1D, PT6H) nor a five-field cron expression ` +
-        `(${(error as Error).message.replace(/^CronPattern: /, '')})`,
-    )
-  }
-  if (cron.nextRun() === null) throw invalid(`'${text}' never runs`)
-  return { kind: 'cron', cron }
+  const problem = cronProblem(trimmed, 'UTC')
+  if (problem) throw invalid(`neither an ISO-8601 duration (P1D, PT6H) nor a usable cron expression: ${problem}`)
+  return { type: 'cron', cron: trimmed, timezone: 'UTC' }
 }
-
-/** When a schedule runs next after `from`; null when it never does again. */
-export function nextRunAt(refresh: string | null, from: Date): Date | null {
-  if (refresh === null) return null
-  let schedule: RefreshSchedule
-  try {
-    schedule = parseRefresh(refresh)
-  } catch {
-    return null
-  }
-  if (schedule.kind === 'cron') return schedule.cron.nextRun(from)
-  const next = new Date(from.getTime())
-  if (schedule.years || schedule.months) next.setUTCMonth(next.getUTCMonth() + schedule.years * 12 + schedule.months)
-  return new Date(next.getTime() + schedule.ms)
-}
-
-// ---------------------------------------------------------------------------------------------------
 
 /**
  * Categorical columns (issue 10 item 4): their most frequent values, computed with a `GROUP BY` pushed
- * down to the source, now and on a schedule. Until the scheduler issue lands, a minimal timer per process
- * claims due schedules (each exactly once across processes) and queues a `metadata.categorical` job that
- * recomputes the values as the person who set the schedule.
+ * down to the source, now and on a schedule. The scheduler queues a `metadata.categorical` job for each
+ * due occurrence, which recomputes the values as the person who set the schedule.
  */
 export class CategoricalService {
-  #timer: NodeJS.Timeout | undefined
-  #ticking: Promise<unknown> = Promise.resolve()
-
   constructor(
     private readonly db: MetadataDb,
     private readonly deps: CategoricalDependencies,
-    private readonly logger: Logger,
   ) {}
 
   readonly jobHandler: JobHandler<CategoricalJobPayload> = {
@@ -122,16 +83,16 @@ export class CategoricalService {
   async set(ctx: RequestContext, projectId: string, key: ColumnKey, input: SetCategorical): Promise<CategoricalColumn> {
     const tenant = await this.deps.projects.require(ctx, projectId, { write: 'metadata' })
     const refresh = input.refresh ?? null
-    if (refresh !== null) parseRefresh(refresh)
+    const refreshSchedule = refresh === null ? null : parseRefresh(refresh)
     const current = await this.#liveTable(tenant, projectId, key)
     const column = current.columns.find((candidate) => candidate.name === key.column)
     if (!column) throw metadataErrors.unknownColumn(key.catalog, key.schema, key.table, key.column)
     const values = await this.#compute(ctx, projectId, key, input.limit)
     const computedAt = new Date()
     const organizationId = tenant.principal.organizationId
-    const schedule = await this.db.transaction().execute(async (trx) => {
-      await this.#store(trx, organizationId, projectId, key, current, (stored) => ({
-        ...stored,
+    const stored = await this.db.transaction().execute(async (trx) => {
+      await this.#store(trx, organizationId, projectId, key, current, (previous) => ({
+        ...previous,
         is_categorical: true,
         categorical_values: values.map((entry) => entry.value),
         categorical_limit: input.limit,
@@ -140,19 +101,33 @@ export class CategoricalService {
       const row = await new CategoricalRepo(trx).upsertSchedule(organizationId, projectId, key, {
         value_limit: input.limit,
         refresh,
-        next_run_at: nextRunAt(refresh, computedAt),
         last_run_at: computedAt,
         created_by: { principal: ctx.principal, request_id: ctx.requestId },
       })
+      let nextRunAt: string | null = null
+      if (refreshSchedule) {
+        const scheduled = await this.deps.scheduler.put(trx, {
+          organizationId,
+          projectId,
+          task: CATEGORICAL_TASK.name,
+          key: row.id,
+          schedule: refreshSchedule,
+          payload: { categorical_id: row.id },
+          caller: ctx,
+        })
+        nextRunAt = scheduled.next_run_at
+      } else {
+        await this.deps.scheduler.remove(trx, CATEGORICAL_TASK.name, row.id)
+      }
       await this.deps.audit.recordTenantWrite(trx, ctx, tenant.principal, 'metadata_column', {
         action: 'metadata.categorical.set',
         id: columnId(key),
         details: { project_id: projectId, ...key, limit: input.limit, refresh },
       })
-      return row
+      return { row, nextRunAt }
     })
     this.deps.metadata.changed(projectId)
-    return toCategoricalColumn(key, schedule, values, computedAt)
+    return toCategoricalColumn(key, stored.row, stored.nextRunAt, values, computedAt)
   }
 
   /** `DELETE …/columns/{column}/categorical`: unmarks the column and removes its schedule. */
@@ -170,7 +145,7 @@ export class CategoricalService {
         })
         if (unmarked) await new CategoricalRepo(trx).setColumns(organizationId, projectId, stored.id, columns)
       }
-      const removed = await new CategoricalRepo(trx).deleteSchedule(organizationId, projectId, key)
+      const removed = await this.#deleteSchedule(trx, organizationId, projectId, key)
       if (unmarked || removed) {
         await this.deps.audit.recordTenantWrite(trx, ctx, tenant.principal, 'metadata_column', {
           action: 'metadata.categorical.unset',
@@ -191,56 +166,10 @@ export class CategoricalService {
     this.deps.metadata.changed(projectId)
   }
 
-  /**
-   * Claims the schedules due at `now` and queues one recomputation for each. A schedule is moved to its
-   * next run by `UPDATE … WHERE id = … AND next_run_at <= now RETURNING`, in the transaction that queues
-   * its job: of several processes (or timers) claiming at once, exactly one gets each due schedule.
-   * Returns how many this call claimed.
-   */
-  async claimDue(now: Date = new Date()): Promise<number> {
-    const due = await new CategoricalRepo(this.db).due(now, CLAIM_BATCH)
-    let claimed = 0
-    for (const candidate of due) {
-      const next = nextRunAt(candidate.refresh, now)
-      const won = await this.db.transaction().execute(async (trx) => {
-        const row = await new CategoricalRepo(trx).claim(candidate.id, now, next)
-        if (!row) return false
-        await this.deps.jobs.enqueue<CategoricalJobPayload>(trx, {
-          kind: CATEGORICAL_JOB_KIND,
-          organizationId: row.organization_id,
-          projectId: row.project_id,
-          payload: { schedule_id: row.id },
-          caller: callerOf(row),
-        })
-        return true
-      })
-      if (won) claimed += 1
-    }
-    if (claimed > 0) this.deps.jobs.wake()
-    return claimed
-  }
-
-  /** Starts the minimal timer (unref'd: it never keeps the process alive). */
-  start(intervalMs: number = CATEGORICAL_TIMER_MS): void {
-    if (this.#timer) return
-    this.#timer = setInterval(() => {
-      this.#ticking = this.claimDue().catch((error: unknown) =>
-        this.logger.warn({ err: error }, 'could not claim due categorical schedules'),
-      )
-    }, intervalMs)
-    this.#timer.unref()
-  }
-
-  /** Stops the timer and waits for a claim in progress. */
-  async stop(): Promise<void> {
-    clearInterval(this.#timer)
-    this.#timer = undefined
-    await this.#ticking
-  }
-
   async #runScheduled(job: RunningJob<CategoricalJobPayload>): Promise<Record<string, unknown>> {
     const repo = new CategoricalRepo(this.db)
-    const schedule = await repo.scheduleById(job.payload.schedule_id)
+    // Jobs queued before the scheduler carry no `categorical_id`: their schedules now queue their own.
+    const schedule = job.payload.categorical_id ? await repo.scheduleById(job.payload.categorical_id) : undefined
     if (!schedule || schedule.organization_id !== job.organizationId || schedule.project_id !== job.projectId) {
       return { skipped: 'the schedule was removed' }
     }
@@ -266,7 +195,7 @@ export class CategoricalService {
         const column = stored?.columns.find((candidate) => candidate.name === key.column)
         // Unmarked through `PUT …/metadata/…` meanwhile: the schedule goes with it.
         if (column && !column.is_categorical) {
-          await new CategoricalRepo(trx).deleteSchedule(tenant.principal.organizationId, job.projectId, key)
+          await this.#deleteSchedule(trx, tenant.principal.organizationId, job.projectId, key)
           return false
         }
         await this.#store(trx, tenant.principal.organizationId, job.projectId, key, current, (previous) => ({
@@ -289,6 +218,13 @@ export class CategoricalService {
       await repo.recordRun(schedule.id, ranAt, recorded).catch(() => undefined)
       throw error
     }
+  }
+
+  /** Removes the column's schedule, and its occurrences from the scheduler; false when it had none. */
+  async #deleteSchedule(trx: MetadataDb, organizationId: string, projectId: string, key: ColumnKey): Promise<boolean> {
+    const id = await new CategoricalRepo(trx).deleteSchedule(organizationId, projectId, key)
+    if (id) await this.deps.scheduler.remove(trx, CATEGORICAL_TASK.name, id)
+    return id !== undefined
   }
 
   /** The table as its catalog lists it now; 404 naming the catalog, schema or table; 502 when the source is down. */
@@ -380,15 +316,10 @@ function valueText(value: unknown): string {
   return JSON.stringify(value)
 }
 
-function callerOf(row: CategoricalScheduleRow): RequestContext | undefined {
-  const createdBy = row.created_by as { principal?: Principal; request_id?: string } | null
-  if (!createdBy?.principal) return undefined
-  return { principal: createdBy.principal, requestId: `categorical:${row.id}` }
-}
-
 function toCategoricalColumn(
   key: ColumnKey,
   schedule: CategoricalScheduleRow,
+  nextRunAt: string | null,
   values: { value: string; count: number }[],
   computedAt: Date,
 ): CategoricalColumn {
@@ -399,7 +330,7 @@ function toCategoricalColumn(
     column: key.column,
     limit: schedule.value_limit,
     refresh: schedule.refresh,
-    next_run_at: schedule.next_run_at ? toIso(schedule.next_run_at) : null,
+    next_run_at: nextRunAt,
     values,
     computed_at: toIso(computedAt),
   }

@@ -14,20 +14,21 @@ import {
   startTestApp,
   type TestApp,
 } from '../../../test/harness.js'
-import { nextRunAt, parseRefresh } from './categorical.service.js'
+import { nextOccurrence } from '../../scheduler/scheduler.js'
+import { CATEGORICAL_TASK, parseRefresh } from './categorical.service.js'
 
 describe('categorical refresh schedules', () => {
   const from = new Date('2026-01-01T10:30:00Z')
+  const nextRunAt = (refresh: string) => nextOccurrence(parseRefresh(refresh), from)
 
   it('reads ISO-8601 durations and five-field cron expressions', () => {
-    expect(nextRunAt('P1D', from)?.toISOString()).toBe('2026-01-02T10:30:00.000Z')
-    expect(nextRunAt('PT6H', from)?.toISOString()).toBe('2026-01-01T16:30:00.000Z')
-    expect(nextRunAt('P1W', from)?.toISOString()).toBe('2026-01-08T10:30:00.000Z')
-    expect(nextRunAt('P1M', from)?.toISOString()).toBe('2026-02-01T10:30:00.000Z')
-    expect(nextRunAt('P1DT12H', from)?.toISOString()).toBe('2026-01-02T22:30:00.000Z')
-    expect(nextRunAt('0 3 * * *', from)?.toISOString()).toBe('2026-01-02T03:00:00.000Z')
-    expect(nextRunAt('@hourly', from)?.toISOString()).toBe('2026-01-01T11:00:00.000Z')
-    expect(nextRunAt(null, from)).toBeNull()
+    expect(nextRunAt('P1D')?.toISOString()).toBe('2026-01-02T10:30:00.000Z')
+    expect(nextRunAt('PT6H')?.toISOString()).toBe('2026-01-01T16:30:00.000Z')
+    expect(nextRunAt('P1W')?.toISOString()).toBe('2026-01-08T10:30:00.000Z')
+    expect(nextRunAt('P1M')?.toISOString()).toBe('2026-02-01T10:30:00.000Z')
+    expect(nextRunAt('P1DT12H')?.toISOString()).toBe('2026-01-02T22:30:00.000Z')
+    expect(nextRunAt('0 3 * * *')?.toISOString()).toBe('2026-01-02T03:00:00.000Z')
+    expect(nextRunAt('@hourly')?.toISOString()).toBe('2026-01-01T11:00:00.000Z')
   })
 
   it('refuses what is neither, and anything more frequent than once a minute', () => {
@@ -162,10 +163,17 @@ describe.skipIf(postgresSkip !== null)(
           .execute()
       expect(await schedules()).toHaveLength(1)
       expect((await schedules())[0]!.refresh).toBe('0 3 * * *')
+      const { scheduler } = app.tributary.platform
+      const scheduled = (await schedules())[0]!.id
+      expect(await scheduler.get(CATEGORICAL_TASK.name, scheduled)).toMatchObject({
+        schedule: { type: 'cron', cron: '0 3 * * *', timezone: 'UTC' },
+        next_run_at: cron.body.next_run_at,
+      })
 
       const removed = await app.request('DELETE', columnPath('pg', 'public', 'invoice', 'billing_country'), { key })
       expect(removed.status, JSON.stringify(removed.body)).toBe(204)
       expect(await schedules()).toHaveLength(0)
+      expect(await scheduler.get(CATEGORICAL_TASK.name, scheduled)).toBeUndefined()
       const table = await app.request('GET', `${API}/projects/${projectId}/metadata/pg/public/invoice`, { key })
       const column = table.body.columns.find((entry: { name: string }) => entry.name === 'billing_country')
       expect(column).toMatchObject({ is_categorical: false, categorical_values: [] })
@@ -211,8 +219,8 @@ describeEachStore('categorical schedules', (kind) => {
   beforeAll(async () => {
     sources = await loadChinook([])
     app = await startTestApp(kind, { env: { TRIBUTARY_FILE_ROOTS: path.dirname(sources.sqlitePath) } })
-    // The test claims by hand: the timer must not claim first.
-    await app.tributary.services.metadata.categorical.stop()
+    // The test claims by hand: the scheduler's timer must not claim first.
+    await app.tributary.platform.scheduler.stop()
     key = (await createOrganization(app, 'Schedules')).orgKey
     projectId = (await createProject(app, key, 'Schedules')).id
     const created = await app.request('POST', `${API}/projects/${projectId}/connections`, {
@@ -239,21 +247,23 @@ describeEachStore('categorical schedules', (kind) => {
       { value: 'Canada', count: 8 },
       { value: 'Brazil', count: 5 },
     ])
-    const { db } = app.tributary.platform
+    const { db, scheduler } = app.tributary.platform
     const schedule = () =>
       db.selectFrom('categorical_schedules').selectAll().where('project_id', '=', projectId).executeTakeFirstOrThrow()
     const { id } = await schedule()
+    await db.updateTable('categorical_schedules').set({ last_run_at: null }).where('id', '=', id).execute()
     await db
-      .updateTable('categorical_schedules')
-      .set({ next_run_at: sql<Date>`now() - interval '1 minute'`, last_run_at: null })
-      .where('id', '=', id)
+      .updateTable('schedules')
+      .set({ next_run_at: sql<Date>`now() - interval '1 minute'` })
+      .where('task', '=', CATEGORICAL_TASK.name)
+      .where('key', '=', id)
       .execute()
 
-    const { categorical } = app.tributary.services.metadata
-    const claims = await Promise.all(Array.from({ length: 4 }, () => categorical.claimDue()))
+    const claims = await Promise.all(Array.from({ length: 4 }, () => scheduler.tick()))
     expect(claims.reduce((sum, claimed) => sum + claimed, 0)).toBe(1)
-    expect((await schedule()).next_run_at!.getTime()).toBeGreaterThan(Date.now() + 23 * 3_600_000)
-    expect(await categorical.claimDue()).toBe(0)
+    const next = (await scheduler.get(CATEGORICAL_TASK.name, id))!.next_run_at
+    expect(Date.parse(next!)).toBeGreaterThan(Date.now() + 23 * 3_600_000)
+    expect(await scheduler.tick()).toBe(0)
 
     const jobs = await db
       .selectFrom('jobs')
@@ -269,6 +279,9 @@ describeEachStore('categorical schedules', (kind) => {
       job = await db.selectFrom('jobs').selectAll().where('id', '=', job.id).executeTakeFirstOrThrow()
     }
     expect(job.status, JSON.stringify(job.error)).toBe('succeeded')
+    expect(await scheduler.runs(CATEGORICAL_TASK.name, id, { limit: 10 })).toMatchObject([
+      { job_id: job.id, status: 'succeeded', error: null },
+    ])
     const ran = await schedule()
     expect(ran.last_run_at).not.toBeNull()
     expect(ran.last_error).toBeNull()

@@ -6,7 +6,7 @@ import { defineModule } from '../module.js'
 import { projectsModule } from '../projects/projects.module.js'
 import { sqlModule } from '../sql/sql.module.js'
 import { categoricalRoutes } from './categorical.routes.js'
-import { CategoricalService } from './categorical.service.js'
+import { CATEGORICAL_TASK, CategoricalService } from './categorical.service.js'
 import { MetadataRefresh } from './metadata-refresh.js'
 import { MetadataSearch } from './metadata-search.js'
 import { metadataRoutes } from './metadata.routes.js'
@@ -17,7 +17,7 @@ import { RelationsService } from './relations.service.js'
 export const metadataModule = defineModule({
   name: 'metadata',
   dependsOn: [projectsModule, auditModule, connectionsModule, catalogsModule, sqlModule],
-  create: ({ db, jobs, logger, callbackKey }, { projects, audit, connections, catalogs, sql }) => {
+  create: ({ db, jobs, scheduler, logger, callbackKey }, { projects, audit, connections, catalogs, sql }) => {
     const log = logger.child({ module: 'metadata' })
     const metadata = new MetadataService(db, { projects, catalogs, connections, audit })
     const refresh = new MetadataRefresh(
@@ -28,7 +28,7 @@ export const metadataModule = defineModule({
     )
     const search = new MetadataSearch(db, projects, metadata)
     const relations = new RelationsService(db, { projects, catalogs, sql, audit }, log)
-    const categorical = new CategoricalService(db, { projects, sql, audit, metadata, jobs }, log)
+    const categorical = new CategoricalService(db, { projects, sql, audit, metadata, scheduler })
     // After a refresh wrote the tables: foreign keys become relations, then cross-source proposals.
     refresh.onRefreshed(async ({ tenant, projectId, catalogs: refreshed, signal }) => {
       let count = 0
@@ -53,8 +53,7 @@ export const metadataModule = defineModule({
       service: { metadata, refresh, search, relations, categorical },
       routes,
       jobs: [refresh.jobHandler, categorical.jobHandler],
-      // A minimal timer for categorical schedules, until the scheduler issue replaces it.
-      background: [{ name: 'categorical-schedules', start: () => categorical.start(), stop: () => categorical.stop() }],
+      scheduledTasks: [CATEGORICAL_TASK],
     }
   },
 })

@@ -1,6 +1,6 @@
 import { newId } from '../../lib/ids.js'
 import type { MetadataDb } from '../../metadata/database.js'
-import type { SavedQueryParameter, SavedQueryRow } from '../../metadata/schema.js'
+import type { SavedQueryParameter, SavedQueryRow, StoredSchedule } from '../../metadata/schema.js'
 import { archiveProjectRow } from '../../metadata/project-rows.js'
 
 export interface NewSavedQuery {
@@ -11,6 +11,8 @@ export interface NewSavedQuery {
   sql: string
   sql_schema: string | null
   parameters: SavedQueryParameter[]
+  query_type: 'STANDARD' | 'MATERIALIZED'
+  schedule: StoredSchedule | null
 }
 
 export interface SavedQueryChanges {
@@ -19,6 +21,8 @@ export interface SavedQueryChanges {
   sql?: string
   sql_schema?: string | null
   parameters?: SavedQueryParameter[]
+  query_type?: 'STANDARD' | 'MATERIALIZED'
+  schedule?: StoredSchedule | null
 }
 
 export class SavedQueriesRepo {
@@ -27,7 +31,12 @@ export class SavedQueriesRepo {
   async insert(values: NewSavedQuery): Promise<SavedQueryRow> {
     return this.db
       .insertInto('saved_queries')
-      .values({ id: newId(), ...values, parameters: JSON.stringify(values.parameters) })
+      .values({
+        id: newId(),
+        ...values,
+        parameters: JSON.stringify(values.parameters),
+        schedule: values.schedule ? JSON.stringify(values.schedule) : null,
+      })
       .returningAll()
       .executeTakeFirstOrThrow()
   }
@@ -56,10 +65,15 @@ export class SavedQueriesRepo {
     id: string,
     changes: SavedQueryChanges,
   ): Promise<SavedQueryRow | undefined> {
-    const { parameters, ...rest } = changes
+    const { parameters, schedule, ...rest } = changes
     return this.db
       .updateTable('saved_queries')
-      .set({ ...rest, ...(parameters ? { parameters: JSON.stringify(parameters) } : {}), updated_at: new Date() })
+      .set({
+        ...rest,
+        ...(parameters ? { parameters: JSON.stringify(parameters) } : {}),
+        ...(schedule === undefined ? {} : { schedule: schedule ? JSON.stringify(schedule) : null }),
+        updated_at: new Date(),
+      })
       .where('organization_id', '=', organizationId)
       .where('project_id', '=', projectId)
       .where('id', '=', id)

@@ -6,7 +6,7 @@ import type { QueryParameter } from '../../engine/sql-text.js'
 import { errors } from '../../lib/errors.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { MetadataDb } from '../../metadata/database.js'
-import type { SavedQueryRow } from '../../metadata/schema.js'
+import type { SavedQueryParameter, SavedQueryRow } from '../../metadata/schema.js'
 import { toIso } from '../../metadata/store-errors.js'
 import type { AuditService } from '../audit/audit.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
@@ -22,12 +22,28 @@ export interface ResolvedRun {
   queryId: string
 }
 
-/** Saved queries with `{{name}}` parameters (issue 4): stored, checked, and resolved for a run. */
 /** Run before a saved query is deleted: throws (409) when something built on it must keep it. */
 export type ArchiveCheck = (checked: TenantContext, projectId: string, queryId: string) => Promise<void>
 
+/**
+ * A saved query created, changed or deleted, told to modules built on saved queries (materialized
+ * results) inside the transaction that writes it, so that what they keep changes with it or not at all.
+ */
+export interface SavedQueryWrite {
+  trx: MetadataDb
+  ctx: RequestContext
+  tenant: TenantContext
+  query: SavedQuery
+  /** The query before the change; undefined when it was just created. */
+  previous?: SavedQuery
+  deleted?: boolean
+}
+export type SavedQueryWriteListener = (write: SavedQueryWrite) => Promise<void>
+
+/** Saved queries with `{{name}}` parameters (issue 4): stored, checked, and resolved for a run. */
 export class SavedQueriesService {
   readonly #archiveChecks: ArchiveCheck[] = []
+  readonly #writeListeners: SavedQueryWriteListener[] = []
 
   constructor(
     private readonly db: MetadataDb,
@@ -38,6 +54,8 @@ export class SavedQueriesService {
   async create(ctx: RequestContext, projectId: string, input: CreateSavedQuery): Promise<SavedQuery> {
     const tenant = await this.projects.require(ctx, projectId, { write: 'query' })
     const parameters = checkDefinitions(input.sql, input.parameters)
+    const materialized = input.query_type === 'MATERIALIZED'
+    if (materialized) checkMaterializable(parameters)
     return this.db.transaction().execute(async (trx) => {
       const row = await new SavedQueriesRepo(trx).insert({
         organization_id: tenant.principal.organizationId,
@@ -47,13 +65,17 @@ export class SavedQueriesService {
         sql: input.sql,
         sql_schema: input.schema ?? null,
         parameters,
+        query_type: input.query_type,
+        schedule: materialized ? (input.schedule ?? { type: 'none' }) : null,
       })
       await this.audit.recordTenantWrite(trx, ctx, tenant.principal, 'saved_query', {
         action: 'saved_query.create',
         id: row.id,
-        details: { display_name: row.display_name, project_id: projectId },
+        details: { display_name: row.display_name, project_id: projectId, query_type: row.query_type },
       })
-      return toSavedQuery(row)
+      const query = toSavedQuery(row)
+      for (const listener of this.#writeListeners) await listener({ trx, ctx, tenant, query })
+      return query
     })
   }
 
@@ -82,6 +104,13 @@ export class SavedQueriesService {
       input.sql !== undefined || input.parameters !== undefined
         ? checkDefinitions(input.sql ?? current.sql, input.parameters ?? current.parameters)
         : undefined
+    const queryType = input.query_type ?? current.query_type
+    const materialized = queryType === 'MATERIALIZED'
+    if (input.schedule && !materialized) {
+      throw bodyIssue('schedule', 'only a MATERIALIZED query has a schedule (set query_type too)')
+    }
+    if (materialized) checkMaterializable(parameters ?? current.parameters)
+    const schedule = materialized ? (input.schedule ?? current.schedule ?? { type: 'none' as const }) : null
     return this.db.transaction().execute(async (trx) => {
       const row = await new SavedQueriesRepo(trx).update(tenant.principal.organizationId, projectId, id, {
         ...(input.display_name === undefined ? {} : { display_name: input.display_name }),
@@ -89,6 +118,8 @@ export class SavedQueriesService {
         ...(input.sql === undefined ? {} : { sql: input.sql }),
         ...(input.schema === undefined ? {} : { sql_schema: input.schema }),
         ...(parameters === undefined ? {} : { parameters }),
+        query_type: queryType,
+        schedule,
       })
       if (!row) throw errors.notFound('query', id)
       await this.audit.recordTenantWrite(trx, ctx, tenant.principal, 'saved_query', {
@@ -96,7 +127,10 @@ export class SavedQueriesService {
         id,
         details: { fields: Object.keys(input) },
       })
-      return toSavedQuery(row)
+      const query = toSavedQuery(row)
+      const previous = toSavedQuery(current)
+      for (const listener of this.#writeListeners) await listener({ trx, ctx, tenant, query, previous })
+      return query
     })
   }
 
@@ -105,9 +139,14 @@ export class SavedQueriesService {
     this.#archiveChecks.push(check)
   }
 
+  /** For modules built later that keep something per saved query (materialized results). */
+  onWrite(listener: SavedQueryWriteListener): void {
+    this.#writeListeners.push(listener)
+  }
+
   async archive(ctx: RequestContext, projectId: string, id: string): Promise<void> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    await this.#find(tenant, projectId, id)
+    const current = await this.#find(tenant, projectId, id)
     requireProjectContentWrite(ctx, projectId, 'query')
     for (const check of this.#archiveChecks) await check(tenant, projectId, id)
     await this.db.transaction().execute(async (trx) => {
@@ -118,7 +157,15 @@ export class SavedQueriesService {
         action: 'saved_query.delete',
         id,
       })
+      const query = toSavedQuery(current)
+      for (const listener of this.#writeListeners) await listener({ trx, ctx, tenant, query, deleted: true })
     })
+  }
+
+  /** Every live saved query of a project, oldest first, for a caller already checked (materialized results). */
+  async listAll(checked: TenantContext, projectId: string): Promise<SavedQuery[]> {
+    const rows = await new SavedQueriesRepo(this.db).listAll(checked.principal.organizationId, projectId)
+    return rows.map(toSavedQuery)
   }
 
   /** Every live saved query of a project as a view of the `queries` catalog, oldest first. */
@@ -179,6 +226,21 @@ export class SavedQueriesService {
   }
 }
 
+/** A stored result needs every parameter to have a value without a caller: a default, or NULL when optional. */
+function checkMaterializable(parameters: readonly SavedQueryParameter[]): void {
+  const unbound = parameters.filter((parameter) => parameter.required && parameter.default === undefined)
+  if (unbound.length > 0) {
+    throw bodyIssue(
+      'query_type',
+      `a MATERIALIZED query runs without a caller's values: give ${unbound.map((p) => p.name).join(', ')} a default`,
+    )
+  }
+}
+
+function bodyIssue(field: string, message: string) {
+  return errors.validation(`${field}: ${message}`, { issues: [{ location: 'body', field, message }] })
+}
+
 function toSavedQuery(row: SavedQueryRow): SavedQuery {
   return {
     id: row.id,
@@ -189,6 +251,8 @@ function toSavedQuery(row: SavedQueryRow): SavedQuery {
     sql: row.sql,
     schema: row.sql_schema ?? 'main',
     parameters: row.parameters,
+    query_type: row.query_type,
+    schedule: row.schedule,
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
   }

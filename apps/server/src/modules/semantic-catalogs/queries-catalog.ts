@@ -1,10 +1,14 @@
 import type { TenantContext } from '../../auth/principal.js'
 import type { SourceCatalog } from '../../engine/connectors/connector.js'
 import type { CatalogContributor, ContributedCatalog, ContributedCatalogEntry } from '../catalogs/catalogs.service.js'
+import type { LocalTable } from '../../engine/local-tables.js'
+import type { MaterializedQueriesService } from '../materialized-queries/materialized-queries.service.js'
 import type { SavedQueriesService } from '../saved-queries/saved-queries.service.js'
 import type { SavedQueryView } from '../saved-queries/query-views.js'
 
 export const QUERIES_CATALOG = 'queries'
+/** The schema of `queries` that holds materialized queries' stored results; no saved query may use it. */
+export const MATERIALIZED_SCHEMA = 'materialized'
 
 /**
  * The `queries` catalog of every project: each saved query is readable in SQL as
@@ -16,7 +20,10 @@ export const QUERIES_CATALOG = 'queries'
  * metadata refresh does (`GET …/metadata?catalog=queries`).
  */
 export class QueriesCatalog implements CatalogContributor {
-  constructor(private readonly savedQueries: SavedQueriesService) {}
+  constructor(
+    private readonly savedQueries: SavedQueriesService,
+    private readonly materialized: MaterializedQueriesService,
+  ) {}
 
   async list(): Promise<ContributedCatalogEntry[]> {
     return [{ name: QUERIES_CATALOG, type: 'queries' }]
@@ -36,16 +43,38 @@ export class QueriesCatalog implements CatalogContributor {
       schemas.set(schemaKey, schema)
       schema.tables.push({ name: view.name, kind: 'view', columns: [] })
     }
+    // Stored results of materialized queries: `queries.materialized."<name>"`, read from their files.
+    const stored = new Map<string, LocalTable>()
+    const materialized: SourceCatalog['schemas'][number] = { name: MATERIALIZED_SCHEMA, tables: [] }
+    for (const table of await this.materialized.tables(checked, projectId)) {
+      const key = table.name.toLowerCase()
+      if (stored.has(key)) continue
+      stored.set(key, table.local)
+      materialized.tables.push({
+        name: table.name,
+        kind: 'table',
+        columns: table.columns.map((column) => ({
+          name: column.name,
+          type: column.type,
+          source_type: column.type,
+          nullable: true,
+        })),
+      })
+    }
+    if (materialized.tables.length > 0) schemas.set(MATERIALIZED_SCHEMA, materialized)
     return [
       {
         name: QUERIES_CATALOG,
         type: 'queries',
         catalog: { schemas: [...schemas.values()] },
         views: (schema, table) => {
+          if (schema.toLowerCase() === MATERIALIZED_SCHEMA) return undefined
           const view = byName.get(nameKey(schema, table))
           if (!view) return undefined
           return view.error === undefined ? { sql: view.sql } : { sql: '', error: view.error }
         },
+        localTables: (schema, table) =>
+          schema.toLowerCase() === MATERIALIZED_SCHEMA ? stored.get(table.toLowerCase()) : undefined,
       },
     ]
   }

@@ -1,6 +1,7 @@
 import { auditModule } from '../audit/audit.module.js'
 import { catalogsModule } from '../catalogs/catalogs.module.js'
 import { connectionsModule } from '../connections/connections.module.js'
+import { materializedQueriesModule } from '../materialized-queries/materialized-queries.module.js'
 import { defineModule } from '../module.js'
 import { projectsModule } from '../projects/projects.module.js'
 import { savedQueriesModule } from '../saved-queries/saved-queries.module.js'
@@ -12,10 +13,18 @@ import { SemanticCatalogsService } from './semantic-catalogs.service.js'
 /** Semantic catalogs, and the `queries` catalog of saved queries by name: catalogs whose tables are queries. */
 export const semanticCatalogsModule = defineModule({
   name: 'semanticCatalogs',
-  dependsOn: [projectsModule, auditModule, connectionsModule, catalogsModule, sqlModule, savedQueriesModule],
-  create: ({ db }, { projects, audit, connections, catalogs, sql, savedQueries }) => {
+  dependsOn: [
+    projectsModule,
+    auditModule,
+    connectionsModule,
+    catalogsModule,
+    sqlModule,
+    savedQueriesModule,
+    materializedQueriesModule,
+  ],
+  create: ({ db }, { projects, audit, connections, catalogs, sql, savedQueries, materializedQueries }) => {
     const service = new SemanticCatalogsService(db, projects, catalogs, sql, savedQueries, audit)
-    catalogs.contribute(new QueriesCatalog(savedQueries))
+    catalogs.contribute(new QueriesCatalog(savedQueries, materializedQueries))
     catalogs.contribute(service)
     connections.reserveCatalogNames((checked, projectId, name) => service.isTaken(checked, projectId, name))
     savedQueries.beforeArchive((checked, projectId, id) => service.checkQueryUnused(checked, projectId, id))

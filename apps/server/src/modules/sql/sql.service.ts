@@ -1,7 +1,7 @@
 import type { SqlRequest, SqlResult } from '@tributary/contract'
 
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
-import type { ConnectorContext } from '../../engine/connectors/connector.js'
+import type { ConnectorContext, SourceCatalog } from '../../engine/connectors/connector.js'
 import type { SessionPool } from '../../engine/connectors/session-pool.js'
 import {
   EngineError,
@@ -10,16 +10,47 @@ import {
   type EngineColumn,
   type EngineExportQuery,
   type EngineParquetResult,
+  type EngineTarget,
   type SqlEngine,
 } from '../../engine/engine.js'
-import { INTERNAL_CATALOG } from '../../engine/local-tables.js'
+import { INTERNAL_CATALOG, type LocalTable } from '../../engine/local-tables.js'
 import type { QueryParameter } from '../../engine/sql-text.js'
 import { AppError, assertNever } from '../../lib/errors.js'
 import type { CatalogsService } from '../catalogs/catalogs.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
 
+/**
+ * Copies of source tables kept by the platform (caches): a query that names such a table reads the
+ * copy. Asked once per query for the source catalogs it names.
+ */
+export interface CachedTablesProvider {
+  /** The readable copies of tables of these catalogs of the project, by `cachedTableKey`. */
+  cachedTables(projectId: string, catalogs: readonly string[]): Promise<ReadonlyMap<string, CachedTable>>
+}
+
+export interface CachedTable extends LocalTable {
+  /** The connection the copy was taken from: the catalog must still be that connection's. */
+  connectionId: string
+  /** The copy's column names: a copy that lacks one the catalog now lists is not read (the source is). */
+  columns: readonly string[]
+}
+
+export const cachedTableKey = (catalog: string, schema: string, table: string) =>
+  JSON.stringify([catalog, schema, table])
+
+/** What a query that runs to completion and writes its result elsewhere needs. */
+export interface WholeQueryInput {
+  sql: string
+  parameters?: Readonly<Record<string, QueryParameter>> | undefined
+  timeoutMs: number
+  /** Read every table from its source, none from a cached copy (a refresh of that copy, for one). */
+  fresh?: boolean | undefined
+}
+
 /** Federated SQL over a project's catalogs. */
 export class SqlService {
+  #cachedTables: CachedTablesProvider | undefined
+
   constructor(
     private readonly catalogs: CatalogsService,
     private readonly engine: SqlEngine,
@@ -28,8 +59,18 @@ export class SqlService {
     private readonly projects: ProjectsService,
   ) {}
 
+  /** Has queries read cached copies of source tables (once, at composition, by the caches module). */
+  useCachedTables(provider: CachedTablesProvider): void {
+    this.#cachedTables = provider
+  }
+
   async run(ctx: RequestContext, projectId: string, input: SqlRequest, signal?: AbortSignal): Promise<SqlResult> {
-    const query = await this.#query(ctx, projectId, { sql: input.sql, timeoutMs: input.timeout_ms }, signal)
+    const query = await this.#query(
+      ctx,
+      projectId,
+      { sql: input.sql, timeoutMs: input.timeout_ms, fresh: input.fresh },
+      signal,
+    )
     return engineCall(() => this.engine.execute({ ...query, limit: input.limit }))
   }
 
@@ -40,12 +81,29 @@ export class SqlService {
   async runToParquet(
     ctx: RequestContext,
     projectId: string,
-    input: { sql: string; parameters?: Readonly<Record<string, QueryParameter>>; timeoutMs: number },
+    input: WholeQueryInput,
     outputPath: string,
     signal?: AbortSignal,
   ): Promise<EngineParquetResult> {
     const query = await this.#query(ctx, projectId, input, signal)
     return engineCall(() => this.engine.executeToParquet({ ...query, parameters: input.parameters }, outputPath))
+  }
+
+  /**
+   * Runs a query to completion and writes its whole result into a new table of a DuckDB file, in
+   * bulk (caches, materialized queries). `target` as a path: table `data` of that file, which is how
+   * local tables are read (LocalTable). The caller's access is checked as for `run`.
+   */
+  async runInto(
+    ctx: RequestContext,
+    projectId: string,
+    input: WholeQueryInput,
+    target: string | EngineTarget,
+    signal?: AbortSignal,
+  ): Promise<EngineParquetResult> {
+    const query = await this.#query(ctx, projectId, input, signal)
+    const into = typeof target === 'string' ? { file: target, table: 'data' } : target
+    return engineCall(() => this.engine.executeInto({ ...query, parameters: input.parameters }, into))
   }
 
   /**
@@ -87,7 +145,7 @@ export class SqlService {
   async #query(
     ctx: RequestContext,
     projectId: string,
-    input: { sql: string; timeoutMs: number },
+    input: { sql: string; timeoutMs: number; fresh?: boolean | undefined },
     signal: AbortSignal | undefined,
   ): Promise<EngineExportQuery> {
     const checked = await this.projects.require(ctx, projectId, { use: 'query' })
@@ -97,7 +155,7 @@ export class SqlService {
       signal,
       // A scope is the project of a view the query reads (a semantic catalog shared with this
       // project): only views hand one out, and only within the caller's organization.
-      resolveCatalogs: (names, scope) => this.#catalogs(checked, scope ?? projectId, names),
+      resolveCatalogs: (names, scope) => this.#catalogs(checked, scope ?? projectId, names, input.fresh === true),
       catalogNames: () => this.catalogs.names(checked, projectId),
     }
   }
@@ -106,8 +164,16 @@ export class SqlService {
     checked: TenantContext,
     projectId: string,
     names: readonly string[],
+    fresh = false,
   ): Promise<Map<string, CatalogHandle>> {
     const { internal, sources, contributed } = await this.catalogs.forQuery(checked, projectId, names)
+    const cached =
+      fresh || !this.#cachedTables || sources.length === 0
+        ? new Map<string, CachedTable>()
+        : await this.#cachedTables.cachedTables(
+            projectId,
+            sources.map(({ opened }) => opened.row.catalog),
+          )
     const handles = new Map<string, CatalogHandle>()
     if (internal) {
       handles.set(INTERNAL_CATALOG, {
@@ -126,6 +192,9 @@ export class SqlService {
             opened.connector.connect(opened.config, this.connectorContext),
           ),
         pushdownDialect: opened.connector.pushdownDialect,
+        ...(cached.size > 0
+          ? { localTables: (schema, table) => usableCopy(cached, opened.row, catalog, schema, table) }
+          : {}),
       })
     }
     for (const found of contributed) {
@@ -133,10 +202,25 @@ export class SqlService {
         name: found.name,
         catalog: found.catalog,
         views: (schema, table) => found.views(schema, table),
+        ...(found.localTables ? { localTables: found.localTables.bind(found) } : {}),
       })
     }
     return handles
   }
+}
+
+function usableCopy(
+  cached: ReadonlyMap<string, CachedTable>,
+  connection: { id: string; catalog: string },
+  catalog: SourceCatalog,
+  schema: string,
+  table: string,
+): LocalTable | undefined {
+  const copy = cached.get(cachedTableKey(connection.catalog, schema, table))
+  if (copy?.connectionId !== connection.id) return undefined
+  const listed = catalog.schemas.find((candidate) => candidate.name === schema)?.tables.find((t) => t.name === table)
+  const names = new Set(copy.columns)
+  return listed?.columns.every((column) => names.has(column.name)) ? copy : undefined
 }
 
 async function engineCall<T>(call: () => Promise<T>): Promise<T> {
