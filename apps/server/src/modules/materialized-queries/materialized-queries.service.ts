@@ -4,9 +4,9 @@ import type { MaterializedQueryStatus, SavedQuery } from '@tributary/contract'
 
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import type { LocalTable } from '../../engine/local-tables.js'
+import type { SnapshotStore } from '../../internal-store/snapshot-store.js'
 import type { JobHandler, JobQueue, RunningJob } from '../../jobs/queue.js'
 import { AppError, errors, isAppError } from '../../lib/errors.js'
-import { newId } from '../../lib/ids.js'
 import type { Logger } from '../../lib/logger.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { MaterializationRow } from '../../metadata/schema.js'
@@ -16,7 +16,6 @@ import type { ProjectsService } from '../projects/projects.service.js'
 import type { SavedQueriesService, SavedQueryWrite } from '../saved-queries/saved-queries.service.js'
 import type { SqlService } from '../sql/sql.service.js'
 import { MaterializationsRepo } from './materialized-queries.repo.js'
-import type { ResultFiles } from './result-files.js'
 
 /** The task of materialized queries' schedules, and the job each run (scheduled or asked for) is. */
 export const MATERIALIZE_TASK = 'queries.materialize'
@@ -41,7 +40,7 @@ export interface MaterializedQueriesDependencies {
   sql: SqlService
   jobs: JobQueue
   scheduler: Scheduler
-  files: ResultFiles
+  snapshots: SnapshotStore
 }
 
 /**
@@ -118,7 +117,7 @@ export class MaterializedQueriesService {
         name: query.display_name,
         columns: row.columns,
         local: {
-          segments: [this.deps.files.path(projectId, query.id, row.version_id!)],
+          segments: [this.deps.snapshots.versionPath(this.#location(projectId, query.id), row.version_id!)],
           rows: Number(row.row_count ?? 0),
         },
       })
@@ -136,7 +135,7 @@ export class MaterializedQueriesService {
       await this.deps.scheduler.remove(trx, MATERIALIZE_TASK, query.id)
       // A computation still running finds its row gone when it ends and discards what it wrote.
       await repo.drop(query.id)
-      this.deps.files.retireAll(query.project_id, query.id)
+      this.deps.snapshots.retireAll(this.#location(query.project_id, query.id))
       return
     }
     await repo.ensure(tenant.principal.organizationId, query.project_id, query.id)
@@ -180,21 +179,21 @@ export class MaterializedQueriesService {
     if (query.query_type !== 'MATERIALIZED') return { rows: 0, skipped: true }
     const run = await this.deps.savedQueries.resolveRun(caller, job.projectId, queryId, {})
     if (!(await repo.started(queryId, job.id, new Date()))) return { rows: 0, skipped: true }
-    const versionId = newId()
-    const file = await this.deps.files.prepare(job.projectId, queryId, versionId)
+    const location = this.#location(job.projectId, queryId)
+    const pending = await this.deps.snapshots.create(location)
     try {
       const result = await this.deps.sql.runInto(
         caller,
         job.projectId,
         { sql: run.sql, parameters: run.parameters, timeoutMs: MATERIALIZE_TIMEOUT_MS },
-        file,
+        pending.path,
         signal,
       )
       const replaced = await repo.complete(
         queryId,
         job.id,
         {
-          version_id: versionId,
+          version_id: pending.versionId,
           row_count: result.row_count,
           columns: result.columns,
           sql_hash: hashOf(run.sql, run.parameters),
@@ -202,11 +201,11 @@ export class MaterializedQueriesService {
         new Date(),
       )
       // Refused: a newer computation (the SQL changed meanwhile) owns the query now.
-      if (replaced === undefined) this.deps.files.retire(job.projectId, queryId, versionId)
-      else if (replaced) this.deps.files.retire(job.projectId, queryId, replaced)
+      if (replaced === undefined) await this.deps.snapshots.discard(pending)
+      else if (replaced) this.deps.snapshots.retire(location, replaced)
       return { rows: result.row_count }
     } catch (error) {
-      this.deps.files.retire(job.projectId, queryId, versionId)
+      await this.deps.snapshots.discard(pending)
       const cancelled = signal.aborted
       const reason = isAppError(error) ? { code: error.code, message: error.message } : unexpected(error)
       await repo
@@ -219,6 +218,10 @@ export class MaterializedQueriesService {
         .catch((cause: unknown) => this.logger.warn({ err: cause, query_id: queryId }, 'could not record the run'))
       throw error
     }
+  }
+
+  #location(projectId: string, queryId: string) {
+    return this.deps.snapshots.location('materialized', projectId, queryId)
   }
 
   async #materialized(
