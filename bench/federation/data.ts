@@ -217,12 +217,12 @@ async function postgresRowsMatch(client: pg.Client, scale: Scale): Promise<boole
  * A deterministic pseudo-random integer in [0, m) from a row number and a per-column seed. A simple SQL
  * function: the planner inlines it, so it costs one hash per value.
  */
-const HASH_FUNCTION = `
+export const HASH_FUNCTION = `
 create or replace function bench_h(x bigint, seed bigint, m bigint) returns bigint
 language sql immutable parallel safe
 as $$ select (hashint8extended(x, seed) & 4611686018427387903) % m $$`
 
-function lineitemInsert(scale: Scale): string {
+export function lineitemInsert(scale: Scale): string {
   // TPC-H: 200,000 parts and 10,000 suppliers per 6,000,000 line items.
   const parts = Math.max(1000, Math.round(scale.lineitem / 30))
   const suppliers = Math.max(100, Math.round(scale.lineitem / 600))

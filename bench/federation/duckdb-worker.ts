@@ -8,12 +8,21 @@
 import { DuckDBInstance } from '@duckdb/node-api'
 
 export type WorkerRequest =
-  { type: 'init'; file: string; threads: number } | { type: 'query'; id: number; sql: string; read: boolean }
+  | {
+      type: 'init'
+      file: string
+      threads: number
+      /** Tables to load, as `{ name in memory: table in the file }` (default: the four TPC-H-like tables). */
+      tables?: Record<string, string>
+    }
+  | { type: 'query'; id: number; sql: string; read: boolean }
 
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'result'; id: number; rows?: unknown[][] }
   | { type: 'error'; id: number | undefined; message: string }
+
+const TPCH_TABLES = ['lineitem', 'orders', 'customer', 'nation']
 
 const send = (reply: WorkerReply) => process.send!(reply)
 
@@ -23,8 +32,9 @@ const connection = await instance.connect()
 async function handle(request: WorkerRequest): Promise<WorkerReply> {
   if (request.type === 'init') {
     await connection.run(`ATTACH '${request.file.replaceAll("'", "''")}' AS copy (READ_ONLY)`)
-    for (const table of ['lineitem', 'orders', 'customer', 'nation']) {
-      await connection.run(`CREATE TABLE memory.main.${table} AS SELECT * FROM copy.main.${table}`)
+    const tables = request.tables ?? Object.fromEntries(TPCH_TABLES.map((table) => [table, table]))
+    for (const [name, from] of Object.entries(tables)) {
+      await connection.run(`CREATE OR REPLACE TABLE memory.main.${name} AS SELECT * FROM copy.main.${from}`)
     }
     await connection.run('DETACH copy')
     // Loaded with every core; measured with Tributary's thread count.

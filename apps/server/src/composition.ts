@@ -19,6 +19,7 @@ import { openMetadataStore, type MetadataStore } from './metadata/database.js'
 import { Scheduler } from './scheduler/scheduler.js'
 import { ApiKeysRepo } from './modules/api-keys/api-keys.repo.js'
 import { apiKeysModule } from './modules/api-keys/api-keys.module.js'
+import { askModule } from './modules/ask/ask.module.js'
 import { auditModule } from './modules/audit/audit.module.js'
 import { cachesModule } from './modules/caches/caches.module.js'
 import { catalogsModule } from './modules/catalogs/catalogs.module.js'
@@ -31,6 +32,8 @@ import { importsModule } from './modules/imports/imports.module.js'
 import { materializedQueriesModule } from './modules/materialized-queries/materialized-queries.module.js'
 import { metadataModule } from './modules/metadata/metadata.module.js'
 import { buildModules, type Platform, type ServicesOf } from './modules/module.js'
+import { aiModule } from './modules/ai/ai.module.js'
+import { type LanguageModelProvider, providerLanguageModels } from './modules/ai/language-models.js'
 import { organizationsModule } from './modules/organizations/organizations.module.js'
 import { projectsModule } from './modules/projects/projects.module.js'
 import { queryJobsModule } from './modules/query-jobs/query-jobs.module.js'
@@ -58,12 +61,14 @@ const MODULES = [
   catalogsModule,
   sqlModule,
   cachesModule,
+  aiModule,
   metadataModule,
   importsModule,
   savedQueriesModule,
   materializedQueriesModule,
   semanticCatalogsModule,
   goldenSqlModule,
+  askModule,
   queryJobsModule,
   exportsModule,
 ] as const
@@ -93,6 +98,10 @@ export interface TributaryOptions {
   inMemoryMetadata?: { snapshot?: Blob | undefined }
   /** Run queued jobs in this process (default true); queue tests drive their own `JobQueue`. */
   startJobs?: boolean
+  /** Tests: the AI SDK models to use (mock models) instead of the real providers. */
+  languageModels?: LanguageModelProvider
+  /** "Now" for what reads the calendar (relative dates in questions); tests and the evaluation fix it. */
+  now?: () => Date
 }
 
 /** Builds every dependency from config, in one place. `main.ts` and the tests both start here. */
@@ -139,6 +148,8 @@ export async function createTributary(
     authenticator,
     sessions,
     connectionSecrets: new SecretBox(deriveKey(secret, 'connection-secrets')),
+    aiSecrets: new SecretBox(deriveKey(secret, 'ai-secrets')),
+    languageModels: options.languageModels ?? providerLanguageModels,
     exportLinkKey: deriveKey(secret, 'exports'),
     callbackKey: deriveKey(secret, 'callbacks'),
     jobs,
@@ -155,6 +166,7 @@ export async function createTributary(
     connectors: CONNECTORS,
     connectorContext: { fileRoots: config.fileRoots, connectTimeoutMs: config.connectTimeoutMs },
     fileDirs: jobFileDirs(config),
+    now: options.now ?? (() => new Date()),
   }
   const { services, offers } = buildModules(platform, MODULES)
   const backgroundTasks = offers.flatMap((offer) => offer.background ?? [])

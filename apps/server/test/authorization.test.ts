@@ -195,6 +195,20 @@ describeEachStore('authorization', (kind) => {
     return created.body.id
   }
   const goldenSqlPath = (id?: string) => `/projects/${f.project.id}/golden-sql${id ? `/${id}` : ''}`
+  /** Asking: every member by role; keys with `ask` (or `*`). */
+  const ASKERS: readonly Who[] = ["org key ['*']", "project key ['*']", 'admin', 'editor', 'viewer']
+  /** A thread of the fixture's project with one answered message, started by `who` when it may ask. */
+  async function freshThread(who: Who): Promise<{ path: string; messageId: string }> {
+    const asked = await app.request<{ thread_id: string; message_id: string }>(
+      'POST',
+      `${API}/projects/${f.project.id}/ask`,
+      { key: ASKERS.includes(who) ? keyOf(who) : f.orgKey, body: { question: uniqueName('How many rows') } },
+    )
+    expect(asked.status, JSON.stringify(asked.body)).toBe(200)
+    return { path: `/projects/${f.project.id}/threads/${asked.body.thread_id}`, messageId: asked.body.message_id }
+  }
+  /** Members of the organization (users by role, organization keys); not project keys, not the platform key. */
+  const AI_READERS: readonly Who[] = ["org key ['*']", "org key ['query']", 'admin', 'editor', 'viewer']
   /** Golden SQL is the project's semantic layer: editors, admins and keys with `metadata` (or `*`) write it. */
   const GOLDEN_SQL_WRITERS: readonly Who[] = ["org key ['*']", "project key ['*']", 'admin', 'editor']
 
@@ -311,6 +325,15 @@ describeEachStore('authorization', (kind) => {
     return created.body.id
   }
   const cachePath = (rest = '') => `/projects/${f.project.id}/caches${rest}`
+  /** A materialized query needing no source, made by the organization key. */
+  async function freshMaterializedQuery(): Promise<string> {
+    const created = await app.request<{ id: string }>('POST', `${API}/projects/${f.project.id}/queries`, {
+      key: f.orgKey,
+      body: { display_name: uniqueName('Materialized'), sql: 'select 1 as one', query_type: 'MATERIALIZED' },
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return created.body.id
+  }
   /** Caches copy the project's sources: written by those who manage its connections. */
   const CACHE_WRITERS = GOLDEN_SQL_WRITERS
 
@@ -740,6 +763,132 @@ describeEachStore('authorization', (kind) => {
       },
     },
 
+    // ── Ask: members by role and keys with `ask`; threads belong to whoever started them.
+    {
+      route: 'POST /projects/{id}/ask',
+      method: 'POST',
+      allowed: only(ASKERS, 200),
+      target: () => ({ path: `/projects/${f.project.id}/ask`, body: { question: 'how many rows are there' } }),
+      verify: (response) =>
+        expect(response.body).toMatchObject({ model: 'offline', question: 'how many rows are there' }),
+    },
+    {
+      route: 'POST /projects/{id}/ask/stream',
+      method: 'POST',
+      allowed: only(ASKERS, 200),
+      target: () => ({ path: `/projects/${f.project.id}/ask/stream`, body: { question: 'how many rows are there' } }),
+      verify: (response) => expect(String(response.body)).toContain('event: done'),
+    },
+    {
+      route: 'GET /projects/{id}/threads',
+      method: 'GET',
+      allowed: only(ASKERS, 200),
+      target: () => ({ path: `/projects/${f.project.id}/threads` }),
+    },
+    {
+      route: 'GET /projects/{id}/threads/{thread_id}',
+      method: 'GET',
+      allowed: only(ASKERS, 200),
+      target: async (who) => ({ path: (await freshThread(who)).path }),
+    },
+    {
+      route: 'PATCH /projects/{id}/threads/{thread_id}',
+      method: 'PATCH',
+      allowed: only(ASKERS, 200),
+      target: async (who) => ({ path: (await freshThread(who)).path, body: { title: `by ${who}` } }),
+      verify: (response, who) => expect(response.body).toMatchObject({ title: `by ${who}` }),
+    },
+    {
+      route: 'DELETE /projects/{id}/threads/{thread_id}',
+      method: 'DELETE',
+      allowed: only(ASKERS, 204),
+      target: async (who) => ({ path: (await freshThread(who)).path }),
+    },
+    {
+      route: 'GET /projects/{id}/threads/{thread_id}/messages',
+      method: 'GET',
+      allowed: only(ASKERS, 200),
+      target: async (who) => ({ path: `${(await freshThread(who)).path}/messages` }),
+    },
+    {
+      route: 'POST /projects/{id}/threads/{thread_id}/messages/{message_id}/feedback',
+      method: 'POST',
+      allowed: only(ASKERS, 200),
+      target: async (who) => {
+        const thread = await freshThread(who)
+        return { path: `${thread.path}/messages/${thread.messageId}/feedback`, body: { correct: true } }
+      },
+      verify: (response) =>
+        expect(response.body).toMatchObject({ message: { feedback: { correct: true } }, golden_sql: null }),
+    },
+    {
+      route: 'GET /projects/{id}/questions/suggest',
+      method: 'GET',
+      allowed: only(ASKERS, 200),
+      target: () => ({ path: `/projects/${f.project.id}/questions/suggest` }),
+    },
+    {
+      // Writers pass the access check and then meet the missing model.
+      route: 'POST /projects/{id}/metadata/{catalog}/{schema}/{table}/generate',
+      method: 'POST',
+      allowed: only(GOLDEN_SQL_WRITERS, 409),
+      target: async () => {
+        const { schema, table } = await freshInternalTable()
+        return { path: metadataPath(`/internal/${schema}/${table}/generate`) }
+      },
+    },
+
+    // ── AI: members read the organization's settings and usage, admins change them; a project's data
+    // policy is read by everyone in it and changed as the project is (editors, admins, `admin` scope).
+    {
+      route: 'GET /organizations/{id}/ai-settings',
+      method: 'GET',
+      allowed: only(AI_READERS, 200),
+      target: () => ({ path: `/organizations/${f.organization.id}/ai-settings` }),
+      verify: (response) => expect(response.body).toMatchObject({ organization_id: f.organization.id }),
+    },
+    {
+      route: 'PUT /organizations/{id}/ai-settings',
+      method: 'PUT',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      target: () => {
+        const path = `/organizations/${f.organization.id}/ai-settings`
+        return {
+          path,
+          body: { monthly_token_budget: 1_000_000_000 + Math.floor(Math.random() * 1_000_000) },
+          probe: () => readBack(path),
+        }
+      },
+      verify: (response, _who, target) =>
+        expect(response.body).toMatchObject({
+          monthly_token_budget: (target.body as { monthly_token_budget: number }).monthly_token_budget,
+        }),
+    },
+    {
+      route: 'GET /organizations/{id}/ai-usage',
+      method: 'GET',
+      allowed: only(AI_READERS, 200),
+      target: () => ({ path: `/organizations/${f.organization.id}/ai-usage` }),
+      verify: (response) => expect(response.body).toMatchObject({ organization_id: f.organization.id }),
+    },
+    {
+      route: 'GET /projects/{id}/ai-policy',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: `/projects/${f.project.id}/ai-policy` }),
+      verify: (response) => expect(response.body).toMatchObject({ project_id: f.project.id }),
+    },
+    {
+      route: 'PUT /projects/{id}/ai-policy',
+      method: 'PUT',
+      allowed: only(["org key ['*']", "project key ['*']", 'admin', 'editor'], 200),
+      target: async () => {
+        const path = `/projects/${f.project.id}/ai-policy`
+        const current = await get<{ share_rows: boolean }>(path, f.orgKey)
+        return { path, body: { share_rows: !current.body.share_rows }, probe: () => readBack(path) }
+      },
+    },
+
     // ── Semantic catalogs: everyone reads; writers as golden SQL; sharing not with a project key.
     {
       route: 'POST /projects/{id}/semantic-catalogs',
@@ -1075,6 +1224,34 @@ describeEachStore('authorization', (kind) => {
         const path = cachePath(`/${await freshCache()}`)
         return { path, probe: () => readBack(path) }
       },
+    },
+
+    // ── Materialized queries: everyone reads their status; computing one again, or stopping it, is
+    // running the query: every member, and keys with `query`.
+    {
+      route: 'GET /projects/{id}/materialized-queries/status',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: `/projects/${f.project.id}/materialized-queries/status` }),
+    },
+    {
+      route: 'GET /projects/{id}/queries/{query_id}/status',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: `/projects/${f.project.id}/queries/${await freshMaterializedQuery()}/status` }),
+      verify: (response) => expect(response.body).toMatchObject({ schedule: { type: 'none' } }),
+    },
+    {
+      route: 'POST /projects/{id}/queries/{query_id}/refresh',
+      method: 'POST',
+      allowed: only(TENANTS, 202),
+      target: async () => ({ path: `/projects/${f.project.id}/queries/${await freshMaterializedQuery()}/refresh` }),
+    },
+    {
+      route: 'POST /projects/{id}/queries/{query_id}/cancel',
+      method: 'POST',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: `/projects/${f.project.id}/queries/${await freshMaterializedQuery()}/cancel` }),
     },
   ]
 

@@ -10,6 +10,7 @@ import { describe, inject } from 'vitest'
 import { createTributary, type Tributary } from '../src/composition.js'
 import { loadConfig } from '../src/config/config.js'
 import { createLogger, type Logger } from '../src/lib/logger.js'
+import type { LanguageModelProvider } from '../src/modules/ai/language-models.js'
 import { generateToken } from '../src/lib/secrets.js'
 
 export type StoreKind = 'pglite' | 'postgres'
@@ -54,6 +55,10 @@ export interface TestAppOptions {
   env?: Record<string, string>
   /** Where the app logs; silent unless TEST_LOG_LEVEL says otherwise. */
   logger?: Logger
+  /** The AI SDK models to use, e.g. `fixedLanguageModels(new MockLanguageModelV4(…))`: never the network. */
+  languageModels?: LanguageModelProvider
+  /** "Now" for relative dates in questions. */
+  now?: () => Date
 }
 
 /** The real app, in process, on a fresh in-memory PGlite or on the run's PostgreSQL database. */
@@ -74,6 +79,8 @@ export async function startTestApp(kind: StoreKind, options: TestAppOptions = {}
     options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
     {
       ...(kind === 'pglite' ? { inMemoryMetadata: { snapshot: pgliteSnapshot() } } : {}),
+      ...(options.languageModels ? { languageModels: options.languageModels } : {}),
+      ...(options.now ? { now: options.now } : {}),
     },
   )
   const platformKey = generateToken()

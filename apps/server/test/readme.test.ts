@@ -31,7 +31,7 @@ it('the README walk-through works when pasted against a fresh server', async () 
   mkdirSync(dataDir)
   server = await startServerProcess({ TRIBUTARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn' })
   // Pasted one after the other into one terminal, as the README says.
-  const script = ['walkthrough', 'walkthrough-sql', 'walkthrough-data', 'walkthrough-semantic']
+  const script = ['walkthrough', 'walkthrough-sql', 'walkthrough-data', 'walkthrough-semantic', 'walkthrough-ask']
     .map(walkthrough)
     .join('\n')
   expect(script).toContain('http://127.0.0.1:8080/api/v1')
@@ -42,7 +42,7 @@ it('the README walk-through works when pasted against a fresh server', async () 
     env: { PATH: process.env.PATH ?? '' },
   })
   const lines = stdout.trim().split('\n')
-  expect(lines).toHaveLength(17)
+  expect(lines).toHaveLength(22)
   const [projects, me, created, refused, audit, catalogs, orders, federated, page] = lines
     .slice(0, 9)
     .map((line) => JSON.parse(line))
@@ -76,7 +76,7 @@ it('the README walk-through works when pasted against a fresh server', async () 
   expect(lines.slice(9, 11)).toEqual(['region,total,target', 'Europe,19.75,20.00'])
 
   // The semantic layer: the refresh read the file's columns and samples, the edits were kept as the user's.
-  const [metadata, relation, golden, search, byName, semantic] = lines.slice(11).map((line) => JSON.parse(line))
+  const [metadata, relation, golden, search, byName, semantic] = lines.slice(11, 17).map((line) => JSON.parse(line))
   const [orderTable] = metadata.data
   expect(orderTable).toMatchObject({ description: 'Web shop orders, one row per order', source: 'user' })
   const columns = Object.fromEntries(orderTable.columns.map((column: { name: string }) => [column.name, column]))
@@ -98,4 +98,26 @@ it('the README walk-through works when pasted against a fresh server', async () 
     ['Europe', 19.75, 'France'],
     ['Europe', 19.75, 'Germany'],
   ])
+
+  // Asking with no language model: golden SQL as it is, the offline engine, a follow-up in its thread, the stream.
+  const [golden2, byCountry, germany, messages] = lines.slice(17, 21).map((line) => JSON.parse(line))
+  expect(golden2).toMatchObject({ answered: true, model: 'offline', golden_sql_id: golden.data[0].golden_sql.id })
+  expect([...golden2.rows].sort()).toEqual([
+    ['Americas', 3],
+    ['Europe', 19.75],
+  ])
+  expect(byCountry).toMatchObject({
+    answered: true,
+    rows: [
+      ['Germany', 12.5],
+      ['France', 7.25],
+      ['Brazil', 3],
+    ],
+  })
+  expect(germany).toMatchObject({ answered: true, thread_id: byCountry.thread_id, rows: [['Germany', 12.5]] })
+  expect(messages.data.map((message: { question: string }) => message.question)).toEqual([
+    'total amount of orders by country',
+    'and in Germany only?',
+  ])
+  expect(lines[21]).toMatch(/^(event: step ){6}event: sql event: rows event: step event: answer event: done ?$/)
 }, 120_000)

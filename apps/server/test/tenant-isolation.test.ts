@@ -638,6 +638,136 @@ describeEachStore('tenant isolation', (kind) => {
     })
   })
 
+  describe('questions and threads stay in their project', () => {
+    let thread: { thread_id: string; message_id: string }
+
+    beforeAll(async () => {
+      const asked = await app.request('POST', `${API}/projects/${A.p1.id}/ask`, {
+        key: A.orgKey,
+        body: { question: 'Secret question of project one' },
+      })
+      expect(asked.status, JSON.stringify(asked.body)).toBe(200)
+      thread = asked.body
+    })
+
+    for (const attacker of [...OUTSIDERS, 'A project 2 key'] as Attacker[]) {
+      it(`${attacker}: every ask and thread route of A's p1 → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const own = attacker === 'A project 2 key' ? A.p2.id : B.p1.id
+        const threadPath = `/projects/${A.p1.id}/threads/${thread.thread_id}`
+        const requests: [string, string, unknown?][] = [
+          ['POST', `/projects/${A.p1.id}/ask`, { question: 'how many rows' }],
+          ['POST', `/projects/${A.p1.id}/ask/stream`, { question: 'how many rows' }],
+          ['GET', `/projects/${A.p1.id}/threads`],
+          ['GET', threadPath],
+          ['PATCH', threadPath, { title: 'hijacked' }],
+          ['DELETE', threadPath],
+          ['GET', `${threadPath}/messages`],
+          ['POST', `${threadPath}/messages/${thread.message_id}/feedback`, { correct: false }],
+          ['GET', `/projects/${A.p1.id}/questions/suggest`],
+          ['POST', `/projects/${A.p1.id}/metadata/internal/main/t/generate`],
+          // A's thread through a project the attacker may use.
+          ['GET', `/projects/${own}/threads/${thread.thread_id}`],
+          ['GET', `/projects/${own}/threads/${thread.thread_id}/messages`],
+          ['POST', `/projects/${own}/ask`, { question: 'and the rest?', thread_id: thread.thread_id }],
+        ]
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+        }
+      })
+    }
+
+    it("A's thread is unchanged afterwards", async () => {
+      const read = await app.request('GET', `${API}/projects/${A.p1.id}/threads/${thread.thread_id}/messages`, {
+        key: A.orgKey,
+      })
+      expect(read.status).toBe(200)
+      expect(read.body.data).toHaveLength(1)
+      expect(read.body.data[0]).toMatchObject({ question: 'Secret question of project one', feedback: null })
+    })
+  })
+
+  describe('AI settings, usage and data policy stay in their tenant', () => {
+    let settings: unknown
+    let policy: unknown
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+
+    beforeAll(async () => {
+      const saved = await app.request('PUT', `${API}/organizations/${A.organization.id}/ai-settings`, {
+        key: A.admin.token,
+        body: {
+          provider: 'openai-compatible',
+          model: 'llama3.1',
+          base_url: 'http://127.0.0.1:11434/v1',
+          api_key: 'a-secret',
+          monthly_token_budget: 1_000_000_000,
+        },
+      })
+      expect(saved.status, JSON.stringify(saved.body)).toBe(200)
+      settings = saved.body
+      const changed = await app.request('PUT', `${API}/projects/${A.p1.id}/ai-policy`, {
+        key: A.editor.token,
+        body: { share_rows: true },
+      })
+      expect(changed.status, JSON.stringify(changed.body)).toBe(200)
+      policy = changed.body
+    })
+
+    for (const attacker of OUTSIDERS) {
+      it(`${attacker}: A's AI settings and usage → 404, as for an organization that exists nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const requests: [string, string, unknown?][] = [
+          ['GET', `/organizations/${A.organization.id}/ai-settings`],
+          ['PUT', `/organizations/${A.organization.id}/ai-settings`, { provider: 'none' }],
+          ['PUT', `/organizations/${A.organization.id}/ai-settings`, { base_url: 'http://127.0.0.1:1/v1' }],
+          ['GET', `/organizations/${A.organization.id}/ai-usage`],
+        ]
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghost = await app.request(method, `${API}${path.replace(A.organization.id, randomUUID())}`, {
+            key,
+            body,
+          })
+          expectError(ghost, 404, 'not_found')
+          expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+        }
+      })
+    }
+
+    for (const attacker of [...OUTSIDERS, 'A project 2 key'] as Attacker[]) {
+      it(`${attacker}: the data policy of A's p1 → 404`, async () => {
+        const key = keyOf(fixture, attacker)
+        for (const [method, body] of [
+          ['GET', undefined],
+          ['PUT', { share_values: false }],
+        ] as const) {
+          const path = `/projects/${A.p1.id}/ai-policy`
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghost = await app.request(method, `${API}${path.replace(A.p1.id, randomUUID())}`, { key, body })
+          expect(anonymised(response)).toBe(anonymised(ghost))
+        }
+      })
+    }
+
+    it("A's settings and policy are unchanged afterwards; B's are its own", async () => {
+      const read = await app.request('GET', `${API}/organizations/${A.organization.id}/ai-settings`, {
+        key: A.viewer.token,
+      })
+      expect(read.body).toEqual(settings)
+      const readPolicy = await app.request('GET', `${API}/projects/${A.p1.id}/ai-policy`, { key: A.p1Key.key })
+      expect(readPolicy.body).toEqual(policy)
+      const theirs = await app.request('GET', `${API}/organizations/${B.organization.id}/ai-settings`, {
+        key: B.orgKey,
+      })
+      expect(theirs.body).toMatchObject({ provider: null, api_key_set: false, monthly_token_budget: null })
+      const theirPolicy = await app.request('GET', `${API}/projects/${B.p1.id}/ai-policy`, { key: B.orgKey })
+      expect(theirPolicy.body).toMatchObject({ share_values: true, share_rows: false })
+    })
+  })
+
   describe('caches stay in their project', () => {
     let cache: { id: string }
     const attackers: Attacker[] = [...OUTSIDERS, 'A project 2 key']
@@ -712,6 +842,75 @@ describeEachStore('tenant isolation', (kind) => {
       const read = await app.request('GET', `${API}/projects/${A.p1.id}/caches/${cache.id}`, { key: A.viewer.token })
       expect(read.status).toBe(200)
       expect(read.body).toEqual(cache)
+    })
+  })
+
+  describe('materialized queries stay in their project', () => {
+    let query: { id: string }
+    let settled: unknown
+    const attackers: Attacker[] = [...OUTSIDERS, 'A project 2 key']
+    const ownProject = (attacker: Attacker) => (attacker === 'A project 2 key' ? A.p2.id : B.p1.id)
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+    const statusPath = () => `${API}/projects/${A.p1.id}/queries/${query.id}/status`
+
+    beforeAll(async () => {
+      const created = await app.request('POST', `${API}/projects/${A.p1.id}/queries`, {
+        key: A.orgKey,
+        body: { display_name: 'Secret total', sql: 'select 42 as secret', query_type: 'MATERIALIZED' },
+      })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      query = created.body
+      // Computed when saved: wait for that, so that anything changing the status afterwards is an attack.
+      for (let i = 0; ; i += 1) {
+        const status = await app.request('GET', statusPath(), { key: A.orgKey })
+        if (status.body.status === 'COMPLETED' && status.body.job_status === 'succeeded') {
+          settled = status.body
+          break
+        }
+        if (i > 400) throw new Error(`not computed: ${JSON.stringify(status.body)}`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    })
+
+    for (const attacker of attackers) {
+      it(`${attacker}: every materialized-query route of A's p1 → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const own = ownProject(attacker)
+        const requests: [string, string][] = [
+          ['GET', `/projects/${A.p1.id}/materialized-queries/status`],
+          ['GET', `/projects/${A.p1.id}/queries/${query.id}/status`],
+          ['POST', `/projects/${A.p1.id}/queries/${query.id}/refresh`],
+          ['POST', `/projects/${A.p1.id}/queries/${query.id}/cancel`],
+          // A's query through a project the attacker may use.
+          ['GET', `/projects/${own}/queries/${query.id}/status`],
+          ['POST', `/projects/${own}/queries/${query.id}/refresh`],
+          ['POST', `/projects/${own}/queries/${query.id}/cancel`],
+        ]
+        for (const [method, path] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key })
+          expectError(response, 404, 'not_found')
+          const ghostPath = path.replace(A.p1.id, randomUUID()).replace(query.id, randomUUID())
+          const ghost = await app.request(method, `${API}${ghostPath}`, { key })
+          expectError(ghost, 404, 'not_found')
+          expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+        }
+        const listed = await app.request('GET', `${API}/projects/${own}/materialized-queries/status`, { key })
+        expect(listed.status).toBe(200)
+        expect((listed.body.data as { query_id: string }[]).map((item) => item.query_id)).not.toContain(query.id)
+        // Nor read by name from its own project.
+        const read = await app.request('POST', `${API}/projects/${own}/sql`, {
+          key,
+          body: { sql: 'select secret from queries.materialized."Secret total"' },
+        })
+        expect(read.status).toBe(400)
+        expect(JSON.stringify(read.body)).not.toContain('42')
+      })
+    }
+
+    it("A's materialized query is unchanged afterwards: not computed again, not cancelled", async () => {
+      const read = await app.request('GET', statusPath(), { key: A.viewer.token })
+      expect(read.status).toBe(200)
+      expect(read.body).toEqual(settled)
     })
   })
 

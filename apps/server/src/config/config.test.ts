@@ -54,6 +54,68 @@ describe('loadConfig', () => {
     }
   })
 
+  it('has no language model unless one is configured, and a 60 s timeout for model calls', () => {
+    expect(loadConfig({}).ai).toEqual({
+      provider: undefined,
+      model: undefined,
+      baseUrl: undefined,
+      apiKey: undefined,
+      embeddingModel: undefined,
+      timeoutMs: 60_000,
+    })
+  })
+
+  it('reads the instance language model', () => {
+    expect(
+      loadConfig({
+        TRIBUTARY_AI_PROVIDER: 'openai-compatible',
+        TRIBUTARY_AI_MODEL: 'llama3.1',
+        TRIBUTARY_AI_BASE_URL: 'http://127.0.0.1:11434/v1/',
+        TRIBUTARY_AI_EMBEDDING_MODEL: 'nomic-embed-text',
+        TRIBUTARY_AI_TIMEOUT_MS: '5000',
+      }).ai,
+    ).toEqual({
+      provider: 'openai-compatible',
+      model: 'llama3.1',
+      baseUrl: 'http://127.0.0.1:11434/v1',
+      apiKey: undefined,
+      embeddingModel: 'nomic-embed-text',
+      timeoutMs: 5000,
+    })
+    expect(
+      loadConfig({
+        TRIBUTARY_AI_PROVIDER: 'anthropic',
+        TRIBUTARY_AI_MODEL: 'claude-3-5-haiku-latest',
+        TRIBUTARY_AI_API_KEY: 'k',
+      }).ai,
+    ).toMatchObject({ provider: 'anthropic', apiKey: 'k' })
+  })
+
+  it('refuses AI settings that do not fit together, naming each', () => {
+    const refused: [Record<string, string>, RegExp][] = [
+      [{ TRIBUTARY_AI_PROVIDER: 'gemini', TRIBUTARY_AI_MODEL: 'x' }, /TRIBUTARY_AI_PROVIDER/],
+      [{ TRIBUTARY_AI_PROVIDER: 'openai', TRIBUTARY_AI_API_KEY: 'k' }, /TRIBUTARY_AI_MODEL: is required/],
+      [{ TRIBUTARY_AI_PROVIDER: 'openai-compatible', TRIBUTARY_AI_MODEL: 'x' }, /TRIBUTARY_AI_BASE_URL: is required/],
+      [{ TRIBUTARY_AI_PROVIDER: 'openai', TRIBUTARY_AI_MODEL: 'gpt-4o' }, /TRIBUTARY_AI_API_KEY: is required/],
+      [
+        { TRIBUTARY_AI_PROVIDER: 'openai-compatible', TRIBUTARY_AI_MODEL: 'x', TRIBUTARY_AI_BASE_URL: 'ftp://host' },
+        /TRIBUTARY_AI_BASE_URL/,
+      ],
+      [
+        {
+          TRIBUTARY_AI_PROVIDER: 'anthropic',
+          TRIBUTARY_AI_MODEL: 'c',
+          TRIBUTARY_AI_API_KEY: 'k',
+          TRIBUTARY_AI_EMBEDDING_MODEL: 'e',
+        },
+        /TRIBUTARY_AI_EMBEDDING_MODEL: Anthropic has no embedding models/,
+      ],
+      [{ TRIBUTARY_AI_MODEL: 'gpt-4o' }, /TRIBUTARY_AI_MODEL: needs TRIBUTARY_AI_PROVIDER/],
+      [{ TRIBUTARY_AI_TIMEOUT_MS: '0' }, /TRIBUTARY_AI_TIMEOUT_MS/],
+    ]
+    for (const [env, message] of refused) expect(() => loadConfig(env), JSON.stringify(env)).toThrow(message)
+  })
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' })).toMatchObject({ port: 8080, databaseUrl: undefined })
   })

@@ -47,6 +47,16 @@ const ConfigSchema = z.object({
   TRIBUTARY_JOB_LEASE_MS: z.coerce.number().int().min(1_000).default(30_000),
   TRIBUTARY_JOB_RETRY_DELAY_MS: positiveInt.default(1_000),
   TRIBUTARY_JOB_QUEUE: z.string().min(1).max(500).optional(),
+  // The instance's language model; organizations may choose their own. Unset: questions are answered offline.
+  TRIBUTARY_AI_PROVIDER: z.enum(['openai', 'anthropic', 'openai-compatible']).optional(),
+  TRIBUTARY_AI_MODEL: z.string().min(1).max(200).optional(),
+  TRIBUTARY_AI_BASE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  TRIBUTARY_AI_API_KEY: z.string().min(1).optional(),
+  TRIBUTARY_AI_EMBEDDING_MODEL: z.string().min(1).max(200).optional(),
+  TRIBUTARY_AI_TIMEOUT_MS: positiveInt.default(60_000),
 })
 
 export interface Config {
@@ -85,6 +95,19 @@ export interface Config {
   jobRetryDelayMs: number
   /** Processes with the same queue name share jobs; by default those with the same data directory. */
   jobQueue: string
+  ai: AiConfig
+}
+
+/** The instance's language model, used by organizations that did not choose their own. */
+export interface AiConfig {
+  /** Unset: no language model, questions are answered by the offline engine. */
+  provider: 'openai' | 'anthropic' | 'openai-compatible' | undefined
+  model: string | undefined
+  baseUrl: string | undefined
+  apiKey: string | undefined
+  embeddingModel: string | undefined
+  /** How long one call of a model may take, organizations' models included. */
+  timeoutMs: number
 }
 
 export class ConfigError extends Error {
@@ -108,6 +131,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const relative = operatorRoots.find((root) => !path.isAbsolute(root))
   if (relative)
     throw new ConfigError(`invalid configuration:\n  TRIBUTARY_FILE_ROOTS: '${relative}' is not an absolute path`)
+  const aiProblems = aiConfigProblems(e)
+  if (aiProblems.length > 0) throw new ConfigError(`invalid configuration:\n  ${aiProblems.join('\n  ')}`)
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
@@ -136,5 +161,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jobLeaseMs: e.TRIBUTARY_JOB_LEASE_MS,
     jobRetryDelayMs: e.TRIBUTARY_JOB_RETRY_DELAY_MS,
     jobQueue: e.TRIBUTARY_JOB_QUEUE ?? dataDir,
+    ai: Object.freeze({
+      provider: e.TRIBUTARY_AI_PROVIDER,
+      model: e.TRIBUTARY_AI_MODEL,
+      baseUrl: e.TRIBUTARY_AI_BASE_URL,
+      apiKey: e.TRIBUTARY_AI_API_KEY,
+      embeddingModel: e.TRIBUTARY_AI_EMBEDDING_MODEL,
+      timeoutMs: e.TRIBUTARY_AI_TIMEOUT_MS,
+    }),
   })
+}
+
+/**
+ * The AI settings that only make sense together. OpenAI and Anthropic need the key here: the SDKs
+ * would otherwise read it from their own variables, which this server does not.
+ */
+function aiConfigProblems(e: z.infer<typeof ConfigSchema>): string[] {
+  const provider = e.TRIBUTARY_AI_PROVIDER
+  if (!provider) {
+    const stray = (
+      ['TRIBUTARY_AI_MODEL', 'TRIBUTARY_AI_BASE_URL', 'TRIBUTARY_AI_API_KEY', 'TRIBUTARY_AI_EMBEDDING_MODEL'] as const
+    ).filter((name) => e[name] !== undefined)
+    return stray.map((name) => `${name}: needs TRIBUTARY_AI_PROVIDER (openai, anthropic or openai-compatible)`)
+  }
+  const problems: string[] = []
+  if (!e.TRIBUTARY_AI_MODEL) problems.push(`TRIBUTARY_AI_MODEL: is required with TRIBUTARY_AI_PROVIDER=${provider}`)
+  if (provider === 'openai-compatible' && !e.TRIBUTARY_AI_BASE_URL) {
+    problems.push('TRIBUTARY_AI_BASE_URL: is required with TRIBUTARY_AI_PROVIDER=openai-compatible')
+  }
+  if (provider !== 'openai-compatible' && !e.TRIBUTARY_AI_API_KEY) {
+    problems.push(`TRIBUTARY_AI_API_KEY: is required with TRIBUTARY_AI_PROVIDER=${provider}`)
+  }
+  if (provider === 'anthropic' && e.TRIBUTARY_AI_EMBEDDING_MODEL) {
+    problems.push('TRIBUTARY_AI_EMBEDDING_MODEL: Anthropic has no embedding models; leave it unset')
+  }
+  return problems
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
@@ -175,6 +175,41 @@ describe('executeInto', () => {
       ),
     ).rejects.toMatchObject({ kind: 'cancelled' })
     expect(Date.now() - started).toBeLessThan(3_000)
+  })
+
+  it('stops a query cancelled before it reached the engine, or while it was being prepared', async () => {
+    const directory = path.join(root, 'into-4')
+    mkdirSync(directory)
+    const before = new AbortController()
+    before.abort()
+    const early = path.join(directory, 'early.duckdb')
+    await expect(
+      engine.executeInto(
+        { ...query('SELECT id FROM shop.main.customers'), signal: before.signal },
+        { file: early, table: 'data' },
+      ),
+    ).rejects.toMatchObject({ kind: 'cancelled' })
+
+    // Aborted as its catalogs are resolved: no listener is in place yet, and nothing may start after.
+    const during = new AbortController()
+    const catalogs = fixedCatalogs(handle)
+    const late = path.join(directory, 'late.duckdb')
+    await expect(
+      engine.executeInto(
+        {
+          ...query('SELECT id FROM shop.main.customers'),
+          resolveCatalogs: async (names, scope) => {
+            during.abort()
+            return catalogs.resolveCatalogs(names, scope)
+          },
+          signal: during.signal,
+        },
+        { file: late, table: 'data' },
+      ),
+    ).rejects.toMatchObject({ kind: 'cancelled' })
+    // The query did not go on in the background: it would have made the file it writes into.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect([existsSync(early), existsSync(late)]).toEqual([false, false])
   })
 
   it('reads a table from its local copy when the catalog has one, and says so in the stats', async () => {

@@ -154,6 +154,7 @@ type LoadedSource = EngineStats['sources'][number]
 class QueryScope {
   readonly #connections: DuckDBConnection[] = []
   readonly #sessions: Promise<SourceSession>[] = []
+  #interrupted = false
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -166,9 +167,11 @@ class QueryScope {
     return this.catalogs.get(name)!
   }
 
+  /** A connection of the query's DuckDB; refused once the query is stopped, which it could not reach. */
   async connect(): Promise<DuckDBConnection> {
     const connection = await this.instance.connect()
     this.#connections.push(connection)
+    if (this.#interrupted) throw new EngineError('cancelled', 'the query was stopped')
     return connection
   }
 
@@ -190,6 +193,7 @@ class QueryScope {
 
   /** Stops what DuckDB is running for the query (an abort listener, hence bound). */
   readonly interrupt = () => {
+    this.#interrupted = true
     // An interrupt cannot reach a reader still opening its pipe, which waits for a writer that the
     // stopped load will never open: removing the pipes lets it go (see FifoMaker.removeDirectory).
     this.fifos.removeDirectory(this.fifoDir)
@@ -351,6 +355,8 @@ export class SqlEngine {
     const controller = new AbortController()
     const onCallerAbort = () => controller.abort(new EngineError('cancelled', 'the query was cancelled'))
     query.signal?.addEventListener('abort', onCallerAbort, { once: true })
+    // Cancelled before it got here (while its project was checked, say): a listener added now never fires.
+    if (query.signal?.aborted) onCallerAbort()
     const timer = setTimeout(
       () =>
         controller.abort(
@@ -382,6 +388,8 @@ export class SqlEngine {
     const scope = new QueryScope(instance, catalogs, this.#fifos, await this.#fifos.directory())
     let failed = false
     signal.addEventListener('abort', scope.interrupt, { once: true })
+    // Stopped while it was being prepared: the listener just added will not fire, and nothing may start.
+    if (signal.aborted) scope.interrupt()
     try {
       const main = await scope.connect()
       // Timestamps with time zones come out in UTC whatever the machine's zone.
@@ -390,6 +398,8 @@ export class SqlEngine {
       const sources = await this.#loadSources(scope, plan, signal)
       if (access.attach) await main.run(`ATTACH ${quoteLiteral(access.attach)} AS ${quoteIdentifier(INTO_CATALOG)}`)
       await lockDown(main, access.writableDirectory)
+      // An interrupt between two statements stops neither: look before the one that does the work.
+      signal.throwIfAborted()
       const result = await finish(main, plan.sql, plan.values)
       return { result, stats: queryStats(started, sources) }
     } catch (error) {
@@ -768,6 +778,7 @@ function ageSeconds(since: Date): number {
 
 function aborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason as Error)
     signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true })
   })
 }

@@ -55,13 +55,24 @@ function clientLeft(c: Context<AppEnv>): boolean {
 }
 
 export function sendError(c: Context, error: AppError, requestId: string): Response {
-  const body: ErrorEnvelope = {
+  return c.json(errorEnvelope(error, requestId), error.status as ContentfulStatusCode)
+}
+
+/**
+ * The envelope of an error, for a response or an event of a stream already under way. Anything but an
+ * AppError is logged and told as an internal error.
+ */
+export function errorEnvelope(error: unknown, requestId: string, logger?: Logger): ErrorEnvelope {
+  const appError =
+    (error instanceof Error ? toAppError(error) : undefined) ??
+    new AppError('internal_error', `internal error; quote request id ${requestId} when reporting it`)
+  if (appError.code === 'internal_error') logger?.error({ err: error, request_id: requestId }, 'unhandled error')
+  return {
     error: {
-      code: error.code,
-      message: error.message,
-      ...(error.details === undefined ? {} : { details: error.details }),
+      code: appError.code,
+      message: appError.message,
+      ...(appError.details === undefined ? {} : { details: appError.details }),
       request_id: requestId,
     },
   }
-  return c.json(body, error.status as ContentfulStatusCode)
 }

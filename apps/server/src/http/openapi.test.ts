@@ -102,6 +102,16 @@ const EXPECTED_ROUTES = [
   'GET /projects/{project_id}/golden-sql/{golden_sql_id}',
   'PUT /projects/{project_id}/golden-sql/{golden_sql_id}',
   'DELETE /projects/{project_id}/golden-sql/{golden_sql_id}',
+  'POST /projects/{project_id}/ask',
+  'POST /projects/{project_id}/ask/stream',
+  'GET /projects/{project_id}/threads',
+  'GET /projects/{project_id}/threads/{thread_id}',
+  'PATCH /projects/{project_id}/threads/{thread_id}',
+  'DELETE /projects/{project_id}/threads/{thread_id}',
+  'GET /projects/{project_id}/threads/{thread_id}/messages',
+  'POST /projects/{project_id}/threads/{thread_id}/messages/{message_id}/feedback',
+  'POST /projects/{project_id}/metadata/{catalog}/{schema}/{table}/generate',
+  'GET /projects/{project_id}/questions/suggest',
   'GET /projects/{project_id}/materialized-queries/status',
   'GET /projects/{project_id}/queries/{query_id}/status',
   'POST /projects/{project_id}/queries/{query_id}/refresh',
@@ -135,6 +145,11 @@ const EXPECTED_ROUTES = [
   'GET /projects/{project_id}/exports/{export_id}',
   'GET /projects/{project_id}/exports/{export_id}/download',
   'GET /export-downloads/{export_id}',
+  'GET /organizations/{organization_id}/ai-settings',
+  'PUT /organizations/{organization_id}/ai-settings',
+  'GET /organizations/{organization_id}/ai-usage',
+  'GET /projects/{project_id}/ai-policy',
+  'PUT /projects/{project_id}/ai-policy',
 ]
 
 describe('OpenAPI document and docs', () => {
@@ -159,7 +174,7 @@ describe('OpenAPI document and docs', () => {
       for (const [method, operation] of Object.entries(operations)) {
         const label = `${method.toUpperCase()} ${path}`
         // Actions whose body is optional, and the one route that takes a file upload or JSON.
-        const isAction = /\/(test|refresh|cancel|run|exports)$/.test(path)
+        const isAction = /\/(test|refresh|cancel|run|exports|generate)$/.test(path)
         const isUpload = method === 'post' && path.endsWith('/imports')
         if ((method === 'post' && !isAction) || method === 'patch') {
           expect(operation.requestBody?.required, label).toBe(!isUpload)

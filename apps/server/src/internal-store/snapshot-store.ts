@@ -4,7 +4,7 @@ import path from 'node:path'
 
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api'
 
-import { quoteLiteral } from '../engine/duckdb-sql.js'
+import { quoteIdentifier, quoteLiteral } from '../engine/duckdb-sql.js'
 import { newId } from '../lib/ids.js'
 
 export interface SnapshotStoreOptions {
@@ -70,18 +70,45 @@ export class SnapshotStore {
    */
   async copy(location: SnapshotLocation, fromVersionId: string): Promise<PendingVersion> {
     const pending = await this.create(location)
-    await copyFile(this.versionPath(location, fromVersionId), pending.path, constants.COPYFILE_FICLONE)
+    try {
+      await copyFile(this.versionPath(location, fromVersionId), pending.path, constants.COPYFILE_FICLONE)
+    } catch (error) {
+      await this.discard(pending)
+      throw error
+    }
     return pending
   }
 
   /**
    * Runs `work` on a private DuckDB with the pending version attached as `snapshot` (writable),
    * then checkpoints and closes it so that the file is complete. Aborting `signal` interrupts DuckDB.
+   * `alongside` are other files attached read-only under the given aliases (a delta to merge).
    */
   async edit<T>(
     pending: PendingVersion,
     work: (connection: DuckDBConnection) => Promise<T>,
     signal?: AbortSignal,
+    alongside: Readonly<Record<string, string>> = {},
+  ): Promise<T> {
+    return this.#session(pending.path, false, work, signal, alongside)
+  }
+
+  /** Runs `work` with a current version attached read-only as `snapshot` (its columns, say). */
+  async read<T>(
+    location: SnapshotLocation,
+    versionId: string,
+    work: (connection: DuckDBConnection) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    return this.#session(this.versionPath(location, versionId), true, work, signal, {})
+  }
+
+  async #session<T>(
+    file: string,
+    readOnly: boolean,
+    work: (connection: DuckDBConnection) => Promise<T>,
+    signal: AbortSignal | undefined,
+    alongside: Readonly<Record<string, string>>,
   ): Promise<T> {
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(this.options.threads),
@@ -95,7 +122,10 @@ export class SnapshotStore {
       if (signal?.aborted) throw signal.reason
       // Values with a zone read and print in UTC, as query results do.
       await connection.run("SET TimeZone = 'UTC'")
-      await connection.run(`ATTACH ${quoteLiteral(pending.path)} AS ${SNAPSHOT_ALIAS}`)
+      await connection.run(`ATTACH ${quoteLiteral(file)} AS ${SNAPSHOT_ALIAS}${readOnly ? ' (READ_ONLY)' : ''}`)
+      for (const [alias, other] of Object.entries(alongside)) {
+        await connection.run(`ATTACH ${quoteLiteral(other)} AS ${quoteIdentifier(alias)} (READ_ONLY)`)
+      }
       const result = await work(connection)
       await connection.run(`DETACH ${SNAPSHOT_ALIAS}`)
       return result

@@ -222,6 +222,35 @@ describeEachStore('job queue', (kind) => {
     expect((await settled(running.id)).status).toBe('cancelled')
   })
 
+  it('ends cancelled, not retried, a job whose handler found its cancellation recorded before the abort came', async () => {
+    const name = uniqueQueue()
+    let runs = 0
+    const worker = newQueue(
+      name,
+      [
+        {
+          kind: 'checks',
+          retryable: true,
+          run: async (running) => {
+            runs += 1
+            // As a handler does before making its work visible: the request is on the row already.
+            await until(async () => (await row(running.id)).cancel_requested_at !== null)
+            throw new JobAbortedError('cancel')
+          },
+        },
+      ],
+      // No heartbeat in time to bring the abort: only the handler knows.
+      { heartbeatMs: 60_000 },
+    )
+    const other = newQueue(name, [{ kind: 'checks', retryable: true, run: () => Promise.resolve({}) }])
+    worker.start()
+    const running = await job(worker, 'checks')
+    await until(async () => (await row(running.id)).status === 'running')
+    await other.cancel(running.id)
+    expect(await settled(running.id)).toMatchObject({ status: 'cancelled', attempt: 1, error: null })
+    expect(runs).toBe(1)
+  })
+
   it('reclaims a job whose worker died: retried when retryable, failed with a reason when not', async () => {
     const queue = newQueue(uniqueQueue(), [
       { kind: 'safe', retryable: true, run: async (running) => ({ attempt: running.attempt }) },

@@ -445,8 +445,15 @@ export class JobQueue {
     }
     const elapsedMs = Math.round(performance.now() - started)
 
+    // A handler that found the cancellation recorded before its abort arrived (asked on another
+    // server, or just as it finished) says so by throwing the reason the abort would carry.
+    const cause =
+      active.cause ??
+      ('error' in outcome && outcome.error instanceof JobAbortedError && outcome.error.reason === 'cancel'
+        ? 'cancel'
+        : undefined)
     try {
-      switch (active.cause) {
+      switch (cause) {
         case 'lost':
           log?.warn('another worker took the job over; its outcome here is discarded')
           return

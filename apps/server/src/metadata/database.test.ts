@@ -57,6 +57,8 @@ describeEachStore('metadata store', (kind) => {
       '0012-scheduler',
       '0013-caches',
       '0014-materialized-queries',
+      '0015-ai',
+      '0016-ask-threads',
     ])
     await migrateToLatest(store.db)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)

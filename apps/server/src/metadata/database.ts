@@ -19,6 +19,8 @@ import * as semanticCatalogsMigration from './migrations/0011-semantic-catalogs.
 import * as schedulerMigration from './migrations/0012-scheduler.js'
 import * as cachesMigration from './migrations/0013-caches.js'
 import * as materializedQueriesMigration from './migrations/0014-materialized-queries.js'
+import * as aiMigration from './migrations/0015-ai.js'
+import * as askThreadsMigration from './migrations/0016-ask-threads.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import { namingPool } from './prepared.js'
 import type { Database } from './schema.js'
@@ -61,6 +63,8 @@ const MIGRATIONS: readonly { module: string; name: string; migration: Migration 
   { module: 'platform', name: '0012-scheduler', migration: schedulerMigration },
   { module: 'caches', name: '0013-caches', migration: cachesMigration },
   { module: 'materializedQueries', name: '0014-materialized-queries', migration: materializedQueriesMigration },
+  { module: 'ai', name: '0015-ai', migration: aiMigration },
+  { module: 'ask', name: '0016-ask-threads', migration: askThreadsMigration },
 ]
 
 const migrations: Record<string, Migration> = Object.fromEntries(

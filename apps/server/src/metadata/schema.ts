@@ -490,6 +490,98 @@ export interface CacheRunsTable {
   error: StoredRunError
 }
 
+export interface AskThreadsTable {
+  id: string
+  organization_id: string
+  project_id: string
+  title: string
+  created_by_type: 'api_key' | 'user'
+  created_by_id: string
+  message_count: Generated<number>
+  created_at: Timestamp
+  updated_at: Timestamp
+  archived_at: NullableTimestamp
+}
+
+type JsonOf<T> = ColumnType<T, string, string>
+
+export interface AskMessagesTable {
+  id: string
+  thread_id: string
+  organization_id: string
+  project_id: string
+  question: string
+  answered: boolean
+  reason: string | null
+  sql: string | null
+  columns: JsonOf<{ name: string; type: string }[]>
+  rows: JsonOf<unknown[][]>
+  row_count: number
+  truncated: boolean
+  answer: string | null
+  steps: JsonOf<AskStepRecord[]>
+  model: string
+  golden_sql_id: string | null
+  input_tokens: number
+  output_tokens: number
+  execution_time_ms: number
+  feedback: ColumnType<AskFeedbackRecord | null, string | null | undefined, string | null>
+  created_at: Timestamp
+}
+
+export interface AskStepRecord {
+  name: 'context' | 'retrieve' | 'golden_sql' | 'generate' | 'validate' | 'execute' | 'answer'
+  status: 'ok' | 'failed' | 'skipped'
+  attempt: number | null
+  input: string | null
+  output: string | null
+  duration_ms: number
+  input_tokens: number | null
+  output_tokens: number | null
+}
+
+export interface AskFeedbackRecord {
+  correct: boolean
+  sql: string | null
+  golden_sql_id: string | null
+  at: string
+}
+
+/** An organization's language model settings (issue 12); `api_key` is sealed. */
+export interface AiSettingsTable {
+  organization_id: string
+  provider: 'openai' | 'anthropic' | 'openai-compatible' | 'none' | null
+  model: string | null
+  base_url: string | null
+  api_key: string | null
+  embedding_model: string | null
+  /** int8: a string from node-postgres. */
+  monthly_token_budget: ColumnType<string | number | null, number | null, number | null>
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface AiPoliciesTable {
+  project_id: string
+  organization_id: string
+  share_values: boolean
+  share_rows: boolean
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface AiUsageTable {
+  id: string
+  organization_id: string
+  project_id: string | null
+  feature: 'ask' | 'generate' | 'suggest'
+  provider: string
+  model: string
+  input_tokens: number
+  output_tokens: number
+  created_at: Timestamp
+}
+
 export interface Database {
   organizations: OrganizationsTable
   workspaces: WorkspacesTable
@@ -517,6 +609,11 @@ export interface Database {
   schedule_runs: ScheduleRunsTable
   caches: CachesTable
   cache_runs: CacheRunsTable
+  ai_settings: AiSettingsTable
+  ai_policies: AiPoliciesTable
+  ai_usage: AiUsageTable
+  ask_threads: AskThreadsTable
+  ask_messages: AskMessagesTable
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>
@@ -544,3 +641,7 @@ export type ScheduleRow = Selectable<SchedulesTable>
 export type ScheduleRunRow = Selectable<ScheduleRunsTable>
 export type CacheRow = Selectable<CachesTable>
 export type CacheRunRow = Selectable<CacheRunsTable>
+export type AiSettingsRow = Selectable<AiSettingsTable>
+export type AiPolicyRow = Selectable<AiPoliciesTable>
+export type AskThreadRow = Selectable<AskThreadsTable>
+export type AskMessageRow = Selectable<AskMessagesTable>

@@ -16,6 +16,7 @@ import type { JobHandler, JobQueue } from '../jobs/queue.js'
 import type { Logger } from '../lib/logger.js'
 import type { SecretBox } from '../lib/secret-box.js'
 import type { MetadataDb, MetadataStore } from '../metadata/database.js'
+import type { LanguageModelProvider } from './ai/language-models.js'
 import type { ScheduledTask, Scheduler } from '../scheduler/scheduler.js'
 
 /**
@@ -31,6 +32,10 @@ export interface Platform {
   sessions: SessionTokens
   /** Encrypts the secrets of connection settings at rest. */
   connectionSecrets: SecretBox
+  /** Encrypts organizations' language model API keys at rest. */
+  aiSecrets: SecretBox
+  /** Turns AI settings into AI SDK models; tests inject mock models here. */
+  languageModels: LanguageModelProvider
   /** Signs export download links. */
   exportLinkKey: Uint8Array
   /** Signs outbound callbacks (webhooks); per-project secrets are derived from it. */
@@ -47,6 +52,8 @@ export interface Platform {
   connectors: readonly Connector<unknown>[]
   connectorContext: ConnectorContext
   fileDirs: JobFileDirs
+  /** "Now" for what reads the calendar (relative dates in questions); fixed by tests. */
+  now: () => Date
 }
 
 export type Router = OpenAPIHono<AppEnv>

@@ -130,29 +130,40 @@ export const QueryType = z.enum(QUERY_TYPES).meta({
 })
 export type QueryType = z.infer<typeof QueryType>
 
+/** Peaka's `{expression}`: an ISO-8601 duration is an interval, anything else a cron expression read in UTC. */
+function expressionSchedule(expression: string): Schedule {
+  return parseIsoDuration(expression)
+    ? { type: 'interval', every: expression.toUpperCase() }
+    : { type: 'cron', cron: expression, timezone: 'UTC' }
+}
+
+// The expression is checked by a refinement, not in a transform: a union reports the issues of the one
+// form that recognized the body, and a failing transform would hide them behind "Invalid input".
+const ExpressionSchedule = z.strictObject({
+  expression: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(200, 'must be at most 200 characters')
+    .superRefine((expression, ctx) => {
+      if (expression.length === 0 || expression.length > 200) return
+      const checked = Schedule.safeParse(expressionSchedule(expression))
+      if (!checked.success)
+        for (const issue of checked.error.issues) ctx.addIssue({ code: 'custom', message: issue.message })
+    })
+    .meta({ description: 'A cron expression (read in UTC) or an ISO-8601 duration', example: '0 3 * * *' }),
+})
+
 /**
  * A materialized query's schedule: the platform's `Schedule`, or Peaka's older `{expression}` form (a cron
  * expression read in UTC, or an ISO-8601 duration), which is stored as the equivalent `Schedule`.
  */
 export const QuerySchedule = z
-  .union([
-    Schedule,
-    z
-      .strictObject({
-        expression: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
-      })
-      .transform((written, ctx): Schedule => {
-        const asSchedule: Schedule = parseIsoDuration(written.expression)
-          ? { type: 'interval', every: written.expression.toUpperCase() }
-          : { type: 'cron', cron: written.expression, timezone: 'UTC' }
-        const checked = Schedule.safeParse(asSchedule)
-        if (checked.success) return checked.data
-        for (const issue of checked.error.issues)
-          ctx.addIssue({ code: 'custom', message: issue.message, path: ['expression'] })
-        return z.NEVER
-      }),
-  ])
+  .union([Schedule, ExpressionSchedule])
   .meta({ id: 'QuerySchedule' })
+  .transform((written): Schedule =>
+    'expression' in written ? Schedule.parse(expressionSchedule(written.expression)) : written,
+  )
 
 export const SavedQuery = z
   .object({

@@ -104,6 +104,11 @@ export class CachesRepo {
     await this.db.deleteFrom('caches').where('id', '=', id).execute()
   }
 
+  /** The caches made of one connection, in any state. */
+  async ofConnection(connectionId: string): Promise<CacheRow[]> {
+    return this.db.selectFrom('caches').selectAll().where('connection_id', '=', connectionId).execute()
+  }
+
   /**
    * Makes `jobId` the cache's refresh unless another refresh's job is still queued or running: at
    * most one refresh writes a cache at a time. False when another one holds it (or the cache is gone).
@@ -121,12 +126,23 @@ export class CachesRepo {
     return claimed !== undefined
   }
 
-  /** Switches readers to the new version, if the refresh still owns the cache; returns the version it replaced. */
+  /**
+   * Switches readers to the new version, if the refresh still owns the cache and no one asked to
+   * cancel it; returns the version it replaced. Call it in a transaction: the job's row stays locked
+   * until the switch commits, so a cancel recorded before is seen here and one recorded after comes too late.
+   */
   async complete(
     id: string,
     jobId: string,
     version: CompletedVersion,
-  ): Promise<{ replaced: string | null } | undefined> {
+  ): Promise<{ replaced: string | null } | 'cancelled' | undefined> {
+    const job = await this.db
+      .selectFrom('jobs')
+      .select('cancel_requested_at')
+      .where('id', '=', jobId)
+      .forUpdate()
+      .executeTakeFirst()
+    if (job?.cancel_requested_at) return 'cancelled'
     const previous = await this.db
       .selectFrom('caches')
       .select('version_id')

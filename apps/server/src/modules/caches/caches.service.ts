@@ -16,7 +16,7 @@ import { CACHE_STATUSES } from '@tributary/contract'
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import type { SourceTable } from '../../engine/connectors/connector.js'
 import type { SnapshotStore } from '../../internal-store/snapshot-store.js'
-import type { JobHandler, JobQueue, RunningJob } from '../../jobs/queue.js'
+import { JobAbortedError, type JobHandler, type JobQueue, type RunningJob } from '../../jobs/queue.js'
 import { errors, isAppError } from '../../lib/errors.js'
 import type { Logger } from '../../lib/logger.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
@@ -26,6 +26,7 @@ import { toIso, toIsoOrNull, transactionOrConflict } from '../../metadata/store-
 import type { ScheduledPayload, Scheduler } from '../../scheduler/scheduler.js'
 import type { AuditService } from '../audit/audit.service.js'
 import type { CatalogsService } from '../catalogs/catalogs.service.js'
+import type { ConnectionArchiveListener } from '../connections/connections.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
 import { type CachedTable, cachedTableKey, type CachedTablesProvider, type SqlService } from '../sql/sql.service.js'
 import { invalidField } from './caches.errors.js'
@@ -171,16 +172,46 @@ export class CachesService implements CachedTablesProvider {
   async delete(ctx: RequestContext, projectId: string, id: string): Promise<void> {
     const tenant = await this.deps.projects.require(ctx, projectId, { write: WRITE_SCOPE })
     const row = await this.#find(tenant, projectId, id)
-    await this.db.transaction().execute(async (trx) => {
-      await this.deps.scheduler.remove(trx, CACHE_REFRESH_TASK, scheduleKey(id, 'full'))
-      await this.deps.scheduler.remove(trx, CACHE_REFRESH_TASK, scheduleKey(id, 'incremental'))
-      await new CachesRepo(trx).delete(id)
-      await this.deps.audit.recordTenantWrite(trx, ctx, tenant.principal, 'cache', {
-        action: 'cache.delete',
-        id,
-        details: { project_id: projectId },
-      })
+    await this.db.transaction().execute((trx) => this.#remove(trx, ctx, tenant, row, { project_id: projectId }))
+    await this.#discard(row)
+  }
+
+  /**
+   * A deleted connection takes its caches with it, in the transaction that deletes it: a copy of a
+   * source that is gone could never be refreshed, nor read (another connection given its catalog's
+   * name is another source), and should not outlive it on disk. Refreshes under way are cancelled and
+   * the files removed once that committed.
+   */
+  readonly connectionArchived: ConnectionArchiveListener = async ({ trx, ctx, tenant, projectId, connectionId }) => {
+    const rows = await new CachesRepo(trx).ofConnection(connectionId)
+    if (rows.length === 0) return undefined
+    for (const row of rows) {
+      await this.#remove(trx, ctx, tenant, row, { project_id: projectId, reason: 'connection.delete' })
+    }
+    return async () => {
+      for (const row of rows) await this.#discard(row)
+    }
+  }
+
+  async #remove(
+    trx: MetadataDb,
+    ctx: RequestContext,
+    tenant: TenantContext,
+    row: CacheRow,
+    details: Record<string, string>,
+  ): Promise<void> {
+    await this.deps.scheduler.remove(trx, CACHE_REFRESH_TASK, scheduleKey(row.id, 'full'))
+    await this.deps.scheduler.remove(trx, CACHE_REFRESH_TASK, scheduleKey(row.id, 'incremental'))
+    await new CachesRepo(trx).delete(row.id)
+    await this.deps.audit.recordTenantWrite(trx, ctx, tenant.principal, 'cache', {
+      action: 'cache.delete',
+      id: row.id,
+      details,
     })
+  }
+
+  /** After a cache's row is gone: its refresh stops, and its files go after the readers' grace period. */
+  async #discard(row: CacheRow): Promise<void> {
     if (row.job_id) await this.deps.jobs.cancel(row.job_id)
     this.deps.snapshots.retireAll(this.#location(row))
   }
@@ -205,6 +236,8 @@ export class CachesService implements CachedTablesProvider {
       }
       return new CachesRepo(trx).find(tenant.principal.organizationId, projectId, id)
     })
+    // Enqueued in a transaction: start it now rather than at the next poll.
+    this.deps.jobs.wake()
     return this.#toCache(refreshed!)
   }
 
@@ -344,15 +377,27 @@ export class CachesService implements CachedTablesProvider {
       throw error
     }
     const progress: CacheProgress = { mode, ...loaded.counts }
-    const switched = await this.db.transaction().execute((trx) =>
-      new CachesRepo(trx).complete(cacheId, job.id, {
-        version_id: loaded.pending.versionId,
-        row_count: loaded.rowCount,
-        columns: loaded.columns,
-        cursor_value: loaded.cursorValue,
-        progress,
-      }),
-    )
+    // A cancel that came as the load ended wins over the new copy: here if its abort arrived, in
+    // `complete` if it is only recorded (asked on another server, or the abort is still on its way).
+    const switched = signal.aborted
+      ? 'cancelled'
+      : await this.db.transaction().execute((trx) =>
+          new CachesRepo(trx).complete(cacheId, job.id, {
+            version_id: loaded.pending.versionId,
+            row_count: loaded.rowCount,
+            columns: loaded.columns,
+            cursor_value: loaded.cursorValue,
+            progress,
+          }),
+        )
+    if (switched === 'cancelled') {
+      await this.deps.snapshots.discard(loaded.pending)
+      await Promise.all([
+        repo.ended(cacheId, job.id, 'CANCELLED', null),
+        repo.endRun(runId, { status: 'CANCELLED' }),
+      ]).catch((cause: unknown) => this.logger.warn({ err: cause, cache_id: cacheId }, 'could not record the refresh'))
+      throw signal.aborted ? signal.reason : new JobAbortedError('cancel')
+    }
     // Deleted meanwhile (or taken over): the new version is nobody's.
     if (!switched) {
       await this.deps.snapshots.discard(loaded.pending)

@@ -339,25 +339,79 @@ for (const kind of STORE_KINDS) {
         expect((await sql('SELECT id, w FROM pg.public.fragile')).stats.sources[0]!.cached).toBe(true)
       })
 
-      it("does not hand a cache to another connection given the catalog's name", async () => {
-        const connect = async () => {
+      it("deletes a connection's caches with it, and does not hand a copy to another connection given its name", async () => {
+        const connect = async (catalog: string) => {
           const created = await app.request('POST', `${API}/projects/${projectId}/connections`, {
             key: orgKey,
-            body: { name: `Again ${Math.random()}`, type: 'postgresql', config: sources.postgres, catalog: 'again' },
+            body: { name: `Again ${Math.random()}`, type: 'postgresql', config: sources.postgres, catalog },
           })
           expect(created.status, JSON.stringify(created.body)).toBe(201)
           return created.body.id as string
         }
-        const first = await connect()
-        const cache = await create({ catalog: 'again', schema: 'public', table: 'bulk' })
+        const first = await connect('again')
+        const cache = await create({
+          catalog: 'again',
+          schema: 'public',
+          table: 'bulk',
+          full_refresh_schedule: { type: 'interval', every: 'PT1H' },
+        })
         await refresh(cache.id, 'full')
         expect((await sql('SELECT count(*) FROM again.public.bulk')).stats.sources[0]!.cached).toBe(true)
-        const removed = await app.request('DELETE', `${API}/projects/${projectId}/connections/${first}`, {
-          key: orgKey,
-        })
-        expect(removed.status, JSON.stringify(removed.body)).toBe(204)
-        await connect()
+        const slow = await create({ catalog: 'again', schema: 'public', table: 'slow_rows' })
+        const started = await app.request('POST', `${base()}/${slow.id}/refresh`, { key: orgKey, body: {} })
+        expect(started.status).toBe(202)
+        await waitForJob(started.body.job_id, 'running')
+        const store = app.tributary.platform.snapshotStore
+        const dir = store.location('caches', projectId, cache.id).dir
+        expect(existsSync(dir)).toBe(true)
+        const grace = store.retireGraceMs
+        store.retireGraceMs = 0
+        try {
+          const removed = await app.request('DELETE', `${API}/projects/${projectId}/connections/${first}`, {
+            key: orgKey,
+          })
+          expect(removed.status, JSON.stringify(removed.body)).toBe(204)
+          // Gone with it: not listed, not found, no schedule, no refresh under way, no files.
+          for (const id of [cache.id, slow.id]) {
+            expect((await app.request('GET', `${base()}/${id}`, { key: orgKey })).status).toBe(404)
+          }
+          const listed = await app.request('GET', `${base()}?limit=200`, { key: orgKey })
+          expect(listed.body.data.map((entry: { id: string }) => entry.id)).not.toContain(cache.id)
+          const summary = await app.request('GET', `${base()}/status?catalog=again`, { key: orgKey })
+          expect(summary.body.total).toBe(0)
+          expect(await app.tributary.platform.scheduler.get('caches.refresh', `${cache.id}:full`)).toBeUndefined()
+          expect((await waitForJob(started.body.job_id, 'cancelled')).status).toBe('cancelled')
+          await eventually(() => expect(existsSync(dir)).toBe(false))
+        } finally {
+          store.retireGraceMs = grace
+        }
+
+        // Another connection given the name is another source: it is read, and starts with no cache.
+        await connect('again')
         expect((await sql('SELECT count(*) FROM again.public.bulk')).stats.sources[0]!.cached).toBeUndefined()
+        const again = await create({ catalog: 'again', schema: 'public', table: 'bulk' })
+        expect(again.status).toBe('NOT_INITIALIZED')
+      })
+
+      it('refuses to refresh a cache whose catalog name now belongs to another connection', async () => {
+        const connect = async (catalog: string) => {
+          const created = await app.request('POST', `${API}/projects/${projectId}/connections`, {
+            key: orgKey,
+            body: { name: `Renamed ${Math.random()}`, type: 'postgresql', config: sources.postgres, catalog },
+          })
+          expect(created.status, JSON.stringify(created.body)).toBe(201)
+          return created.body.id as string
+        }
+        const first = await connect('moved')
+        const cache = await create({ catalog: 'moved', schema: 'public', table: 'bulk' })
+        await refresh(cache.id, 'full')
+        const renamed = await app.request('PATCH', `${API}/projects/${projectId}/connections/${first}`, {
+          key: orgKey,
+          body: { catalog: 'moved_away' },
+        })
+        expect(renamed.status, JSON.stringify(renamed.body)).toBe(200)
+        await connect('moved')
+        expect((await sql('SELECT count(*) FROM moved.public.bulk')).stats.sources[0]!.cached).toBeUndefined()
         const refused = await refresh(cache.id, 'full')
         expect(refused).toMatchObject({ status: 'FAILED', error: { code: 'conflict' } })
       })

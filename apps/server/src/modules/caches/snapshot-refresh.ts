@@ -79,7 +79,11 @@ export async function loadFull(sql: SqlService, store: SnapshotStore, load: Snap
       load.signal,
     )
     const cursorValue = load.cursorColumn
-      ? await store.edit(pending, (connection) => largest(connection, DATA, load.cursorColumn!), load.signal)
+      ? await store.edit(
+          pending,
+          (connection) => largest(connection, `${SNAPSHOT_ALIAS}.${DATA}`, load.cursorColumn!),
+          load.signal,
+        )
       : null
     return {
       pending,
@@ -96,10 +100,13 @@ export async function loadFull(sql: SqlService, store: SnapshotStore, load: Snap
 }
 
 /**
- * A new version made of the previous one and the source's rows past `after`: the previous file is
- * copied (a reflink where the file system can), the changed rows loaded beside its table in bulk,
- * then merged by primary key in DuckDB. The filter on the cursor reaches the source as any filter
- * of a query does. `after` null (nothing was cached yet past which to read): every row.
+ * A new version made of the previous one and the source's rows past `after`, at a cost that follows
+ * the change rather than the table. The engine writes the changed rows into a small file of their
+ * own while the previous version is copied beside it (a reflink where the file system can, else a
+ * byte copy: a small fraction of loading the table again); then one DuckDB session removes the
+ * stored rows whose keys came again, appends the new ones, and checkpoints, which writes only what
+ * changed. The filter on the cursor reaches the source as any filter of a query does. `after` null
+ * (nothing was cached yet past which to read): every row.
  */
 export async function loadIncremental(
   sql: SqlService,
@@ -108,9 +115,18 @@ export async function loadIncremental(
   previous: { versionId: string; cursorValue: string | null },
   rule: IncrementalRule,
 ): Promise<LoadedVersion> {
-  const pending = await store.copy(load.location, previous.versionId)
+  const copying = store.copy(load.location, previous.versionId)
+  // Awaited below; until then a failed copy must not count as unhandled.
+  copying.catch(() => undefined)
+  // Scratch space for the changed rows: never named by a pointer, removed whatever happens.
+  const delta = await store.create(load.location)
   try {
-    const types = await store.edit(pending, (connection) => columnTypes(connection, DATA), load.signal)
+    const types = await store.read(
+      load.location,
+      previous.versionId,
+      (connection) => columnTypes(connection, SNAPSHOT_ALIAS, DATA),
+      load.signal,
+    )
     const cursorType = types.get(rule.cursorColumn)
     if (!cursorType) throw changedColumns(`the cursor column '${rule.cursorColumn}' is gone`)
     const filter =
@@ -126,10 +142,13 @@ export async function loadIncremental(
         timeoutMs: load.timeoutMs,
         fresh: true,
       },
-      { file: pending.path, table: DELTA },
+      { file: delta.path, table: DELTA },
       load.signal,
     )
-    const merged = await store.edit(pending, (connection) => merge(connection, types, rule), load.signal)
+    const pending = await copying
+    const merged = await store.edit(pending, (connection) => merge(connection, types, rule), load.signal, {
+      [DELTA_ALIAS]: delta.path,
+    })
     return {
       pending,
       ...merged,
@@ -138,37 +157,43 @@ export async function loadIncremental(
       sources: written.stats.sources,
     }
   } catch (error) {
-    await store.discard(pending)
+    await copying.then(
+      (pending) => store.discard(pending),
+      () => undefined,
+    )
     throw error
+  } finally {
+    await store.discard(delta)
   }
 }
 
+/** The alias the file of changed rows is attached under while they are merged. */
+const DELTA_ALIAS = 'delta'
+
 async function merge(connection: DuckDBConnection, types: ReadonlyMap<string, string>, rule: IncrementalRule) {
-  const deltaTypes = await columnTypes(connection, DELTA)
+  const deltaTypes = await columnTypes(connection, DELTA_ALIAS, DELTA)
   const same = deltaTypes.size === types.size && [...types].every(([name, type]) => deltaTypes.get(name) === type)
   if (!same) throw changedColumns('the columns of the source changed since the last full refresh')
   const data = `${SNAPSHOT_ALIAS}.${DATA}`
-  const delta = `${SNAPSHOT_ALIAS}.${DELTA}`
+  const delta = `${quoteIdentifier(DELTA_ALIAS)}.main.${DELTA}`
   const deleted = rule.softDeleteColumn
     ? softDeleted(rule.softDeleteColumn, deltaTypes.get(rule.softDeleteColumn)!)
     : 'false'
-  const cursorValue = await largest(connection, DELTA, rule.cursorColumn)
+  const cursorValue = await largest(connection, delta, rule.cursorColumn)
   const count = async (query: string) => Number((await connection.runAndReadAll(query)).getRowsJS()[0]![0])
   const kept = await count(`SELECT count(*)::BIGINT FROM ${delta} d WHERE NOT (${deleted})`)
   let counts: LoadedVersion['counts'] = { rows_inserted: kept, rows_updated: 0, rows_deleted: 0 }
   await connection.run('BEGIN TRANSACTION')
   if (rule.primaryKey) {
+    // One pass over the stored keys per kind of change; what each delete removes says what the changed
+    // rows were: a key a delete meets existed before.
     const matches = rule.primaryKey.map((key) => `t.${quoteIdentifier(key)} = d.${quoteIdentifier(key)}`).join(' AND ')
-    // What each delete removes says what the changed rows were: a key a delete meets existed before.
-    const removed = await connection.run(`DELETE FROM ${data} t USING ${delta} d WHERE ${matches} AND (${deleted})`)
-    const replaced = await connection.run(
-      `DELETE FROM ${data} t USING ${delta} d WHERE ${matches} AND NOT (${deleted})`,
-    )
-    const updated = Number(replaced.rowsChanged)
-    counts = { rows_inserted: kept - updated, rows_updated: updated, rows_deleted: Number(removed.rowsChanged) }
+    const remove = (which: string) => connection.run(`DELETE FROM ${data} t USING ${delta} d WHERE ${matches}${which}`)
+    const removed = rule.softDeleteColumn ? Number((await remove(` AND (${deleted})`)).rowsChanged) : 0
+    const updated = Number((await remove(rule.softDeleteColumn ? ` AND NOT (${deleted})` : '')).rowsChanged)
+    counts = { rows_inserted: kept - updated, rows_updated: updated, rows_deleted: removed }
   }
   await connection.run(`INSERT INTO ${data} SELECT * FROM ${delta} d WHERE NOT (${deleted})`)
-  await connection.run(`DROP TABLE ${delta}`)
   await connection.run('COMMIT')
   return { rowCount: await count(`SELECT count(*)::BIGINT FROM ${data}`), counts, cursorValue }
 }
@@ -184,20 +209,22 @@ function softDeleted(column: string, type: string): string {
   return `${value} IS NOT NULL`
 }
 
-async function columnTypes(connection: DuckDBConnection, table: string): Promise<Map<string, string>> {
+async function columnTypes(
+  connection: DuckDBConnection,
+  database: string,
+  table: string,
+): Promise<Map<string, string>> {
   const reader = await connection.runAndReadAll(
     `SELECT column_name, data_type FROM duckdb_columns()
-     WHERE database_name = ${quoteLiteral(SNAPSHOT_ALIAS)} AND table_name = ${quoteLiteral(table)}
+     WHERE database_name = ${quoteLiteral(database)} AND table_name = ${quoteLiteral(table)}
      ORDER BY column_index`,
   )
   return new Map(reader.getRowsJson() as [string, string][])
 }
 
-/** The largest value of a column, as text that casts back to its type. */
+/** The largest value of a column of a table (qualified), as text that casts back to its type. */
 async function largest(connection: DuckDBConnection, table: string, column: string): Promise<string | null> {
-  const reader = await connection.runAndReadAll(
-    `SELECT max(${quoteIdentifier(column)})::VARCHAR FROM ${SNAPSHOT_ALIAS}.${quoteIdentifier(table)}`,
-  )
+  const reader = await connection.runAndReadAll(`SELECT max(${quoteIdentifier(column)})::VARCHAR FROM ${table}`)
   return (reader.getRowsJson()[0]![0] as string | null) ?? null
 }
 

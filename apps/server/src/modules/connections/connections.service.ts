@@ -61,9 +61,23 @@ export interface OpenedCatalog {
 /** Whether a module built later already uses `catalog` as a catalog name in the project. */
 export type CatalogNameCheck = (checked: TenantContext, projectId: string, catalog: string) => Promise<boolean>
 
+/** A connection being deleted, as a module built later that keeps something of its source sees it. */
+export interface ConnectionArchive {
+  /** The transaction that archives the connection: what the listener writes commits or fails with it. */
+  trx: MetadataDb
+  ctx: RequestContext
+  tenant: TenantContext
+  projectId: string
+  connectionId: string
+}
+
+/** Runs in the archiving transaction; what it returns runs once that committed (files, running jobs). */
+export type ConnectionArchiveListener = (archive: ConnectionArchive) => Promise<(() => Promise<void>) | undefined>
+
 export class ConnectionsService {
   readonly #connectors: ReadonlyMap<string, Connector<unknown>>
   readonly #nameChecks: CatalogNameCheck[] = []
+  readonly #archiveListeners: ConnectionArchiveListener[] = []
 
   constructor(
     private readonly db: MetadataDb,
@@ -85,6 +99,11 @@ export class ConnectionsService {
   /** Keeps the catalog names a module built later uses (semantic catalogs) from connections: 409. */
   reserveCatalogNames(check: CatalogNameCheck): void {
     this.#nameChecks.push(check)
+  }
+
+  /** For modules built later that keep copies of a source (caches): they go with the connection. */
+  onArchive(listener: ConnectionArchiveListener): void {
+    this.#archiveListeners.push(listener)
   }
 
   async #refuseReserved(checked: TenantContext, projectId: string, catalog: string): Promise<void> {
@@ -182,7 +201,7 @@ export class ConnectionsService {
     const tenant = await this.options.projects.require(ctx, projectId, 'read')
     await this.#find(tenant, projectId, id)
     requireProjectContentWrite(ctx, projectId, 'connections')
-    await this.db.transaction().execute(async (trx) => {
+    const afterwards = await this.db.transaction().execute(async (trx) => {
       const repo = new ConnectionsRepo(trx)
       if (!(await repo.archive(tenant.principal.organizationId, projectId, id))) throw errors.notFound('connection', id)
       await repo.deleteSnapshot(id)
@@ -190,7 +209,14 @@ export class ConnectionsService {
         action: 'connection.delete',
         id,
       })
+      const then: (() => Promise<void>)[] = []
+      for (const listener of this.#archiveListeners) {
+        const after = await listener({ trx, ctx, tenant, projectId, connectionId: id })
+        if (after) then.push(after)
+      }
+      return then
     })
+    for (const after of afterwards) await after()
   }
 
   /** Connects, reads the source's catalog and keeps it; a refusal is a result, not an error. */

@@ -90,6 +90,12 @@ export class GoldenSqlService {
     return toGoldenSql(await this.#find(tenant, projectId, id))
   }
 
+  /** Every live pair of a project, for a checked caller (questions are matched against all of them). */
+  async all(tenant: TenantContext, projectId: string): Promise<GoldenSql[]> {
+    const rows = await new GoldenSqlRepo(this.db).all(tenant.principal.organizationId, projectId)
+    return rows.map(toGoldenSql)
+  }
+
   /** Keeps what the body omits; SQL and parameters are checked together, as they will be after the change. */
   async update(ctx: RequestContext, projectId: string, id: string, input: UpdateGoldenSql): Promise<GoldenSql> {
     const tenant = await this.projects.require(ctx, projectId, 'read')

@@ -9,6 +9,10 @@ export interface CompletedVersion {
   sql_hash: string
 }
 
+/** What `complete` did: switched the new version in (and which it replaced), or refused and why. */
+export type Completion =
+  { switched: true; replaced: string | null } | { switched: false; why: 'superseded' | 'cancelled' }
+
 export class MaterializationsRepo {
   constructor(private readonly db: MetadataDb) {}
 
@@ -69,22 +73,25 @@ export class MaterializationsRepo {
 
   /**
    * Switches the new version in, if `jobId` is still the query's latest computation (a newer one,
-   * started after the SQL changed, wins). Returns the version it replaced, or undefined when refused.
+   * started after the SQL changed, wins) and no one asked to cancel it. The job's row is locked while
+   * it is checked: a cancel recorded before is seen here, one recorded after comes too late.
    */
-  async complete(
-    queryId: string,
-    jobId: string,
-    version: CompletedVersion,
-    at: Date,
-  ): Promise<string | null | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+  async complete(queryId: string, jobId: string, version: CompletedVersion, at: Date): Promise<Completion> {
+    return this.db.transaction().execute(async (trx): Promise<Completion> => {
+      const job = await trx
+        .selectFrom('jobs')
+        .select('cancel_requested_at')
+        .where('id', '=', jobId)
+        .forUpdate()
+        .executeTakeFirst()
+      if (job?.cancel_requested_at) return { switched: false, why: 'cancelled' }
       const row = await trx
         .selectFrom('materializations')
         .select(['job_id', 'version_id'])
         .where('query_id', '=', queryId)
         .forUpdate()
         .executeTakeFirst()
-      if (!row || row.job_id !== jobId) return undefined
+      if (!row || row.job_id !== jobId) return { switched: false, why: 'superseded' }
       await trx
         .updateTable('materializations')
         .set({
@@ -101,7 +108,7 @@ export class MaterializationsRepo {
         })
         .where('query_id', '=', queryId)
         .execute()
-      return row.version_id
+      return { switched: true, replaced: row.version_id }
     })
   }
 

@@ -5,7 +5,7 @@ import type { MaterializedQueryStatus, SavedQuery } from '@tributary/contract'
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import type { LocalTable } from '../../engine/local-tables.js'
 import type { SnapshotStore } from '../../internal-store/snapshot-store.js'
-import type { JobHandler, JobQueue, RunningJob } from '../../jobs/queue.js'
+import { JobAbortedError, type JobHandler, type JobQueue, type RunningJob } from '../../jobs/queue.js'
 import { AppError, errors, isAppError } from '../../lib/errors.js'
 import type { Logger } from '../../lib/logger.js'
 import type { MetadataDb } from '../../metadata/database.js'
@@ -15,7 +15,7 @@ import type { ScheduledPayload, Scheduler } from '../../scheduler/scheduler.js'
 import type { ProjectsService } from '../projects/projects.service.js'
 import type { SavedQueriesService, SavedQueryWrite } from '../saved-queries/saved-queries.service.js'
 import type { SqlService } from '../sql/sql.service.js'
-import { MaterializationsRepo } from './materialized-queries.repo.js'
+import { MaterializationsRepo, type Completion } from './materialized-queries.repo.js'
 
 /** The task of materialized queries' schedules, and the job each run (scheduled or asked for) is. */
 export const MATERIALIZE_TASK = 'queries.materialize'
@@ -96,11 +96,27 @@ export class MaterializedQueriesService {
     return this.status(ctx, projectId, queryId)
   }
 
-  /** Stops the running computation, if any; the last completed result stays. */
+  /**
+   * Stops the running computation and drops those still waiting, if any; the last completed result
+   * stays. A computation that switched its result in before the cancel arrived stays completed.
+   */
   async cancel(ctx: RequestContext, projectId: string, queryId: string): Promise<MaterializedQueryStatus> {
     const { tenant } = await this.#materialized(ctx, projectId, queryId, { use: 'query' })
-    const row = await new MaterializationsRepo(this.db).find(tenant.principal.organizationId, projectId, queryId)
-    if (row?.job_id) await this.deps.jobs.cancel(row.job_id)
+    const organizationId = tenant.principal.organizationId
+    const row = await new MaterializationsRepo(this.db).find(organizationId, projectId, queryId)
+    const jobs = new Set(row?.job_id ? [row.job_id] : [])
+    // A refresh or a change of SQL asked for just now may not have started yet.
+    for (const status of ['queued', 'running'] as const) {
+      const found = await this.deps.jobs.list(
+        organizationId,
+        projectId,
+        MATERIALIZE_TASK,
+        { payload: { query_id: queryId }, status },
+        100,
+      )
+      for (const job of found) jobs.add(job.id)
+    }
+    for (const id of jobs) await this.deps.jobs.cancel(id)
     return this.status(ctx, projectId, queryId)
   }
 
@@ -178,9 +194,13 @@ export class MaterializedQueriesService {
     // Turned back into a standard query since: nothing to keep.
     if (query.query_type !== 'MATERIALIZED') return { rows: 0, skipped: true }
     const run = await this.deps.savedQueries.resolveRun(caller, job.projectId, queryId, {})
+    // Cancelled before it started: the row goes on telling the last computation.
+    signal.throwIfAborted()
     if (!(await repo.started(queryId, job.id, new Date()))) return { rows: 0, skipped: true }
     const location = this.#location(job.projectId, queryId)
     const pending = await this.deps.snapshots.create(location)
+    let completion: Completion
+    let rows: number
     try {
       const result = await this.deps.sql.runInto(
         caller,
@@ -189,7 +209,11 @@ export class MaterializedQueriesService {
         pending.path,
         signal,
       )
-      const replaced = await repo.complete(
+      rows = result.row_count
+      // A cancel that arrived as the query ended wins over its result; `complete` sees one recorded
+      // on another server, or whose abort has not reached this one yet.
+      signal.throwIfAborted()
+      completion = await repo.complete(
         queryId,
         job.id,
         {
@@ -200,13 +224,14 @@ export class MaterializedQueriesService {
         },
         new Date(),
       )
-      // Refused: a newer computation (the SQL changed meanwhile) owns the query now.
-      if (replaced === undefined) await this.deps.snapshots.discard(pending)
-      else if (replaced) this.deps.snapshots.retire(location, replaced)
-      return { rows: result.row_count }
+      if (!completion.switched && completion.why === 'cancelled') throw new JobAbortedError('cancel')
     } catch (error) {
       await this.deps.snapshots.discard(pending)
-      const cancelled = signal.aborted
+      const stop: unknown = signal.aborted ? signal.reason : error
+      const stopped = stop instanceof JobAbortedError ? stop.reason : undefined
+      // Handed back to the queue (shutdown) or taken over by another worker: the job runs again.
+      if (stopped === 'shutdown' || stopped === 'lost') throw error
+      const cancelled = stopped === 'cancel'
       const reason = isAppError(error) ? { code: error.code, message: error.message } : unexpected(error)
       await repo
         .ended(
@@ -218,6 +243,10 @@ export class MaterializedQueriesService {
         .catch((cause: unknown) => this.logger.warn({ err: cause, query_id: queryId }, 'could not record the run'))
       throw error
     }
+    // Refused: a newer computation (the SQL changed meanwhile) owns the query now.
+    if (!completion.switched) await this.deps.snapshots.discard(pending)
+    else if (completion.replaced) this.deps.snapshots.retire(location, completion.replaced)
+    return { rows }
   }
 
   #location(projectId: string, queryId: string) {

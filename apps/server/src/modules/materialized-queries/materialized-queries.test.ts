@@ -211,10 +211,13 @@ describeEachStore('materialized queries', (kind) => {
       },
       'timezone',
     )
-    await refused(
-      { display_name: 'e', sql: sqlText, query_type: 'MATERIALIZED', schedule: { expression: 'often' } },
-      'schedule',
-    )
+    // Peaka's older form names its own field.
+    for (const expression of ['often', 'PT10S', '61 * * * *', '']) {
+      await refused(
+        { display_name: 'e', sql: sqlText, query_type: 'MATERIALIZED', schedule: { expression } },
+        '"field":"schedule.expression"',
+      )
+    }
     await refused(
       {
         display_name: 'f',

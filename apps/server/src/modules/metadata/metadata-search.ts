@@ -1,7 +1,8 @@
 import type { MetadataSearchHit, TableMetadata } from '@tributary/contract'
 import { sql } from 'kysely'
 
-import type { RequestContext } from '../../auth/principal.js'
+import type { RequestContext, TenantContext } from '../../auth/principal.js'
+import type { Logger } from '../../lib/logger.js'
 import {
   createTextIndex,
   TextIndexCache,
@@ -29,6 +30,15 @@ interface TableDoc {
   categoricalColumn: Map<string, string>
 }
 
+/**
+ * The embedding model of the caller's organization, if it has one (issue 12: AI settings); `key`
+ * names the model, so that an index embedded with another one is rebuilt.
+ */
+export type EmbedderFor = (tenant: TenantContext) => Promise<{ embedder: Embedder; key: string } | null>
+
+/** How long a failed embedding model is left out of searches before it is asked again. */
+const EMBEDDING_RETRY_MS = 60_000
+
 /** Indexes are rebuilt at least this often, so catalog changes that wrote no metadata show up too. */
 const MAX_INDEX_AGE_MS = 60_000
 
@@ -49,12 +59,15 @@ const FIELD_NAMES: Record<string, MetadataSearchHit['matches'][number]['field']>
 export class MetadataSearch {
   readonly #cache = new TextIndexCache<TableDoc>(100)
   readonly #versions = new Map<string, number>()
+  /** Embedding models (by key) that just failed, and until when searches do without them. */
+  readonly #embeddingDown = new Map<string, number>()
 
   constructor(
     private readonly db: MetadataDb,
     private readonly projects: ProjectsService,
     private readonly metadata: MetadataService,
-    private readonly embedder?: Embedder,
+    private readonly embedderFor?: EmbedderFor,
+    private readonly logger?: Logger,
   ) {
     metadata.onChange((projectId) => {
       this.#versions.set(projectId, (this.#versions.get(projectId) ?? 0) + 1)
@@ -65,15 +78,16 @@ export class MetadataSearch {
   async search(ctx: RequestContext, projectId: string, q: string, limit: number): Promise<MetadataSearchHit[]> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
     const organizationId = tenant.principal.organizationId
-    const version = await this.#version(organizationId, projectId)
+    const embedding = await this.#embedding(tenant)
+    const version = `${await this.#version(organizationId, projectId)}:${embedding?.key ?? ''}`
     const index = await this.#cache.get(projectId, version, async () => {
       const tables = await this.metadata.allTables(tenant, projectId)
       return buildIndex(
         tables.filter((table) => table.use_with_ai && !table.missing),
-        this.embedder,
+        embedding?.embedder,
       )
     })
-    const hits = await index.search(q, { limit })
+    const hits = await this.#search(index, q, limit, embedding?.key)
     return hits.map((hit) => ({
       catalog: hit.doc.catalog,
       schema: hit.doc.schema,
@@ -82,6 +96,32 @@ export class MetadataSearch {
       score: hit.score,
       matches: hit.matches.flatMap((match) => toMatches(hit.doc, match)),
     }))
+  }
+
+  /** Search works without embeddings: settings that cannot be read leave them out, with a warning. */
+  async #embedding(tenant: TenantContext) {
+    try {
+      return (await this.embedderFor?.(tenant)) ?? null
+    } catch (error) {
+      this.logger?.warn({ err: error }, 'no embedding model: metadata search ranks by words alone')
+      return null
+    }
+  }
+
+  /**
+   * With embeddings when there are any. A failing embedding model leaves the words to rank alone,
+   * and is not asked again for a while: a model that hangs must not slow every search down.
+   */
+  async #search(index: TextIndex<TableDoc>, q: string, limit: number, embeddingKey: string | undefined) {
+    if (embeddingKey === undefined) return index.search(q, { limit })
+    if ((this.#embeddingDown.get(embeddingKey) ?? 0) > Date.now()) return index.searchText(q, { limit })
+    try {
+      return await index.search(q, { limit })
+    } catch (error) {
+      this.logger?.warn({ err: error }, 'embedding failed: metadata search ranks by words alone for a minute')
+      this.#embeddingDown.set(embeddingKey, Date.now() + EMBEDDING_RETRY_MS)
+      return index.searchText(q, { limit })
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import { createRouter } from '../../http/router.js'
+import { aiModule } from '../ai/ai.module.js'
 import { auditModule } from '../audit/audit.module.js'
 import { catalogsModule } from '../catalogs/catalogs.module.js'
 import { connectionsModule } from '../connections/connections.module.js'
@@ -16,8 +17,8 @@ import { RelationsService } from './relations.service.js'
 
 export const metadataModule = defineModule({
   name: 'metadata',
-  dependsOn: [projectsModule, auditModule, connectionsModule, catalogsModule, sqlModule],
-  create: ({ db, jobs, scheduler, logger, callbackKey }, { projects, audit, connections, catalogs, sql }) => {
+  dependsOn: [projectsModule, auditModule, connectionsModule, catalogsModule, sqlModule, aiModule],
+  create: ({ db, jobs, scheduler, logger, callbackKey }, { projects, audit, connections, catalogs, sql, ai }) => {
     const log = logger.child({ module: 'metadata' })
     const metadata = new MetadataService(db, { projects, catalogs, connections, audit })
     const refresh = new MetadataRefresh(
@@ -26,7 +27,8 @@ export const metadataModule = defineModule({
       { projects, sql, connections, metadata },
       { callbackKey, logger: log },
     )
-    const search = new MetadataSearch(db, projects, metadata)
+    // The organization's embedding model, when it has one, adds vector similarity to the words.
+    const search = new MetadataSearch(db, projects, metadata, (tenant) => ai.embedder(tenant), log)
     const relations = new RelationsService(db, { projects, catalogs, sql, audit }, log)
     const categorical = new CategoricalService(db, { projects, sql, audit, metadata, scheduler })
     // After a refresh wrote the tables: foreign keys become relations, then cross-source proposals.

@@ -127,12 +127,16 @@ export class MetadataService {
     return this.table(tenant, projectId, key)
   }
 
-  /** `PUT …/metadata/{catalog}/{schema}/{table}`: changes what it names and keeps the rest. */
+  /**
+   * `PUT …/metadata/{catalog}/{schema}/{table}`: changes what it names and keeps the rest. Descriptions
+   * written by a generator (`author: 'generated'`) never replace one a person wrote.
+   */
   async update(
     ctx: RequestContext,
     projectId: string,
     key: TableKey,
     input: UpdateTableMetadata,
+    author: 'user' | 'generated' = 'user',
   ): Promise<TableMetadata> {
     const tenant = await this.deps.projects.require(ctx, projectId, { write: 'metadata' })
     const [entry] = await this.#keys(tenant, projectId, key)
@@ -150,9 +154,9 @@ export class MetadataService {
       for (const change of input.columns ?? []) {
         const column = byName.get(change.name)
         if (!column) throw metadataErrors.unknownColumn(key.catalog, key.schema, key.table, change.name)
-        if (change.description !== undefined) {
+        if (change.description !== undefined && !(author === 'generated' && column.description_source === 'user')) {
           column.description = change.description
-          column.description_source = change.description === null ? null : 'user'
+          column.description_source = change.description === null ? null : author
         }
         if (change.is_primary !== undefined) {
           column.is_primary = change.is_primary
@@ -163,15 +167,15 @@ export class MetadataService {
           if (!change.is_categorical) column.categorical_values = []
         }
       }
-      const description = input.description === undefined ? (stored?.description ?? null) : input.description
+      const keepDescription =
+        input.description === undefined || (author === 'generated' && stored?.description_source === 'user')
       await repo.upsert(organizationId, projectId, key, {
-        description,
-        description_source:
-          input.description === undefined
-            ? (stored?.description_source ?? null)
-            : input.description === null
-              ? null
-              : 'user',
+        description: keepDescription ? (stored?.description ?? null) : (input.description ?? null),
+        description_source: keepDescription
+          ? (stored?.description_source ?? null)
+          : input.description === null
+            ? null
+            : author,
         use_with_ai: input.use_with_ai === undefined ? (stored?.use_with_ai ?? null) : input.use_with_ai,
         row_estimate: stored?.row_estimate ?? null,
         columns,
@@ -179,7 +183,7 @@ export class MetadataService {
         refreshed_at: stored?.refreshed_at ?? null,
       })
       await this.deps.audit.recordTenantWrite(trx, ctx, tenant.principal, 'table_metadata', {
-        action: 'metadata.update',
+        action: author === 'generated' ? 'metadata.generate' : 'metadata.update',
         id: `${key.catalog}.${key.schema}.${key.table}`,
         details: { project_id: projectId, ...key, fields: Object.keys(input) },
       })

@@ -38,6 +38,11 @@ export interface CachedTable extends LocalTable {
 export const cachedTableKey = (catalog: string, schema: string, table: string) =>
   JSON.stringify([catalog, schema, table])
 
+export interface RunOptions {
+  use?: 'query' | 'ask'
+  parameters?: Readonly<Record<string, QueryParameter>> | undefined
+}
+
 /** What a query that runs to completion and writes its result elsewhere needs. */
 export interface WholeQueryInput {
   sql: string
@@ -64,14 +69,25 @@ export class SqlService {
     this.#cachedTables = provider
   }
 
-  async run(ctx: RequestContext, projectId: string, input: SqlRequest, signal?: AbortSignal): Promise<SqlResult> {
+  /**
+   * `options.use`: the scope the caller runs it under (`ask` for the SQL a question was answered
+   * with); `options.parameters` fill the SQL's `{{name}}` placeholders as typed values.
+   */
+  async run(
+    ctx: RequestContext,
+    projectId: string,
+    input: SqlRequest,
+    signal?: AbortSignal,
+    options: RunOptions = {},
+  ): Promise<SqlResult> {
     const query = await this.#query(
       ctx,
       projectId,
       { sql: input.sql, timeoutMs: input.timeout_ms, fresh: input.fresh },
       signal,
+      options.use,
     )
-    return engineCall(() => this.engine.execute({ ...query, limit: input.limit }))
+    return engineCall(() => this.engine.execute({ ...query, limit: input.limit, parameters: options.parameters }))
   }
 
   /**
@@ -147,8 +163,9 @@ export class SqlService {
     projectId: string,
     input: { sql: string; timeoutMs: number; fresh?: boolean | undefined },
     signal: AbortSignal | undefined,
+    use: RunOptions['use'] = 'query',
   ): Promise<EngineExportQuery> {
-    const checked = await this.projects.require(ctx, projectId, { use: 'query' })
+    const checked = await this.projects.require(ctx, projectId, { use })
     return {
       sql: input.sql,
       timeoutMs: input.timeoutMs,
