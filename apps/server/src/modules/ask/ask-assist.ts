@@ -8,7 +8,8 @@ import type { GoldenSqlService } from '../golden-sql/golden-sql.service.js'
 import type { MetadataService } from '../metadata/metadata.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
 import type { SqlService } from '../sql/sql.service.js'
-import type { LanguageModels, ResolvedModel } from './ask-pipeline.js'
+import { loadAskSchema } from './ask-schema.js'
+import { callModel, type LanguageModels, type ResolvedModel } from './model-call.js'
 import { answerOffline } from './offline/offline-engine.js'
 
 export interface AssistDependencies {
@@ -93,11 +94,8 @@ export class AskAssist {
   /** Golden SQL first, then what the offline engine answers, then the model's; each checked by running it. */
   async suggest(ctx: RequestContext, projectId: string, query: SuggestQuery): Promise<SuggestedQuestion[]> {
     const tenant = await this.deps.projects.require(ctx, projectId, { use: 'ask' })
-    const [all, golden] = await Promise.all([
-      this.deps.metadata.allTables(tenant, projectId),
-      this.deps.goldenSql.all(tenant, projectId),
-    ])
-    const tables = all.filter((table) => table.use_with_ai && !table.missing)
+    const schema = await loadAskSchema(this.deps, tenant, projectId, this.deps.now?.() ?? new Date())
+    const { tables, golden } = schema
     const candidates: Omit<SuggestedQuestion, 'row_count'>[] = []
     for (const pair of golden) {
       if (pair.parameters.every((parameter) => !parameter.required || parameter.default !== undefined)) {
@@ -105,7 +103,6 @@ export class AskAssist {
           candidates.push({ question: pair.question, sql: pair.sql, source: 'golden_sql' })
       }
     }
-    const schema = { tables, relations: [], golden: [], now: this.deps.now?.() ?? new Date() }
     for (const question of semanticQuestions(tables)) {
       const answer = answerOffline(question, schema)
       if (answer.answered) candidates.push({ question, sql: answer.sql, source: 'semantic_layer' })
@@ -178,23 +175,8 @@ export class AskAssist {
     feature: 'generate' | 'suggest',
     call: () => Promise<{ output: T; usage: { inputTokens: number | undefined; outputTokens: number | undefined } }>,
   ): Promise<{ output: T; usage: { input_tokens: number; output_tokens: number } }> {
-    await this.deps.models.assertBudget(tenant)
-    let result: Awaited<ReturnType<typeof call>>
-    try {
-      result = await call()
-    } catch (error) {
-      throw this.deps.models.providerError(resolved, error)
-    }
-    const usage = { input_tokens: result.usage.inputTokens ?? 0, output_tokens: result.usage.outputTokens ?? 0 }
-    await this.deps.models.recordUsage(tenant, {
-      projectId,
-      feature,
-      provider: resolved.provider,
-      modelId: resolved.modelId,
-      inputTokens: usage.input_tokens,
-      outputTokens: usage.output_tokens,
-    })
-    return { output: result.output, usage }
+    const { result, tokens } = await callModel(this.deps.models, tenant, { projectId, feature, resolved }, call)
+    return { output: result.output, usage: { input_tokens: tokens.input, output_tokens: tokens.output } }
   }
 }
 

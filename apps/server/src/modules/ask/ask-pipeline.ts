@@ -1,43 +1,18 @@
 import type { GoldenSql, MetadataRelation, TableMetadata } from '@tributary/contract'
-import { generateText, type LanguageModel, type ModelMessage } from 'ai'
+import { generateText, type ModelMessage } from 'ai'
 
 import type { TenantContext } from '../../auth/principal.js'
 import { quoteLiteral } from '../../engine/duckdb-sql.js'
 import type { QueryParameter } from '../../engine/sql-text.js'
-import { type AppError, isAppError } from '../../lib/errors.js'
+import { isAppError } from '../../lib/errors.js'
 import type { AskStepRecord } from '../../metadata/schema.js'
 import { tablesNamed } from '../golden-sql/tables-named.js'
 import { toBindable } from '../saved-queries/parameters.js'
 import { answerMessages, extractSql, localAnswer, retryMessages, type SharePolicy, sqlMessages } from './ask-prompts.js'
 import type { AskSchema, GoldenMatch, PreviousTurn } from './ask-schema.js'
 import { matchGolden } from './golden-match.js'
+import { callModel, type LanguageModels, type ModelTokens, type ResolvedModel } from './model-call.js'
 import { answerOffline } from './offline/offline-engine.js'
-
-/** A language model chosen for an organization, as the AI module resolves it. */
-export interface ResolvedModel {
-  model: LanguageModel
-  provider: string
-  modelId: string
-}
-
-/** What the pipeline needs of the AI module: the model, the project's policy, the budget and the bill. */
-export interface LanguageModels {
-  languageModel(tenant: TenantContext): Promise<ResolvedModel | null>
-  policy(tenant: TenantContext, projectId: string): Promise<SharePolicy>
-  assertBudget(tenant: TenantContext): Promise<void>
-  recordUsage(
-    tenant: TenantContext,
-    usage: {
-      projectId: string
-      feature: 'ask' | 'generate' | 'suggest'
-      provider: string
-      modelId: string
-      inputTokens: number
-      outputTokens: number
-    },
-  ): Promise<void>
-  providerError(resolved: ResolvedModel, error: unknown): AppError
-}
 
 /** What the pipeline needs of the engine: check a query without reading data, and run it. */
 export interface QueryRunner {
@@ -432,31 +407,20 @@ export class AskPipeline {
     )
   }
 
-  /** One call to the model: tokens counted and billed, a provider's failure turned into a 502 naming it. */
+  /** One call to the model, its tokens added to the question's. */
   async #callModel(
     resolved: ResolvedModel,
     call: () => Promise<{ text: string; usage: { inputTokens: number | undefined; outputTokens: number | undefined } }>,
   ): Promise<{ text: string; tokens: Tokens }> {
     const { input } = this
-    await this.models.assertBudget(input.tenant)
-    let result: Awaited<ReturnType<typeof call>>
-    try {
-      result = await call()
-    } catch (error) {
-      if (input.signal.aborted) throw input.signal.reason
-      throw this.models.providerError(resolved, error)
-    }
-    const tokens = { input: result.usage.inputTokens ?? 0, output: result.usage.outputTokens ?? 0 }
+    const { result, tokens } = await callModel(
+      this.models,
+      input.tenant,
+      { projectId: input.projectId, feature: 'ask', resolved, signal: input.signal },
+      call,
+    )
     this.#usage.input_tokens += tokens.input
     this.#usage.output_tokens += tokens.output
-    await this.models.recordUsage(input.tenant, {
-      projectId: input.projectId,
-      feature: 'ask',
-      provider: resolved.provider,
-      modelId: resolved.modelId,
-      inputTokens: tokens.input,
-      outputTokens: tokens.output,
-    })
     return { text: result.text, tokens }
   }
 
@@ -515,10 +479,7 @@ export class AskPipeline {
   }
 }
 
-interface Tokens {
-  input: number
-  output: number
-}
+type Tokens = ModelTokens
 
 /** A follow-up is searched together with the question it follows. */
 function retrievalText(input: PipelineInput): string {

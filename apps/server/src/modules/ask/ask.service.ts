@@ -5,7 +5,6 @@ import type {
   FeedbackResult,
   GoldenSql,
   ListQuery,
-  MetadataRelation,
   Page,
   Thread,
   ThreadMessage,
@@ -24,16 +23,10 @@ import type { MetadataSearch } from '../metadata/metadata-search.js'
 import type { MetadataService } from '../metadata/metadata.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
 import type { SqlService } from '../sql/sql.service.js'
-import {
-  AskPipeline,
-  type AskEvent,
-  type LanguageModels,
-  type QueryRunner,
-  type ResolvedModel,
-  type Retriever,
-} from './ask-pipeline.js'
+import { AskPipeline, type AskEvent, type QueryRunner, type Retriever } from './ask-pipeline.js'
 import type { SharePolicy } from './ask-prompts.js'
-import type { AskSchema, PreviousTurn } from './ask-schema.js'
+import { loadAskSchema, type PreviousTurn } from './ask-schema.js'
+import type { LanguageModels, ResolvedModel } from './model-call.js'
 import { ThreadsRepo, type ThreadOwner } from './threads.repo.js'
 
 export interface AskDependencies {
@@ -109,7 +102,7 @@ export class AskService {
         execute: request.execute,
         limit: request.limit,
         history: prepared.history,
-        loadSchema: () => this.#schema(tenant, projectId),
+        loadSchema: () => loadAskSchema(this.deps, tenant, projectId, this.deps.now?.() ?? new Date()),
         resolved: prepared.resolved,
         policy: prepared.policy,
         runner: this.#runner(ctx, projectId),
@@ -229,23 +222,6 @@ export class AskService {
     return thread
   }
 
-  /** The tables AI may use that the caller may read, their relations, and the project's golden SQL. */
-  async #schema(tenant: TenantContext, projectId: string): Promise<AskSchema> {
-    const [all, golden] = await Promise.all([
-      this.deps.metadata.allTables(tenant, projectId),
-      this.deps.goldenSql.all(tenant, projectId),
-    ])
-    const tables = all.filter((table) => table.use_with_ai && !table.missing)
-    const names = new Set(tables.map((table) => keyOf(table)))
-    const relations = new Map<string, MetadataRelation>()
-    for (const table of tables) {
-      for (const relation of table.relations) {
-        if (names.has(keyOf(relation.from)) && names.has(keyOf(relation.to))) relations.set(relation.id, relation)
-      }
-    }
-    return { tables, relations: [...relations.values()], golden, now: this.deps.now?.() ?? new Date() }
-  }
-
   /** Queries of a question run under the `ask` scope: asking does not need the right to write SQL. */
   #runner(ctx: RequestContext, projectId: string): QueryRunner {
     const { sql } = this.deps
@@ -277,10 +253,6 @@ function ownerOf(tenant: TenantContext, projectId: string): ThreadOwner {
     type: actor.actor_type,
     id: actor.actor_id,
   }
-}
-
-function keyOf(table: { catalog: string; schema: string; table: string }): string {
-  return JSON.stringify([table.catalog, table.schema, table.table])
 }
 
 function titleOf(question: string): string {
