@@ -67,5 +67,5 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
-  { files: ['*.js', '*.config.ts'], ...tseslint.configs.disableTypeChecked },
+  { files: ['*.js', '*.config.ts', 'apps/*/bin/*.js'], ...tseslint.configs.disableTypeChecked },
 )

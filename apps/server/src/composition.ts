@@ -14,11 +14,14 @@ import { TableStore } from './internal-store/table-store.js'
 import { type JobFileDirs, sweepJobLeftovers } from './jobs/leftovers.js'
 import { JobQueue } from './jobs/queue.js'
 import type { Logger } from './lib/logger.js'
+import { mcpHandler } from './mcp/mcp-http.js'
+import { McpService, type ProjectTables } from './mcp/mcp-server.js'
 import { deriveKey, SecretBox } from './lib/secret-box.js'
 import { openMetadataStore, type MetadataStore } from './metadata/database.js'
 import { Scheduler } from './scheduler/scheduler.js'
 import { ApiKeysRepo } from './modules/api-keys/api-keys.repo.js'
 import { apiKeysModule } from './modules/api-keys/api-keys.module.js'
+import { agentsModule } from './modules/agents/agents.module.js'
 import { askModule } from './modules/ask/ask.module.js'
 import { auditModule } from './modules/audit/audit.module.js'
 import { cachesModule } from './modules/caches/caches.module.js'
@@ -71,6 +74,7 @@ const MODULES = [
   askModule,
   queryJobsModule,
   exportsModule,
+  agentsModule,
 ] as const
 
 export type Services = ServicesOf<typeof MODULES>
@@ -82,6 +86,7 @@ const SOURCE_SESSION_IDLE_MS = 30_000
 const SWEEP_INTERVAL_MS = 60 * 60 * 1000
 /** How late a scheduled run may start: cron has minute resolution, so well under a minute. */
 const SCHEDULER_TICK_MS = 10_000
+const SERVER_VERSION = '0.1.0'
 
 export interface Tributary {
   app: App
@@ -149,6 +154,7 @@ export async function createTributary(
     sessions,
     connectionSecrets: new SecretBox(deriveKey(secret, 'connection-secrets')),
     aiSecrets: new SecretBox(deriveKey(secret, 'ai-secrets')),
+    agentSecrets: new SecretBox(deriveKey(secret, 'agent-secrets')),
     languageModels: options.languageModels ?? providerLanguageModels,
     exportLinkKey: deriveKey(secret, 'exports'),
     callbackKey: deriveKey(secret, 'callbacks'),
@@ -172,6 +178,12 @@ export async function createTributary(
   const backgroundTasks = offers.flatMap((offer) => offer.background ?? [])
   for (const offer of offers) for (const handler of offer.jobs ?? []) platform.jobs.register(handler)
   for (const offer of offers) for (const task of offer.scheduledTasks ?? []) platform.scheduler.register(task)
+  const mcp = new McpService({
+    tools: offers.flatMap((offer) => offer.tools ?? []),
+    tables: projectTables(services),
+    logger: logger.child({ component: 'mcp' }),
+    version: SERVER_VERSION,
+  })
   const app = createApp({
     logger,
     store,
@@ -179,6 +191,7 @@ export async function createTributary(
     modules: offers,
     rateLimitPerMinute: config.rateLimitPerMinute,
     bodyLimitBytes: config.bodyLimitBytes,
+    mcp: mcpHandler(mcp),
   })
   const sweep = () =>
     sweepJobLeftovers(
@@ -213,6 +226,16 @@ export async function createTributary(
       await platform.platformDuckDB.close()
       await store.close()
     },
+  }
+}
+
+/** What MCP resources and prompts read: project listings and table metadata, through the owners' services. */
+export function projectTables(services: Services): ProjectTables {
+  const { metadata } = services.metadata
+  return {
+    projects: async (ctx, limit) => (await services.projects.list(ctx, { limit })).data,
+    tables: (ctx, projectId, page) => metadata.list(ctx, projectId, page),
+    table: (ctx, projectId, key) => metadata.get(ctx, projectId, key),
   }
 }
 

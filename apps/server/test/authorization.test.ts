@@ -212,6 +212,24 @@ describeEachStore('authorization', (kind) => {
   /** Golden SQL is the project's semantic layer: editors, admins and keys with `metadata` (or `*`) write it. */
   const GOLDEN_SQL_WRITERS: readonly Who[] = ["org key ['*']", "project key ['*']", 'admin', 'editor']
 
+  /** Agents: organization admins change the registry; keys with `agents` (or `*`) and every member call. */
+  const AGENT_ADMINS: readonly Who[] = ["org key ['*']", 'admin']
+  const AGENT_CALLERS: readonly Who[] = ["org key ['*']", "project key ['*']", 'admin', 'editor', 'viewer']
+  /** An agent assigned to the fixture's project, on a loopback port where nothing listens (the app allows loopback). */
+  async function freshAgent(assign = true): Promise<string> {
+    const created = await app.request<{ id: string }>('POST', `${API}/agents`, {
+      key: f.orgKey,
+      body: {
+        name: uniqueName('Agent'),
+        protocol: 'A2A',
+        endpoint_url: 'http://127.0.0.1:1/agent',
+        ...(assign ? { project_id: f.project.id } : {}),
+      },
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return created.body.id
+  }
+
   /** A semantic catalog of the fixture's project, made by the organization key. */
   async function freshSemanticCatalog(): Promise<string> {
     const name = `sc_${randomBytes(6).toString('hex')}`
@@ -1253,10 +1271,126 @@ describeEachStore('authorization', (kind) => {
       allowed: only(TENANTS, 200),
       target: async () => ({ path: `/projects/${f.project.id}/queries/${await freshMaterializedQuery()}/cancel` }),
     },
+
+    // ── Agents (issue 13): admins register and assign; members read (a project key its project's); callers call.
+    {
+      route: 'POST /agents',
+      method: 'POST',
+      allowed: only(AGENT_ADMINS, 201),
+      target: (who) => ({
+        path: '/agents',
+        body: { name: `Agent of ${who}`, protocol: 'MCP', endpoint_url: 'http://127.0.0.1:1/mcp' },
+        probe: () => idsOf('/agents'),
+      }),
+      verify: (response, who) => expect(response.body).toMatchObject({ name: `Agent of ${who}`, status: 'pending' }),
+    },
+    { route: 'GET /agents', method: 'GET', allowed: only(TENANTS, 200), target: () => ({ path: '/agents' }) },
+    {
+      route: 'GET /agents/{agent_id}',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: `/agents/${await freshAgent()}` }),
+    },
+    {
+      route: 'PATCH /agents/{agent_id}',
+      method: 'PATCH',
+      allowed: only(AGENT_ADMINS, 200),
+      target: async (who) => {
+        const path = `/agents/${await freshAgent()}`
+        return { path, body: { description: `by ${who}` }, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'DELETE /agents/{agent_id}',
+      method: 'DELETE',
+      allowed: only(AGENT_ADMINS, 204),
+      target: async () => {
+        const path = `/agents/${await freshAgent()}`
+        return { path, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'POST /agents/{agent_id}/test',
+      method: 'POST',
+      allowed: only(AGENT_ADMINS, 200),
+      target: async () => {
+        const path = `/agents/${await freshAgent()}`
+        return { path: `${path}/test`, probe: () => readBack(path) }
+      },
+      verify: (response) => expect(response.body).toMatchObject({ ok: false, agent: { status: 'unreachable' } }),
+    },
+    {
+      route: 'GET /agents/{agent_id}/tools',
+      method: 'GET',
+      // Allowed callers reach the agent, which is down: 502.
+      allowed: only(TENANTS, 502),
+      target: async () => ({ path: `/agents/${await freshAgent()}/tools` }),
+    },
+    {
+      route: 'GET /agents/{agent_id}/rate-limits',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: `/agents/${await freshAgent()}/rate-limits` }),
+    },
+    {
+      route: 'PUT /agents/{agent_id}/rate-limits',
+      method: 'PUT',
+      allowed: only(AGENT_ADMINS, 200),
+      target: async () => {
+        const path = `/agents/${await freshAgent()}/rate-limits`
+        return { path, body: { max_requests_per_minute: 5 }, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'POST /projects/{id}/agents',
+      method: 'POST',
+      allowed: only(AGENT_ADMINS, 201),
+      target: async () => ({
+        path: `/projects/${f.project.id}/agents`,
+        body: { agent_id: await freshAgent(false), role: 'helper' },
+        probe: () => listAll<{ id: string }>(`/projects/${f.project.id}/agents`, f.orgKey).then((rows) => rows.length),
+      }),
+    },
+    {
+      route: 'GET /projects/{id}/agents',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: `/projects/${f.project.id}/agents` }),
+    },
+    {
+      route: 'DELETE /projects/{id}/agents/{agent_id}',
+      method: 'DELETE',
+      allowed: only(AGENT_ADMINS, 204),
+      target: async () => ({
+        path: `/projects/${f.project.id}/agents/${await freshAgent()}`,
+        probe: () => listAll<{ id: string }>(`/projects/${f.project.id}/agents`, f.orgKey).then((rows) => rows.length),
+      }),
+    },
+    {
+      route: 'POST /agent-gateway/agents/{agent_id}',
+      method: 'POST',
+      // Allowed callers reach the agent, which is down: 502.
+      allowed: only(AGENT_CALLERS, 502),
+      target: async () => ({ path: `/agent-gateway/agents/${await freshAgent()}`, body: { message: 'hello' } }),
+    },
+    {
+      route: 'POST /agent-gateway/agents/{agent_id}/stream',
+      method: 'POST',
+      allowed: only(AGENT_CALLERS, 200),
+      target: async () => ({ path: `/agent-gateway/agents/${await freshAgent()}/stream`, body: { message: 'hello' } }),
+      verify: (response) => expect(String(response.body)).toContain('event: error'),
+    },
+    {
+      route: 'POST /agent-gateway/projects/{id}',
+      method: 'POST',
+      allowed: only(AGENT_CALLERS, 200),
+      target: () => ({ path: `/agent-gateway/projects/${f.project.id}`, body: { message: 'hello' } }),
+    },
   ]
 
   beforeAll(async () => {
-    app = await startTestApp(kind)
+    // Loopback is allowed for the agents' rows: their endpoint is a closed loopback port, so no call leaves the host.
+    app = await startTestApp(kind, { env: { TRIBUTARY_OUTBOUND_ALLOW: 'loopback' } })
     const { organization, orgKey, orgKeyId } = await createOrganization(app, 'Matrix')
     const queryKey = await app.request<CreatedApiKey>('POST', `${API}/organizations/${organization.id}/api-keys`, {
       key: app.platformKey,
@@ -1336,6 +1470,93 @@ describeEachStore('authorization', (kind) => {
           }
         })
       }
+    }
+  })
+
+  describe('MCP at /mcp: the same checks as the REST routes', () => {
+    const ALL_TOOLS = [
+      'list_catalogs',
+      'list_tables',
+      'describe_table',
+      'search_metadata',
+      'search_golden_sql',
+      'save_golden_sql',
+      'run_sql',
+      'ask',
+      'list_saved_queries',
+      'save_query',
+      'run_saved_query',
+      'get_job',
+      'get_job_results',
+    ]
+    const QUERY_ONLY = ALL_TOOLS.filter((name) => name !== 'ask' && name !== 'save_golden_sql')
+    const OFFERED: Record<Exclude<Who, 'platform key'>, string[]> = {
+      "org key ['*']": ALL_TOOLS,
+      "org key ['query']": QUERY_ONLY,
+      "project key ['*']": ALL_TOOLS,
+      "project key ['query']": QUERY_ONLY,
+      admin: ALL_TOOLS,
+      editor: ALL_TOOLS,
+      viewer: ALL_TOOLS.filter((name) => name !== 'save_query' && name !== 'save_golden_sql'),
+    }
+    /** The MCP tool and the REST route it calls the same service method as. */
+    const PAIRS: { tool: string; args: () => Record<string, unknown>; route: string; body: () => unknown }[] = [
+      { tool: 'run_sql', args: () => ({ sql: 'select 1' }), route: 'sql', body: () => ({ sql: 'select 1' }) },
+      { tool: 'ask', args: () => ({ question: 'how many?' }), route: 'ask', body: () => ({ question: 'how many?' }) },
+      {
+        tool: 'save_query',
+        args: () => ({ display_name: uniqueName('mcp'), sql: 'select 1' }),
+        route: 'queries',
+        body: () => ({ display_name: uniqueName('rest'), sql: 'select 1' }),
+      },
+      {
+        tool: 'save_golden_sql',
+        args: () => ({ question: uniqueName('mcp'), sql: 'select 1' }),
+        route: 'golden-sql',
+        body: () => ({ question: uniqueName('rest'), sql: 'select 1' }),
+      },
+    ]
+
+    async function rpc(who: Who, method: string, params: Record<string, unknown>) {
+      return app.request('POST', '/mcp', {
+        key: keyOf(who),
+        headers: { accept: 'application/json, text/event-stream' },
+        body: { jsonrpc: '2.0', id: 1, method, params },
+      })
+    }
+
+    it('the platform key → 403, no credentials → 401', async () => {
+      expectError(await rpc('platform key', 'tools/list', {}), 403, 'authorization_error')
+      const anonymous = await app.request('POST', '/mcp', { body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } })
+      expectError(anonymous, 401, 'authentication_error')
+    })
+
+    for (const who of TENANTS) {
+      it(`${who}: offered exactly the tools it may use; each call allowed or refused as its REST route`, async () => {
+        const listed = await rpc(who, 'tools/list', {})
+        expect(listed.status).toBe(200)
+        const names = (listed.body.result.tools as { name: string }[]).map((tool) => tool.name)
+        expect(names.sort()).toEqual([...OFFERED[who as Exclude<Who, 'platform key'>]].sort())
+        for (const pair of PAIRS) {
+          const rest = await app.request('POST', `${API}/projects/${f.project.id}/${pair.route}`, {
+            key: keyOf(who),
+            body: pair.body(),
+          })
+          const called = await rpc(who, 'tools/call', {
+            name: pair.tool,
+            arguments: { ...pair.args(), project_id: f.project.id },
+          })
+          expect(called.status).toBe(200)
+          const result = called.body.result as { isError?: boolean; content: { text: string }[] }
+          if (rest.status === 403) {
+            expect(result.isError, pair.tool).toBe(true)
+            expect(result.content[0]!.text).toBe(`authorization_error: ${rest.body.error.message}`)
+          } else {
+            expect([200, 201], `${pair.route}: ${JSON.stringify(rest.body)}`).toContain(rest.status)
+            expect(result.isError, `${pair.tool}: ${result.content[0]!.text}`).toBeUndefined()
+          }
+        }
+      })
     }
   })
 

@@ -1213,6 +1213,106 @@ describeEachStore('tenant isolation', (kind) => {
     })
   })
 
+  describe('MCP at /mcp', () => {
+    /** One JSON-RPC request, answered in JSON by the stateless endpoint. */
+    async function rpc(key: string, method: string, params: Record<string, unknown>) {
+      const response = await app.request('POST', '/mcp', {
+        key,
+        headers: { accept: 'application/json, text/event-stream' },
+        body: { jsonrpc: '2.0', id: 1, method, params },
+      })
+      expect(response.status, JSON.stringify(response.body)).toBe(200)
+      return response.body as { result?: any; error?: { code: number; message: string } }
+    }
+
+    for (const attacker of [...OUTSIDERS, 'A project 2 key'] as Attacker[]) {
+      it(`${attacker}: tools, resources and prompts of A's project → not_found, as for a project that exists nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        for (const name of ['list_catalogs', 'list_saved_queries', 'search_metadata']) {
+          const args = name === 'search_metadata' ? { query: 'anything' } : {}
+          for (const projectId of [A.p1.id, randomUUID()]) {
+            const { result } = await rpc(key, 'tools/call', { name, arguments: { ...args, project_id: projectId } })
+            expect(result, name).toMatchObject({ isError: true })
+            expect(result.content[0].text).toBe(`not_found: project ${projectId} not found`)
+          }
+        }
+        const read = await rpc(key, 'resources/read', { uri: `tributary://${A.p1.id}/internal/main/anything` })
+        expect(read.error?.message).toContain(`not_found: project ${A.p1.id} not found`)
+        const prompt = await rpc(key, 'prompts/get', { name: 'explore_project', arguments: { project_id: A.p1.id } })
+        expect(prompt.error?.message).toContain(`not_found: project ${A.p1.id} not found`)
+        const { result } = await rpc(key, 'resources/list', {})
+        expect(JSON.stringify(result.resources)).not.toContain(A.p1.id)
+      })
+    }
+  })
+
+  describe('agents stay in their organization (and a project key in its project)', () => {
+    let agent: { id: string }
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+
+    beforeAll(async () => {
+      // A documentation address: registering sends nothing, and no attacker's call may get as far as calling it.
+      const created = await app.request('POST', `${API}/agents`, {
+        key: A.orgKey,
+        body: {
+          name: 'A secret agent',
+          protocol: 'A2A',
+          endpoint_url: 'http://203.0.113.10/agent',
+          project_id: A.p1.id,
+          auth: { type: 'bearer', secret: 'a-secret-token-of-A' },
+        },
+      })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      agent = created.body
+    })
+
+    for (const attacker of [...OUTSIDERS, 'A project 2 key'] as Attacker[]) {
+      it(`${attacker}: every agent route for A's agent → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const requests: [string, string, unknown?][] = [
+          ['GET', `/agents/${agent.id}`],
+          ['PATCH', `/agents/${agent.id}`, { name: 'hijacked' }],
+          ['DELETE', `/agents/${agent.id}`],
+          ['POST', `/agents/${agent.id}/test`],
+          ['GET', `/agents/${agent.id}/tools`],
+          ['GET', `/agents/${agent.id}/rate-limits`],
+          ['PUT', `/agents/${agent.id}/rate-limits`, { max_requests_per_second: 1 }],
+          ['POST', `/agent-gateway/agents/${agent.id}`, { message: 'hi' }],
+          ['POST', `/agent-gateway/agents/${agent.id}/stream`, { message: 'hi' }],
+          ['GET', `/projects/${A.p1.id}/agents`],
+          ['DELETE', `/projects/${A.p1.id}/agents/${agent.id}`],
+          ['POST', `/agent-gateway/projects/${A.p1.id}`, { message: 'hi' }],
+          ...(attacker === 'A project 2 key'
+            ? []
+            : ([['POST', `/projects/${A.p1.id}/agents`, { agent_id: agent.id }]] as [string, string, unknown?][])),
+          // Assigning A's agent to a project of B's, as one who may assign there.
+          ...(B_ORG_PRINCIPALS.includes(attacker)
+            ? ([['POST', `/projects/${B.p1.id}/agents`, { agent_id: agent.id }]] as [string, string, unknown?][])
+            : []),
+        ]
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghostPath = path.replace(A.p1.id, randomUUID()).replace(agent.id, randomUUID())
+          const ghostBody = JSON.parse(JSON.stringify(body ?? null)?.replace(agent.id, randomUUID()) ?? 'null')
+          const ghost = await app.request(method, `${API}${ghostPath}`, { key, body: ghostBody ?? undefined })
+          expectError(ghost, 404, 'not_found')
+          expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+        }
+        const listed = await app.request('GET', `${API}/agents?limit=200`, { key })
+        expect(listed.status).toBe(200)
+        expect(JSON.stringify(listed.body)).not.toContain(agent.id)
+      })
+    }
+
+    it("A's agent is unchanged, and A's p1 key sees it", async () => {
+      const read = await app.request('GET', `${API}/agents/${agent.id}`, { key: A.p1Key.key })
+      expect(read.status).toBe(200)
+      expect(read.body).toEqual(agent)
+      expect(JSON.stringify(read.body)).not.toContain('a-secret-token-of-A')
+    })
+  })
+
   it("after every attempt, A's objects are unchanged and A's keys and sessions still work", async () => {
     expect(await snapshot(A)).toEqual(snapshotOfA)
     for (const key of [A.orgKey, A.p1Key.key, A.p2Key.key, A.admin.token, A.editor.token, A.viewer.token]) {

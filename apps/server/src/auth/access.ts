@@ -86,11 +86,19 @@ export function requireProjectRead(ctx: RequestContext, projectId: string): Tena
 /** Using a feature of a project (running SQL, asking): every member by role; keys with the feature's scope. */
 export function requireProjectUse(ctx: RequestContext, projectId: string, scope: Scope): TenantContext {
   const tenant = requireProjectRead(ctx, projectId)
-  const { principal } = tenant
-  if (principal.kind !== 'user' && !hasScope(principal.scopes, scope) && !hasScope(principal.scopes, 'admin')) {
-    throw errors.authorization(`this key lacks the '${scope}' scope`)
-  }
+  if (!mayUse(tenant.principal, scope)) throw errors.authorization(`this key lacks the '${scope}' scope`)
   return tenant
+}
+
+/** Whether a caller may use a feature in the projects it sees, before any project is named (offering MCP tools). */
+export function mayUse(principal: TenantPrincipal, scope: Scope): boolean {
+  return principal.kind === 'user' || hasScope(principal.scopes, scope) || hasScope(principal.scopes, 'admin')
+}
+
+/** Whether a caller may change an area's contents in the projects it sees, before any project is named. */
+export function mayWriteContent(principal: TenantPrincipal, scope: Scope): boolean {
+  if (principal.kind === 'user') return hasPermission(principal, 'projects:write')
+  return hasScope(principal.scopes, scope) || hasScope(principal.scopes, 'admin')
 }
 
 /**

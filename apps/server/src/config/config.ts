@@ -2,6 +2,8 @@ import path from 'node:path'
 
 import { z } from 'zod'
 
+import { parseAllowList } from '../lib/outbound/address-policy.js'
+
 const port = z.coerce.number().int().min(0).max(65535)
 const positiveInt = z.coerce.number().int().positive()
 
@@ -57,6 +59,29 @@ const ConfigSchema = z.object({
   TRIBUTARY_AI_API_KEY: z.string().min(1).optional(),
   TRIBUTARY_AI_EMBEDDING_MODEL: z.string().min(1).max(200).optional(),
   TRIBUTARY_AI_TIMEOUT_MS: positiveInt.default(60_000),
+  // Private, loopback and link-local targets of outbound calls (agents) the operator allows.
+  TRIBUTARY_OUTBOUND_ALLOW: z
+    .string()
+    .transform((list) =>
+      list
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .superRefine((entries, ctx) => {
+      try {
+        parseAllowList(entries)
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message })
+      }
+    })
+    .optional(),
+  TRIBUTARY_AGENT_TIMEOUT_MS: positiveInt.default(30_000),
+  TRIBUTARY_AGENT_MAX_TIMEOUT_MS: positiveInt.default(300_000),
+  TRIBUTARY_AGENT_AUDIT_PAYLOADS: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .transform((value) => value === 'true' || value === '1')
+    .default(false),
 })
 
 export interface Config {
@@ -96,6 +121,18 @@ export interface Config {
   /** Processes with the same queue name share jobs; by default those with the same data directory. */
   jobQueue: string
   ai: AiConfig
+  /** Entries of TRIBUTARY_OUTBOUND_ALLOW: internal ranges, CIDRs or hosts outbound calls may reach. */
+  outboundAllow: readonly string[]
+  agents: AgentsConfig
+}
+
+/** The agent gateway. */
+export interface AgentsConfig {
+  /** How long one call of an agent may take unless the call asks for less (or more, up to the maximum). */
+  timeoutMs: number
+  maxTimeoutMs: number
+  /** Whether the audit entry of a gateway call holds what was sent and answered (off: who, which agent, how long, status). */
+  auditPayloads: boolean
 }
 
 /** The instance's language model, used by organizations that did not choose their own. */
@@ -168,6 +205,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiKey: e.TRIBUTARY_AI_API_KEY,
       embeddingModel: e.TRIBUTARY_AI_EMBEDDING_MODEL,
       timeoutMs: e.TRIBUTARY_AI_TIMEOUT_MS,
+    }),
+    outboundAllow: Object.freeze(e.TRIBUTARY_OUTBOUND_ALLOW ?? []),
+    agents: Object.freeze({
+      timeoutMs: Math.min(e.TRIBUTARY_AGENT_TIMEOUT_MS, e.TRIBUTARY_AGENT_MAX_TIMEOUT_MS),
+      maxTimeoutMs: e.TRIBUTARY_AGENT_MAX_TIMEOUT_MS,
+      auditPayloads: e.TRIBUTARY_AGENT_AUDIT_PAYLOADS,
     }),
   })
 }

@@ -1,4 +1,6 @@
+import { z } from '@hono/zod-openapi'
 import type { Context, MiddlewareHandler } from 'hono'
+import { every } from 'hono/combine'
 import { requestId } from 'hono/request-id'
 
 import type { Authenticator } from '../auth/authenticator.js'
@@ -12,10 +14,20 @@ import { authenticate } from './middleware/authenticate.js'
 import { limitBody, requireJsonBody } from './middleware/json-body.js'
 import { rateLimit, RateLimiter } from './middleware/rate-limit.js'
 import { requestLog } from './middleware/request-log.js'
-import { createRouter, type AppEnv } from './router.js'
+import {
+  AUTHENTICATED_ERRORS,
+  bearerSecurity,
+  createRouter,
+  errorResponses,
+  jsonBody,
+  jsonResponse,
+  type AppEnv,
+} from './router.js'
 
 export const API_BASE = '/api/v1'
 const OPENAPI_PATH = `${API_BASE}/openapi.json`
+/** MCP Streamable HTTP: beside the REST API, not under it, as MCP clients expect one endpoint URL. */
+export const MCP_PATH = '/mcp'
 
 export interface AppDependencies {
   logger: Logger
@@ -25,6 +37,8 @@ export interface AppDependencies {
   modules: readonly Pick<ModuleOffer<unknown>, 'routes' | 'publicRoutes' | 'streamsBody'>[]
   rateLimitPerMinute: number
   bodyLimitBytes: number
+  /** Answers MCP requests at `/mcp` for an authenticated caller whose JSON body is parsed. */
+  mcp?: (c: Context<AppEnv>) => Promise<Response>
 }
 
 export function createApp(deps: AppDependencies) {
@@ -74,6 +88,13 @@ export function createApp(deps: AppDependencies) {
         'and answer `{"data": [...], "next_cursor"}`.',
     },
   })
+  if (deps.mcp)
+    mountMcp(app, deps.mcp, [
+      authenticate(deps.authenticator, { limiter, keyOf: byAddress }),
+      rateLimit(limiter, principalKey),
+      limitBody(deps.bodyLimitBytes),
+      requireJsonBody({ storableText: false }),
+    ])
   // The OpenAPI route is registered before the authenticated API so it stays public.
   app.route(API_BASE, publicApi)
   app.route(API_BASE, api)
@@ -86,6 +107,57 @@ export function createApp(deps: AppDependencies) {
 }
 
 export type App = ReturnType<typeof createApp>
+
+const JsonRpcMessage = z
+  .looseObject({
+    jsonrpc: z.literal('2.0'),
+    id: z.union([z.string(), z.number()]).optional(),
+    method: z.string().optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: 'JsonRpcMessage', description: 'A JSON-RPC 2.0 message of the Model Context Protocol' })
+
+/**
+ * Stateless Streamable HTTP: every POST carries its own JSON-RPC message and is answered in JSON.
+ * There is no server-initiated stream to open (GET) and no session to end (DELETE): 405, as the
+ * MCP specification allows.
+ */
+function mountMcp(
+  app: ReturnType<typeof createRouter>,
+  handler: (c: Context<AppEnv>) => Promise<Response>,
+  guards: MiddlewareHandler<AppEnv>[],
+) {
+  app.post(MCP_PATH, every(...guards), (c) => handler(c))
+  const notAllowed = (c: Context) =>
+    c.json(
+      { jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: POST JSON-RPC messages' }, id: null },
+      405,
+      {
+        Allow: 'POST',
+      },
+    )
+  app.get(MCP_PATH, notAllowed)
+  app.delete(MCP_PATH, notAllowed)
+  app.openAPIRegistry.registerPath({
+    method: 'post',
+    path: MCP_PATH,
+    tags: ['MCP'],
+    summary: 'Model Context Protocol (Streamable HTTP)',
+    description:
+      'The MCP endpoint: `initialize`, `tools/list`, `tools/call`, `resources/list`, `resources/templates/list`, ' +
+      '`resources/read`, `prompts/list` and `prompts/get`, answered in JSON (stateless: no session id). A project ' +
+      'key sees its project; an organization key or a user session passes `project_id` to each tool. Tool ' +
+      'failures (bad arguments, SQL errors, forbidden) come back as results with `isError: true` naming the error ' +
+      'code, not as HTTP errors. Send `Accept: application/json, text/event-stream`.',
+    security: bearerSecurity,
+    request: { body: jsonBody(JsonRpcMessage) },
+    responses: {
+      200: jsonResponse(JsonRpcMessage, 'The JSON-RPC response'),
+      202: { description: 'A notification or response, accepted' },
+      ...errorResponses(...AUTHENTICATED_ERRORS, 413, 415),
+    },
+  })
+}
 
 function unless(skip: (c: Context) => boolean, middleware: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
   return async (c, next) => (skip(c) ? next() : middleware(c, next))

@@ -148,8 +148,25 @@ const EXPECTED_ROUTES = [
   'GET /organizations/{organization_id}/ai-settings',
   'PUT /organizations/{organization_id}/ai-settings',
   'GET /organizations/{organization_id}/ai-usage',
+  'POST /agents',
+  'GET /agents',
+  'GET /agents/{agent_id}',
+  'PATCH /agents/{agent_id}',
+  'DELETE /agents/{agent_id}',
+  'POST /agents/{agent_id}/test',
+  'GET /agents/{agent_id}/tools',
+  'GET /agents/{agent_id}/rate-limits',
+  'PUT /agents/{agent_id}/rate-limits',
+  'POST /projects/{project_id}/agents',
+  'GET /projects/{project_id}/agents',
+  'DELETE /projects/{project_id}/agents/{agent_id}',
+  'POST /agent-gateway/agents/{agent_id}',
+  'POST /agent-gateway/agents/{agent_id}/stream',
+  'POST /agent-gateway/projects/{project_id}',
   'GET /projects/{project_id}/ai-policy',
   'PUT /projects/{project_id}/ai-policy',
+  // MCP Streamable HTTP, beside the REST API (`/mcp`, not under `/api/v1`).
+  'POST /mcp',
 ]
 
 describe('OpenAPI document and docs', () => {

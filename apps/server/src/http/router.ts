@@ -49,6 +49,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The query is invalid or refused (`query_error`)',
   408: 'The query took too long and was stopped (`query_timeout`)',
   502: 'A source failed or refused (`connection_error`)',
+  504: 'An agent called through the gateway did not answer in time (`connection_error`)',
   401: 'Missing, unknown, revoked or expired credentials (`authentication_error`)',
   403: 'The caller may not do this (`authorization_error`)',
   404: 'No such object in the caller’s organization (`not_found`)',

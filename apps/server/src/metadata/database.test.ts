@@ -59,6 +59,7 @@ describeEachStore('metadata store', (kind) => {
       '0014-materialized-queries',
       '0015-ai',
       '0016-ask-threads',
+      '0017-agents',
     ])
     await migrateToLatest(store.db)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)

@@ -21,6 +21,7 @@ import * as cachesMigration from './migrations/0013-caches.js'
 import * as materializedQueriesMigration from './migrations/0014-materialized-queries.js'
 import * as aiMigration from './migrations/0015-ai.js'
 import * as askThreadsMigration from './migrations/0016-ask-threads.js'
+import * as agentsMigration from './migrations/0017-agents.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import { namingPool } from './prepared.js'
 import type { Database } from './schema.js'
@@ -65,6 +66,7 @@ const MIGRATIONS: readonly { module: string; name: string; migration: Migration 
   { module: 'materializedQueries', name: '0014-materialized-queries', migration: materializedQueriesMigration },
   { module: 'ai', name: '0015-ai', migration: aiMigration },
   { module: 'ask', name: '0016-ask-threads', migration: askThreadsMigration },
+  { module: 'agents', name: '0017-agents', migration: agentsMigration },
 ]
 
 const migrations: Record<string, Migration> = Object.fromEntries(

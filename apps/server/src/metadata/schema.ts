@@ -574,12 +574,52 @@ export interface AiUsageTable {
   id: string
   organization_id: string
   project_id: string | null
-  feature: 'ask' | 'generate' | 'suggest'
+  feature: 'ask' | 'generate' | 'suggest' | 'search'
   provider: string
   model: string
   input_tokens: number
   output_tokens: number
   created_at: Timestamp
+}
+
+export interface AgentsTable {
+  id: string
+  organization_id: string
+  name: string
+  description: string | null
+  protocol: 'A2A' | 'MCP'
+  endpoint_url: string
+  capabilities: ColumnType<Record<string, unknown>, string, string>
+  agent_metadata: ColumnType<Record<string, unknown>, string, string>
+  auth_type: 'bearer' | 'header' | null
+  auth_header: string | null
+  /** Sealed with the agent secret box; never returned. */
+  auth_secret: string | null
+  status: 'pending' | 'active' | 'unreachable' | 'invalid'
+  status_reason: string | null
+  tested_at: NullableTimestamp
+  max_requests_per_second: number | null
+  max_requests_per_minute: number | null
+  max_requests_per_hour: number | null
+  created_at: Timestamp
+  updated_at: Timestamp
+  archived_at: NullableTimestamp
+}
+
+export interface ProjectAgentsTable {
+  project_id: string
+  agent_id: string
+  organization_id: string
+  role: string | null
+  created_at: Timestamp
+}
+
+export interface AgentRateCountersTable {
+  agent_id: string
+  window_name: string
+  /** int8 (ms since the epoch): a string from node-postgres. */
+  window_start: ColumnType<string, number, number>
+  count: number
 }
 
 export interface Database {
@@ -614,6 +654,9 @@ export interface Database {
   ai_usage: AiUsageTable
   ask_threads: AskThreadsTable
   ask_messages: AskMessagesTable
+  agents: AgentsTable
+  project_agents: ProjectAgentsTable
+  agent_rate_counters: AgentRateCountersTable
 }
 
 export type OrganizationRow = Selectable<OrganizationsTable>
@@ -645,3 +688,5 @@ export type AiSettingsRow = Selectable<AiSettingsTable>
 export type AiPolicyRow = Selectable<AiPoliciesTable>
 export type AskThreadRow = Selectable<AskThreadsTable>
 export type AskMessageRow = Selectable<AskMessagesTable>
+export type AgentRow = Selectable<AgentsTable>
+export type ProjectAgentRow = Selectable<ProjectAgentsTable>

@@ -15,6 +15,7 @@ import type { JobFileDirs } from '../jobs/leftovers.js'
 import type { JobHandler, JobQueue } from '../jobs/queue.js'
 import type { Logger } from '../lib/logger.js'
 import type { SecretBox } from '../lib/secret-box.js'
+import type { Tool } from '../mcp/tool.js'
 import type { MetadataDb, MetadataStore } from '../metadata/database.js'
 import type { LanguageModelProvider } from './ai/language-models.js'
 import type { ScheduledTask, Scheduler } from '../scheduler/scheduler.js'
@@ -34,6 +35,8 @@ export interface Platform {
   connectionSecrets: SecretBox
   /** Encrypts organizations' language model API keys at rest. */
   aiSecrets: SecretBox
+  /** Encrypts the credentials of registered agents at rest. */
+  agentSecrets: SecretBox
   /** Turns AI settings into AI SDK models; tests inject mock models here. */
   languageModels: LanguageModelProvider
   /** Signs export download links. */
@@ -66,7 +69,7 @@ export interface BackgroundTask {
   stop(): Promise<void>
 }
 
-/** What a module offers the rest of the platform. Later features add MCP and AI tools here. */
+/** What a module offers the rest of the platform. */
 export interface ModuleOffer<Service> {
   /** The module's public face: the only way other modules reach it. */
   service: Service
@@ -82,6 +85,8 @@ export interface ModuleOffer<Service> {
   scheduledTasks?: readonly ScheduledTask[]
   /** Requests whose body this module streams under its own limits, so the JSON body checks let them pass. */
   streamsBody?: (c: Context) => boolean
+  /** MCP tools, served at `/mcp`: each calls this module's service as its routes do. */
+  tools?: readonly Tool[]
 }
 
 export interface ModuleDefinition<Name extends string = string, Service = unknown> {

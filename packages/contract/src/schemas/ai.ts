@@ -12,8 +12,11 @@ export const AI_PROVIDER_CHOICES = [...AI_PROVIDERS, 'none'] as const
 export const AiProviderChoice = z.enum(AI_PROVIDER_CHOICES)
 export type AiProviderChoice = z.infer<typeof AiProviderChoice>
 
-/** What spent tokens: a question asked, descriptions generated, questions suggested. */
-export const AI_FEATURES = ['ask', 'generate', 'suggest'] as const
+/**
+ * What spent tokens: a question asked, descriptions generated, questions suggested, and the semantic
+ * layer's search (texts embedded by the embedding model, for the ask pipeline and `…/metadata/search`).
+ */
+export const AI_FEATURES = ['ask', 'generate', 'suggest', 'search'] as const
 export const AiFeature = z.enum(AI_FEATURES)
 export type AiFeature = z.infer<typeof AiFeature>
 

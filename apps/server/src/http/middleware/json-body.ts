@@ -25,9 +25,11 @@ export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
 /**
  * For POST, PUT and PATCH. Every body this API takes is UTF-8 JSON: refuse anything else up front,
  * turn a parse failure into a 422 that says where the JSON broke, and refuse any string (or key)
- * that the metadata store could not hold, wherever it sits.
+ * that the metadata store could not hold, wherever it sits. `storableText: false` leaves that last
+ * check to the handler (MCP, whose tools answer bad arguments as tool errors).
  */
-export function requireJsonBody(): MiddlewareHandler<AppEnv> {
+export function requireJsonBody(options: { storableText?: boolean } = {}): MiddlewareHandler<AppEnv> {
+  const checkText = options.storableText !== false
   return async function parseJsonBody(c, next) {
     const contentType = c.req.header('content-type')
     const hasBody =
@@ -57,7 +59,7 @@ export function requireJsonBody(): MiddlewareHandler<AppEnv> {
       if (error instanceof SyntaxError) throw errors.validation(`body: malformed JSON (${error.message})`)
       throw error
     }
-    if (RISKY_ESCAPE.test(text)) assertStorableText(body, 'body')
+    if (checkText && RISKY_ESCAPE.test(text)) assertStorableText(body, 'body')
     // The route's validator reads this parse instead of decoding and parsing the body again.
     c.req.bodyCache.json = Promise.resolve(body)
     return next()

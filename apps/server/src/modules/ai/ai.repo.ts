@@ -17,7 +17,7 @@ export interface AiSettingsValues {
 export interface NewAiUsage {
   organization_id: string
   project_id: string | null
-  feature: 'ask' | 'generate' | 'suggest'
+  feature: 'ask' | 'generate' | 'suggest' | 'search'
   provider: string
   model: string
   input_tokens: number

@@ -96,9 +96,13 @@ export class AiService {
 
   /**
    * Embeddings for vector search, when the organization's provider (or the instance's) has an
-   * embedding model set; `key` changes whenever the model does, for caches of embedded text.
+   * embedding model set; `key` changes whenever the model does, for caches of embedded text. The tokens
+   * of every call are counted in the organization's usage, under `feature` and the project.
    */
-  async embedder(tenant: TenantContext): Promise<{ embedder: Embedder; key: string } | null> {
+  async embedder(
+    tenant: TenantContext,
+    usage: { projectId: string | null; feature: AiFeature } = { projectId: null, feature: 'search' },
+  ): Promise<{ embedder: Embedder; key: string } | null> {
     const effective = await this.#effective(tenant.principal.organizationId)
     if (!effective?.embeddingModel) return null
     const settings = { ...effective.settings, model: effective.embeddingModel }
@@ -107,12 +111,22 @@ export class AiService {
     const { timeoutMs } = this.options.config
     const embedder: Embedder = {
       embed: async (texts) => {
+        let result: Awaited<ReturnType<typeof embedMany>>
         try {
-          const result = await embedMany({ model, values: texts, abortSignal: timeoutSignal(undefined, timeoutMs) })
-          return result.embeddings
+          result = await embedMany({ model, values: texts, abortSignal: timeoutSignal(undefined, timeoutMs) })
         } catch (error) {
           throw providerFailure(settings.provider, settings.model, error, timeoutMs)
         }
+        // Embedding reads text only: its tokens are input tokens.
+        await this.recordUsage(tenant, {
+          projectId: usage.projectId,
+          feature: usage.feature,
+          provider: settings.provider,
+          modelId: settings.model,
+          inputTokens: result.usage?.tokens,
+          outputTokens: 0,
+        })
+        return result.embeddings
       },
     }
     return { embedder, key: `${settings.provider}:${settings.baseUrl ?? ''}:${settings.model}` }

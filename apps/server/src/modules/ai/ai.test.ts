@@ -621,9 +621,11 @@ describeEachStore('AI settings, policy, budget and usage', (kind) => {
       // Members read usage; another organization's stays its own.
       const viewerOfBudget = (await createUserSession(app, budgetOrg.key, 'viewer')).token
       expect((await app.request('GET', usagePath(budgetOrg.id), { key: viewerOfBudget })).status).toBe(200)
-      const empty = await app.request<AiUsage>('GET', usagePath(), { key: org.key })
-      expect(empty.body.total.requests).toBe(0)
-      expect(empty.body.by_model).toEqual([])
+      // (the other organization's only call: the embedding made in the settings test above)
+      const other = await app.request<AiUsage>('GET', usagePath(), { key: org.key })
+      expect(other.body.total.requests).toBe(1)
+      expect(other.body.by_model).toEqual([expect.objectContaining({ model: 'nomic-embed-text' })])
+      expect(other.body.by_feature).toEqual([expect.objectContaining({ feature: 'search' })])
     })
 
     it('the remaining budget shows in usage', async () => {

@@ -1,6 +1,8 @@
 import type { GoldenSql, MetadataRelation, ParameterValue, TableMetadata } from '@tributary/contract'
+import { sql } from 'kysely'
 
 import type { TenantContext } from '../../auth/principal.js'
+import type { MetadataDb } from '../../metadata/database.js'
 import type { GoldenSqlService } from '../golden-sql/golden-sql.service.js'
 import type { MetadataService } from '../metadata/metadata.service.js'
 
@@ -68,4 +70,72 @@ export async function loadAskSchema(
 
 function keyOf(table: { catalog: string; schema: string; table: string }): string {
   return JSON.stringify([table.catalog, table.schema, table.table])
+}
+
+type SchemaSources = { metadata: MetadataService; goldenSql: GoldenSqlService }
+
+/** Projects whose semantic layer is kept; the least recently asked go first. */
+const CACHED_PROJECTS = 100
+
+/**
+ * The semantic layer as last loaded per project, reused while nothing it is made of changed. A question
+ * then costs one small query (the version) instead of reading every table's metadata, and the offline
+ * engine's lexicon, kept per loaded schema, is built once per version rather than per question.
+ *
+ * The version is read on every question, so an edit is seen by the next one, from this process or another:
+ * row counts and latest changes of the stored metadata, scopes, relations, golden SQL and connections, and
+ * of the sources' stored listings; this process's count of metadata changes (`MetadataService.onChange`);
+ * and the catalogs' live listing, which the metadata service itself rereads after a few seconds.
+ */
+export class AskSchemaCache {
+  readonly #entries = new Map<string, { version: string; listing: unknown; schema: Omit<AskSchema, 'now'> }>()
+  readonly #changes = new Map<string, number>()
+
+  constructor(
+    private readonly db: MetadataDb,
+    private readonly sources: SchemaSources,
+  ) {
+    sources.metadata.onChange((projectId) => this.#changes.set(projectId, (this.#changes.get(projectId) ?? 0) + 1))
+  }
+
+  async load(tenant: TenantContext, projectId: string, now: Date): Promise<AskSchema> {
+    const organizationId = tenant.principal.organizationId
+    const key = `${organizationId}\u0000${projectId}`
+    const [version, listing] = await Promise.all([
+      this.#version(organizationId, projectId),
+      this.sources.metadata.liveCatalogs(tenant, projectId),
+    ])
+    const cached = this.#entries.get(key)
+    if (cached && cached.version === version && cached.listing === listing) {
+      // Most recently used last: the map's order is the eviction order.
+      this.#entries.delete(key)
+      this.#entries.set(key, cached)
+      return { ...cached.schema, now }
+    }
+    const { now: _now, ...schema } = await loadAskSchema(this.sources, tenant, projectId, now)
+    void _now
+    this.#entries.delete(key)
+    this.#entries.set(key, { version, listing, schema })
+    while (this.#entries.size > CACHED_PROJECTS) this.#entries.delete(this.#entries.keys().next().value!)
+    return { ...schema, now }
+  }
+
+  async #version(organizationId: string, projectId: string): Promise<string> {
+    const stamp = (table: string, extra = '') =>
+      sql`(select count(*) || '@' || coalesce(max(updated_at)::text, '')${sql.raw(
+        extra,
+      )} from ${sql.table(table)} where organization_id = ${organizationId} and project_id = ${projectId})`
+    const { rows } = await sql<{ version: string }>`
+      select concat_ws(':',
+        ${stamp('table_metadata')},
+        ${stamp('metadata_scopes')},
+        ${stamp('table_relations')},
+        ${stamp('golden_sql', " || '@' || coalesce(max(archived_at)::text, '')")},
+        ${stamp('connections', " || '@' || coalesce(max(archived_at)::text, '')")},
+        (select count(*) || '@' || coalesce(max(s.refreshed_at)::text, '') from source_catalogs s
+          join connections c on c.id = s.connection_id
+          where c.organization_id = ${organizationId} and c.project_id = ${projectId})
+      ) as version`.execute(this.db)
+    return `${this.#changes.get(projectId) ?? 0}:${rows[0]?.version ?? ''}`
+  }
 }

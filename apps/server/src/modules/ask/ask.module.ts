@@ -8,6 +8,7 @@ import { sqlModule } from '../sql/sql.module.js'
 import { AskAssist } from './ask-assist.js'
 import { askRoutes } from './ask.routes.js'
 import { AskService } from './ask.service.js'
+import { askTools } from './ask.tools.js'
 
 export const askModule = defineModule({
   name: 'ask',
@@ -19,6 +20,7 @@ export const askModule = defineModule({
     return {
       service: { ask, assist },
       routes: askRoutes(ask, assist, logger.child({ module: 'ask' })),
+      tools: askTools(ask),
     }
   },
 })

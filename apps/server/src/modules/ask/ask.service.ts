@@ -25,7 +25,7 @@ import type { ProjectsService } from '../projects/projects.service.js'
 import type { SqlService } from '../sql/sql.service.js'
 import { AskPipeline, type AskEvent, type QueryRunner, type Retriever } from './ask-pipeline.js'
 import type { SharePolicy } from './ask-prompts.js'
-import { loadAskSchema, type PreviousTurn } from './ask-schema.js'
+import { AskSchemaCache, type PreviousTurn } from './ask-schema.js'
 import type { LanguageModels, ResolvedModel } from './model-call.js'
 import { ThreadsRepo, type ThreadOwner } from './threads.repo.js'
 
@@ -63,10 +63,14 @@ const HISTORY_TURNS = 3
  * feedback that turns a confirmed answer into golden SQL. Every door (REST, streaming, MCP) calls this.
  */
 export class AskService {
+  readonly #schemas: AskSchemaCache
+
   constructor(
     private readonly db: MetadataDb,
     private readonly deps: AskDependencies,
-  ) {}
+  ) {
+    this.#schemas = new AskSchemaCache(db, deps)
+  }
 
   /**
    * Checks access, the thread, the model and the budget: what can fail before any work starts, so
@@ -102,7 +106,7 @@ export class AskService {
         execute: request.execute,
         limit: request.limit,
         history: prepared.history,
-        loadSchema: () => loadAskSchema(this.deps, tenant, projectId, this.deps.now?.() ?? new Date()),
+        loadSchema: () => this.#schemas.load(tenant, projectId, this.deps.now?.() ?? new Date()),
         resolved: prepared.resolved,
         policy: prepared.policy,
         runner: this.#runner(ctx, projectId),

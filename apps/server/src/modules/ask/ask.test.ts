@@ -542,6 +542,54 @@ describeEachStore('ask with no language model', (kind) => {
     expect(refused.body.reason).toBeTruthy()
   })
 
+  it('sees each change to the semantic layer on the next question', async () => {
+    const ask = async (question: string) => {
+      const response = await app.request<AskResult>('POST', `${API}/projects/${projectId}/ask`, {
+        key: orgKey,
+        body: { question },
+      })
+      expect(response.status, JSON.stringify(response.body)).toBe(200)
+      return response.body
+    }
+    const base = `${API}/projects/${projectId}/metadata/chinook/main`
+    // Asked once first, so that the semantic layer is loaded and kept before each change.
+    expect(await ask('how many bands are there')).toMatchObject({ answered: false })
+    const described = await app.request('PUT', `${base}/Artist`, {
+      key: orgKey,
+      body: { description: 'Bands and musicians' },
+    })
+    expect(described.status, JSON.stringify(described.body)).toBe(200)
+    expect(await ask('how many bands are there')).toMatchObject({ answered: true, rows: [[275]] })
+
+    expect(await ask('how many customers are in Norway')).toMatchObject({ answered: false })
+    const categorical = await app.request('PUT', `${base}/Customer/columns/Country/categorical`, {
+      key: orgKey,
+      body: { limit: 50 },
+    })
+    expect(categorical.status, JSON.stringify(categorical.body)).toBe(200)
+    expect(await ask('how many customers are in Norway')).toMatchObject({ answered: true, rows: [[1]] })
+
+    const question = 'what is the answer to everything'
+    expect(await ask(question)).toMatchObject({ answered: false })
+    const golden = await app.request<{ id: string }>('POST', `${API}/projects/${projectId}/golden-sql`, {
+      key: orgKey,
+      body: { question, sql: 'SELECT 42 AS answer' },
+    })
+    expect(golden.status, JSON.stringify(golden.body)).toBe(201)
+    expect(await ask(question)).toMatchObject({ answered: true, rows: [[42]], golden_sql_id: golden.body.id })
+    const archived = await app.request('DELETE', `${API}/projects/${projectId}/golden-sql/${golden.body.id}`, {
+      key: orgKey,
+    })
+    expect(archived.status).toBe(204)
+    expect(await ask(question)).toMatchObject({ answered: false, golden_sql_id: null })
+
+    // Hidden from AI: the next question no longer reads it.
+    const hidden = await app.request('PUT', `${base}/Artist`, { key: orgKey, body: { use_with_ai: false } })
+    expect(hidden.status, JSON.stringify(hidden.body)).toBe(200)
+    expect(await ask('how many bands are there')).toMatchObject({ answered: false })
+    await app.request('PUT', `${base}/Artist`, { key: orgKey, body: { use_with_ai: true } })
+  })
+
   it('refuses to generate descriptions without a model', async () => {
     const refused = await app.request('POST', `${API}/projects/${projectId}/metadata/chinook/main/Genre/generate`, {
       key: orgKey,

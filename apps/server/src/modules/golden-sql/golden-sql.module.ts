@@ -4,12 +4,13 @@ import { projectsModule } from '../projects/projects.module.js'
 import { sqlModule } from '../sql/sql.module.js'
 import { goldenSqlRoutes } from './golden-sql.routes.js'
 import { GoldenSqlService } from './golden-sql.service.js'
+import { goldenSqlTools } from './golden-sql.tools.js'
 
 export const goldenSqlModule = defineModule({
   name: 'goldenSql',
   dependsOn: [projectsModule, auditModule, sqlModule],
   create: ({ db }, { projects, audit, sql }) => {
     const service = new GoldenSqlService(db, projects, audit, sql)
-    return { service, routes: goldenSqlRoutes(service) }
+    return { service, routes: goldenSqlRoutes(service), tools: goldenSqlTools(service) }
   },
 })

@@ -34,7 +34,11 @@ interface TableDoc {
  * The embedding model of the caller's organization, if it has one (issue 12: AI settings); `key`
  * names the model, so that an index embedded with another one is rebuilt.
  */
-export type EmbedderFor = (tenant: TenantContext) => Promise<{ embedder: Embedder; key: string } | null>
+/** The organization's embedder, if any; its calls are counted as the project's. */
+export type EmbedderFor = (
+  tenant: TenantContext,
+  projectId: string,
+) => Promise<{ embedder: Embedder; key: string } | null>
 
 /** How long a failed embedding model is left out of searches before it is asked again. */
 const EMBEDDING_RETRY_MS = 60_000
@@ -78,7 +82,7 @@ export class MetadataSearch {
   async search(ctx: RequestContext, projectId: string, q: string, limit: number): Promise<MetadataSearchHit[]> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
     const organizationId = tenant.principal.organizationId
-    const embedding = await this.#embedding(tenant)
+    const embedding = await this.#embedding(tenant, projectId)
     const version = `${await this.#version(organizationId, projectId)}:${embedding?.key ?? ''}`
     const index = await this.#cache.get(projectId, version, async () => {
       const tables = await this.metadata.allTables(tenant, projectId)
@@ -99,9 +103,9 @@ export class MetadataSearch {
   }
 
   /** Search works without embeddings: settings that cannot be read leave them out, with a warning. */
-  async #embedding(tenant: TenantContext) {
+  async #embedding(tenant: TenantContext, projectId: string) {
     try {
-      return (await this.embedderFor?.(tenant)) ?? null
+      return (await this.embedderFor?.(tenant, projectId)) ?? null
     } catch (error) {
       this.logger?.warn({ err: error }, 'no embedding model: metadata search ranks by words alone')
       return null

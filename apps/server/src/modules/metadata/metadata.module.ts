@@ -12,6 +12,7 @@ import { MetadataRefresh } from './metadata-refresh.js'
 import { MetadataSearch } from './metadata-search.js'
 import { metadataRoutes } from './metadata.routes.js'
 import { MetadataService } from './metadata.service.js'
+import { metadataTools } from './metadata.tools.js'
 import { relationRoutes } from './relations.routes.js'
 import { RelationsService } from './relations.service.js'
 
@@ -28,7 +29,13 @@ export const metadataModule = defineModule({
       { callbackKey, logger: log },
     )
     // The organization's embedding model, when it has one, adds vector similarity to the words.
-    const search = new MetadataSearch(db, projects, metadata, (tenant) => ai.embedder(tenant), log)
+    const search = new MetadataSearch(
+      db,
+      projects,
+      metadata,
+      (tenant, projectId) => ai.embedder(tenant, { projectId, feature: 'search' }),
+      log,
+    )
     const relations = new RelationsService(db, { projects, catalogs, sql, audit }, log)
     const categorical = new CategoricalService(db, { projects, sql, audit, metadata, scheduler })
     // After a refresh wrote the tables: foreign keys become relations, then cross-source proposals.
@@ -56,6 +63,7 @@ export const metadataModule = defineModule({
       routes,
       jobs: [refresh.jobHandler, categorical.jobHandler],
       scheduledTasks: [CATEGORICAL_TASK],
+      tools: metadataTools(metadata, search),
     }
   },
 })

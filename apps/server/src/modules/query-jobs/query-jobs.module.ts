@@ -4,6 +4,7 @@ import { savedQueriesModule } from '../saved-queries/saved-queries.module.js'
 import { sqlModule } from '../sql/sql.module.js'
 import { queryJobRoutes } from './query-jobs.routes.js'
 import { QueryJobsService } from './query-jobs.service.js'
+import { queryJobTools } from './query-jobs.tools.js'
 
 export const queryJobsModule = defineModule({
   name: 'queryJobs',
@@ -19,6 +20,6 @@ export const queryJobsModule = defineModule({
         resultsDir: fileDirs.results,
       },
     )
-    return { service, routes: queryJobRoutes(service), jobs: [service.jobHandler] }
+    return { service, routes: queryJobRoutes(service), jobs: [service.jobHandler], tools: queryJobTools(service) }
   },
 })

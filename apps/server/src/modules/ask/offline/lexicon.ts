@@ -43,6 +43,8 @@ interface Entry {
   words: string[]
   ref: Ref
   strength: number
+  /** Only as written so ("US", not the pronoun "us"). */
+  written?: string
 }
 
 export interface Lexicon {
@@ -81,18 +83,32 @@ const CONCEPTS: { words: string[]; columns: RegExp }[] = [
     columns: /^(total|total_?amount|amount|revenue|sales)$/i,
   },
   { words: ['length', 'duration', 'long'], columns: /^(milliseconds|duration|duration_?ms|length|seconds)$/i },
-  { words: ['size'], columns: /^(bytes|size|file_?size|size_?bytes)$/i },
+  { words: ['size', 'file size'], columns: /^(bytes|size|file_?size|size_?bytes)$/i },
   { words: ['cost'], columns: /price$/i },
 ]
 
-const cache = new WeakMap<AskSchema, Lexicon>()
+/**
+ * Other names of common categorical values ("US" for USA). `written`: only as written so, where the words
+ * are also common words ("us").
+ */
+const VALUE_ALIASES: Record<string, { words: string[]; written?: string }[]> = {
+  usa: [{ words: ['us'], written: 'US' }, { words: ['u', 's'], written: 'U S' }, { words: ['united', 'state'] }],
+  'united states': [{ words: ['usa'] }, { words: ['us'], written: 'US' }, { words: ['u', 's'], written: 'U S' }],
+  'united kingdom': [{ words: ['uk'] }, { words: ['u', 'k'], written: 'U K' }],
+  uk: [{ words: ['united', 'kingdom'] }],
+}
+
+/**
+ * Keyed by the schema's tables (with its relations checked): a schema reused with another "now" (the ask
+ * service's cache hands out one per question) keeps its lexicon.
+ */
+const cache = new WeakMap<object, { relations: AskSchema['relations']; lexicon: Lexicon }>()
 
 export function lexiconOf(schema: AskSchema): Lexicon {
-  let lexicon = cache.get(schema)
-  if (!lexicon) {
-    lexicon = build(schema)
-    cache.set(schema, lexicon)
-  }
+  const cached = cache.get(schema.tables)
+  if (cached && cached.relations === schema.relations) return cached.lexicon
+  const lexicon = build(schema)
+  cache.set(schema.tables, { relations: schema.relations, lexicon })
   return lexicon
 }
 
@@ -148,11 +164,34 @@ function build(schema: AskSchema): Lexicon {
   )
   const tableWordSet = new Set(schema.tables.flatMap((meta) => nameWords(meta.table)))
   const byFirstWord = new Map<string, Entry[]>()
-  const add = (words: string[], ref: Ref, strength: number) => {
+  const add = (words: string[], ref: Ref, strength: number, written?: string) => {
     if (words.length === 0) return
     const list = byFirstWord.get(words[0]!) ?? []
-    list.push({ words, ref, strength })
+    list.push(written ? { words, ref, strength, written } : { words, ref, strength })
     byFirstWord.set(words[0]!, list)
+  }
+  // "support rep" for the Employee a SupportRepId refers to: a reference named for its role
+  const byKey = new Map(tables.map((table) => [table.key, table]))
+  for (const relation of schema.relations) {
+    if (isSelf(relation) || relation.from.columns.length !== 1) continue
+    const ends = [
+      { side: relation.from, other: relation.to },
+      { side: relation.to, other: relation.from },
+    ]
+    for (const { side, other } of ends) {
+      const words = nameWords(side.columns[0]!)
+      const owner = byKey.get(`${side.catalog}.${side.schema}.${side.table}`.toLowerCase())
+      const target = byKey.get(`${other.catalog}.${other.schema}.${other.table}`.toLowerCase())
+      if (!owner || !target || words.length < 2 || words.at(-1) !== 'id') continue
+      // the referring column, not the key it refers to
+      if (owner.primary.some((column) => column.name === side.columns[0])) continue
+      const role = words.slice(0, -1)
+      const targetWords = nameWords(target.meta.table)
+      if (role.join(' ') === targetWords.join(' ') || role.every((word) => QUIET.has(word))) continue
+      // a table's name (even of a table hidden from AI) is never a role
+      if (schema.tables.some((table) => nameWords(table.table).join(' ') === role.join(' '))) continue
+      add(role, { kind: 'table', table: target }, STRENGTH.partial)
+    }
   }
   for (const table of tables) {
     const tableWords = nameWords(table.meta.table)
@@ -177,8 +216,12 @@ function build(schema: AskSchema): Lexicon {
       if (info.numeric && !info.key) {
         for (const concept of CONCEPTS) {
           if (concept.columns.test(column.name))
-            for (const word of concept.words) add([word], ref, STRENGTH.description)
+            for (const word of concept.words) add(word.split(' '), ref, STRENGTH.description)
         }
+      }
+      // "job title" for the Title of a table of people
+      if (!info.numeric && !info.date && table.label.length === 2 && /^(job_?)?title$/i.test(column.name)) {
+        for (const words of [['job', 'title'], ['job'], ['position']]) add(words, ref, STRENGTH.description)
       }
       // "hired" for HireDate: a date column's words before "date", unless they name a table
       if (info.date && words.length > 1 && words.at(-1) === 'date') {
@@ -190,6 +233,8 @@ function build(schema: AskSchema): Lexicon {
           const valueWords = tokenize(value).map((token) => token.stem)
           if (valueWords.length > 0 && valueWords.length <= 8)
             add(valueWords, { kind: 'value', column, value }, STRENGTH.value)
+          for (const alias of VALUE_ALIASES[value.toLowerCase()] ?? [])
+            add(alias.words, { kind: 'value', column, value }, STRENGTH.value, alias.written)
         }
       }
     }
@@ -259,7 +304,13 @@ export function matchPhrase(lexicon: Lexicon, tokens: readonly Token[], i: numbe
       if (!fits) continue
       const end = i + entry.words.length
       // A value made of common words ("ON", "It") only when written as the data writes it.
-      if (entry.ref.kind === 'value' && entry.words.every((word) => QUIET.has(word))) {
+      if (entry.written !== undefined) {
+        const written = tokens
+          .slice(i, end)
+          .map((token) => token.raw)
+          .join(' ')
+        if (written !== entry.written) continue
+      } else if (entry.ref.kind === 'value' && entry.words.every((word) => QUIET.has(word))) {
         const written = tokens
           .slice(i, end)
           .map((token) => token.raw)

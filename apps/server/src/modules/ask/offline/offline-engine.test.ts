@@ -175,7 +175,7 @@ describe('offline engine over Chinook', () => {
         /Track\.UnitPrice or InvoiceLine\.UnitPrice|InvoiceLine\.UnitPrice or Track\.UnitPrice/,
       ),
     })
-    expect(answerOffline('Total revenue by genre', schema)).toEqual({
+    expect(answerOffline('Sum of invoice totals by genre', schema)).toEqual({
       answered: false,
       reason: expect.stringContaining('more than once'),
     })

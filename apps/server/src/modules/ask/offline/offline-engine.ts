@@ -32,7 +32,10 @@ export function answerOffline(question: string, schema: AskSchema, previous?: Pr
   const scanned = scan(question, lexicon, schema.now)
   if (!scanned.ok) return refuse(scanned.reason)
   let items = scanned.items
-  if (scanned.followUp || !items.some(isSubject)) {
+  if (
+    scanned.followUp ||
+    !(items.some(isSubject) || (items.some((item) => item.kind === 'names') && items.some(isValueItem)))
+  ) {
     if (!previous) {
       return refuse(
         scanned.followUp
@@ -66,7 +69,13 @@ type DateUnit = 'year' | 'quarter' | 'month' | 'week' | 'day'
 type Item =
   | { kind: 'aggregate'; aggregate: Aggregate; text: string }
   | { kind: 'distinct' }
-  | { kind: 'superlative'; direction: Direction; text: string }
+  | {
+      kind: 'superlative'
+      direction: Direction
+      text: string
+      /** "the oldest employee": ranked by this date (a birth date) rather than by a count. */
+      byDate?: ColumnInfo
+    }
   | { kind: 'top'; direction: Direction; n: number | null; text: string }
   | { kind: 'number'; n: number; text: string }
   | { kind: 'group'; text: string }
@@ -79,7 +88,19 @@ type Item =
       /** The quiet words right before it ("the", "in"): a table beside a value only qualifies it across few. */
       gap?: string[]
     }
-  | { kind: 'compare'; op: Op; value: number; text: string; currency?: boolean }
+  | {
+      kind: 'compare'
+      op: Op
+      value: number
+      text: string
+      currency?: boolean
+      /** "above the average invoice total": compared with the column's average over the whole table. */
+      average?: boolean
+      /** "artist id 22": a key column equal to a number. */
+      key?: boolean
+    }
+  /** "no composer", "has a fax": a column empty or filled in; "no albums": no row of a table. */
+  | { kind: 'null'; isNull: boolean; target: SchemaItemOf; text: string }
   | { kind: 'date'; range: DateRange }
   | { kind: 'dategroup'; unit: DateUnit; text: string; which?: boolean }
   /** "first and last name": a person's name columns. */
@@ -90,6 +111,12 @@ type Item =
   | { kind: 'unit'; unit: 'second' | 'minute' | 'hour' }
 
 type SchemaItem = Extract<Item, { kind: 'schema' }>
+interface SchemaItemOf {
+  kind: 'schema'
+  refs: { ref: Ref; strength: number }[]
+  text: string
+  gap?: string[]
+}
 
 /** Words the engine understands and does not answer: a refusal names them. */
 const UNSUPPORTED: Record<string, string> = {
@@ -172,6 +199,8 @@ const PHRASES: { words: string[]; item: Item | null }[] = [
   { words: ['monthly'], item: { kind: 'dategroup', unit: 'month', text: 'per month' } },
   { words: ['weekly'], item: { kind: 'dategroup', unit: 'week', text: 'per week' } },
   { words: ['daily'], item: { kind: 'dategroup', unit: 'day', text: 'per day' } },
+  { words: ['best', 'selling'], item: { kind: 'superlative', direction: 'desc', text: 'best selling' } },
+  { words: ['best', 'sellers'], item: { kind: 'superlative', direction: 'desc', text: 'best selling' } },
   { words: ['how', 'much'], item: null },
   { words: ['are', 'there'], item: null },
   { words: ['in', 'total'], item: null },
@@ -199,7 +228,66 @@ const COMPARISONS: { words: string[]; op: Op }[] = [
   { words: ['equal', 'to'], op: '=' },
   { words: ['exactly'], op: '=' },
   { words: ['of', 'exactly'], op: '=' },
+  { words: ['only'], op: '=' },
+  { words: ['just'], op: '=' },
 ]
+
+/** "longer than 10 minutes": comparisons of a length, with the length column's unit converted. */
+const LENGTH_COMPARISONS: { words: string[]; op: Op }[] = [
+  { words: ['longer', 'than'], op: '>' },
+  { words: ['shorter', 'than'], op: '<' },
+]
+const DURATIONS: Record<string, number> = { millisecond: 1, second: 1000, minute: 60_000, hour: 3_600_000 }
+
+/** Words that say a column is empty, or that there is no row of a table ("no composer", "no albums"). */
+const NEGATIONS = [
+  ['don', 't', 'have'],
+  ['doesn', 't', 'have'],
+  ['didn', 't', 'have'],
+  ['do', 'not', 'have'],
+  ['does', 'not', 'have'],
+  ['no'],
+  ['without'],
+  ['missing'],
+  ['lacking'],
+  ['lack'],
+  ['lacks'],
+]
+/** Words that say a column is filled in ("has a company", "with a fax number"). */
+const HAS_ONE = [
+  ['has', 'a'],
+  ['has', 'an'],
+  ['have', 'a'],
+  ['have', 'an'],
+  ['having', 'a'],
+  ['with', 'a'],
+  ['with', 'an'],
+]
+/** Words after a column that say nothing more about it ("a company name", "a fax number filled in"). */
+const COLUMN_FILLER = new Set([
+  'name',
+  'number',
+  'address',
+  'value',
+  'field',
+  'filled',
+  'in',
+  'set',
+  'given',
+  'recorded',
+  'provided',
+  'entered',
+])
+/** Verbs that say rows of a table were sold: read through the line table that sells them. */
+const SOLD = new Set(['sold', 'sell', 'bought', 'purchased', 'ordered'])
+/** "when was the first invoice": the earliest or latest date of a table. */
+const FIRST_LAST: Record<string, 'min' | 'max'> = {
+  first: 'min',
+  earliest: 'min',
+  latest: 'max',
+  newest: 'max',
+  last: 'max',
+}
 
 const UNIT_WORDS: Record<string, DateUnit> = {
   year: 'year',
@@ -263,15 +351,68 @@ function scan(question: string, lexicon: Lexicon, now: Date): Scan {
       i += 3
       continue
     }
+    // longer than 10 minutes, shorter than the average track
+    const lengthComparison = LENGTH_COMPARISONS.find((candidate) => fits(tokens, i, candidate.words))
+    if (lengthComparison) {
+      const j = i + lengthComparison.words.length
+      const lengths = conceptMeasures(lexicon, 'length', token.raw)
+      const value = tokens[j]
+      const factor = DURATIONS[tokens[j + 1]?.stem ?? '']
+      const text = `${lengthComparison.words.join(' ')} ${tokens
+        .slice(j, j + 2)
+        .map((t) => t.raw)
+        .join(' ')}`
+      if (value?.number !== undefined && !value.isoDate && factor !== undefined) {
+        // The length column's own unit: milliseconds or seconds, said by its name.
+        const units = [...new Set(lengths.map((ref) => durationUnitOf((ref.ref as { column: ColumnInfo }).column)))]
+        if (units.length !== 1 || units[0] === null)
+          return { ok: false, reason: `"${text}": the unit of the length is unknown` }
+        push({ kind: 'schema', refs: lengths, text: 'length' })
+        push({ kind: 'compare', op: lengthComparison.op, value: (value.number * factor) / units[0]!, text })
+        i = j + 2
+        continue
+      }
+      const average = averageOf(tokens, j, lexicon)
+      if (average && average.table) {
+        const own = lengths.filter((ref) => (ref.ref as { column: ColumnInfo }).column.table === average.table)
+        if (own.length !== 1) return { ok: false, reason: `"${text}": which length of ${average.table.meta.table}?` }
+        push({
+          kind: 'compare',
+          op: lengthComparison.op,
+          value: Number.NaN,
+          text: `${lengthComparison.words.join(' ')} the average`,
+          average: true,
+        })
+        push({ kind: 'schema', refs: own, text: 'length' })
+        i = average.end
+        continue
+      }
+      return { ok: false, reason: `did not understand "${text}": longer than what?` }
+    }
     // comparisons: more than 10, at least 5, over $20
     const comparison = COMPARISONS.find((candidate) => fits(tokens, i, candidate.words))
     if (comparison) {
-      const value = tokens[i + comparison.words.length]
-      if (value?.number !== undefined && !value.isoDate) {
+      // above the average invoice total
+      const average = averageOf(tokens, i + comparison.words.length, lexicon)
+      if (average && average.column) {
         push({
           kind: 'compare',
           op: comparison.op,
-          value: value.number,
+          value: Number.NaN,
+          text: `${comparison.words.join(' ')} the average`,
+          average: true,
+        })
+        push(average.column)
+        i = average.end
+        continue
+      }
+      const value = tokens[i + comparison.words.length]
+      const number = value?.number ?? countOf(value)
+      if (value && number !== null && !value.isoDate) {
+        push({
+          kind: 'compare',
+          op: comparison.op,
+          value: number,
           text: `${comparison.words.join(' ')} ${value.raw}`,
           currency:
             value.currency === true ||
@@ -336,6 +477,94 @@ function scan(question: string, lexicon: Lexicon, now: Date): Scan {
       i += withWords.length
       continue
     }
+    // when was the first invoice, date of the most recent invoice
+    if (token.text === 'when' || (token.text === 'date' && next?.text === 'of')) {
+      let j = i + 1
+      while (tokens[j] && ['was', 'is', 'did', 'of', 'the', 'our', 'my', 'your', 'their'].includes(tokens[j]!.text)) j++
+      const found = firstOrLast(tokens, j, lexicon)
+      if (found) {
+        push({ kind: 'aggregate', aggregate: found.aggregate, text: found.text })
+        push({
+          kind: 'schema',
+          refs: [{ ref: { kind: 'column', column: found.column }, strength: STRENGTH.name }],
+          text: found.column.name,
+        })
+        i = found.end
+        continue
+      }
+    }
+    // the oldest employee, the youngest customer: by birth date
+    if (token.text === 'oldest' || token.text === 'youngest') {
+      const phrase = matchPhrase(lexicon, tokens, i + 1)
+      const table = phrase?.refs.length === 1 && phrase.refs[0]!.ref.kind === 'table' ? phrase.refs[0]!.ref.table : null
+      const births = table?.dates.filter((column) => /birth/i.test(column.name)) ?? []
+      if (births.length === 1) {
+        push({
+          kind: 'superlative',
+          direction: token.text === 'oldest' ? 'asc' : 'desc',
+          text: token.raw,
+          byDate: births[0]!,
+        })
+        i++
+        continue
+      }
+    }
+    // no composer, without a fax number, doesn't have a state; no albums
+    const negation = NEGATIONS.find((words) => fits(tokens, i, words))
+    if (negation) {
+      const found = columnAfter(tokens, i + negation.length, lexicon, true)
+      if (found) {
+        push({ kind: 'null', isNull: true, target: found.item, text: `${negation.join(' ')} ${found.item.text}` })
+        i = found.end
+        continue
+      }
+    }
+    // has a company name filled in, with a fax number
+    const hasOne = HAS_ONE.find((words) => fits(tokens, i, words))
+    if (hasOne) {
+      const found = columnAfter(tokens, i + hasOne.length, lexicon, false)
+      if (found) {
+        push({ kind: 'null', isNull: false, target: found.item, text: `${hasOne.join(' ')} ${found.item.text}` })
+        i = found.end
+        continue
+      }
+    }
+    // never sold, never been bought: no row of the line table that sells it
+    if (token.text === 'never') {
+      let j = i + 1
+      if (['been', 'was', 'were'].includes(tokens[j]?.text ?? '')) j++
+      const sold = SOLD.has(tokens[j]?.text ?? '') ? soldThrough(lexicon, items) : null
+      if (sold) {
+        push({
+          kind: 'null',
+          isNull: true,
+          target: {
+            kind: 'schema',
+            refs: [{ ref: { kind: 'table', table: sold.line }, strength: STRENGTH.name }],
+            text: sold.line.meta.table,
+          },
+          text: `never ${tokens[j]!.raw}`,
+        })
+        i = j + 1
+        continue
+      }
+    }
+    // tracks sold, how many different tracks were bought, which media type sold the most tracks
+    if (SOLD.has(token.text)) {
+      const rewritten = rewriteSold(tokens, i, items, lexicon)
+      if (rewritten) {
+        if ('reason' in rewritten) return { ok: false, reason: rewritten.reason }
+        items.splice(0, items.length, ...rewritten.items)
+        skipped.length = 0
+        i = rewritten.end
+        continue
+      }
+    }
+    // "in bytes" after the bytes were named: the column's own unit
+    if (token.text === 'in' && next && namesColumnAlready(items, next.stem)) {
+      i += 2
+      continue
+    }
     // longest, shortest: a superlative of the length
     const adjective = ADJECTIVES[token.text]
     if (adjective) {
@@ -368,8 +597,9 @@ function scan(question: string, lexicon: Lexicon, now: Date): Scan {
       let skip = after
       while (tokens[skip] && ['all', 'the', 'our', 'every'].includes(tokens[skip]!.text)) skip++
       const ofTable = after > i + 1 ? matchPhrase(lexicon, tokens, skip) : null
+      // (plural, "the totals of invoices", they are the column's values)
       const ownTotal =
-        ofTable?.refs.length === 1 && ofTable.refs[0]!.ref.kind === 'table'
+        token.text === 'total' && ofTable?.refs.length === 1 && ofTable.refs[0]!.ref.kind === 'table'
           ? ofTable.refs[0]!.ref.table.columns.filter((column) => isMeasure(column) && /^total$/i.test(column.name))
           : []
       if (ownTotal.length === 1) {
@@ -388,11 +618,26 @@ function scan(question: string, lexicon: Lexicon, now: Date): Scan {
       const phrase = matchPhrase(lexicon, tokens, after)
       const namesMeasure = phrase?.refs.some((ref) => ref.ref.kind === 'column' && isMeasure(ref.ref.column))
       const namesTable = phrase?.refs.some((ref) => ref.ref.kind === 'table')
-      if (namesMeasure || (namesTable && fits(tokens, i + 1, ['of']))) {
+      if (namesMeasure || (namesTable && token.text === 'total' && fits(tokens, i + 1, ['of']))) {
         push({ kind: 'aggregate', aggregate: 'sum', text: 'total' })
         i = after
         continue
       }
+    }
+    // "albums with every track longer than 5 minutes": a condition on all rows of a group, not a grouping
+    if (token.text === 'every' || token.text === 'each') {
+      const named = matchPhrase(lexicon, tokens, i + 1)
+      const then = named ? tokens.slice(named.end) : []
+      if (
+        named &&
+        [...COMPARISONS, ...LENGTH_COMPARISONS].some(
+          (candidate) => fits(then, 0, candidate.words) || fits(then, 1, candidate.words),
+        )
+      )
+        return {
+          ok: false,
+          reason: `the offline engine does not answer conditions on every row ("${token.raw} … ${then[0]?.raw ?? ''}")`,
+        }
     }
     const phrase = PHRASES.find((candidate) => fits(tokens, i, candidate.words))
     const schemaPhrase = matchPhrase(lexicon, tokens, i)
@@ -417,6 +662,17 @@ function scan(question: string, lexicon: Lexicon, now: Date): Scan {
           .join(' '),
       })
       i = schemaPhrase.end
+      // "artist id 22": a key equal to a number
+      const id = tokens[i]
+      if (
+        id?.number !== undefined &&
+        Number.isInteger(id.number) &&
+        !id.currency &&
+        schemaPhrase.refs.every((ref) => ref.ref.kind === 'column' && ref.ref.column.key && ref.ref.column.numeric)
+      ) {
+        push({ kind: 'compare', op: '=', value: id.number, text: `= ${id.raw}`, key: true })
+        i++
+      }
       continue
     }
     const n = countOf(token)
@@ -448,6 +704,190 @@ function sameColumns(a: readonly { ref: Ref }[], b: readonly { ref: Ref }[]): bo
   return x !== null && y !== null && x.size === y.size && [...x].every((column) => y.has(column))
 }
 
+/** Columns of a concept ("length") that are measures, as schema refs. */
+function conceptMeasures(lexicon: Lexicon, concept: string, raw: string): { ref: Ref; strength: number }[] {
+  const found = matchPhrase(lexicon, [{ text: concept, stem: concept, raw }], 0)
+  return found?.refs.filter((ref) => ref.ref.kind === 'column' && isMeasure(ref.ref.column)) ?? []
+}
+
+/** Milliseconds in one unit of a duration column, from its name; null when its name does not say. */
+function durationUnitOf(column: ColumnInfo): number | null {
+  if (/(^|_)ms$|millis|milliseconds/i.test(column.name)) return 1
+  if (/^seconds$|_seconds$|_secs?$/i.test(column.name)) return 1000
+  return null
+}
+
+/** "the average invoice total", "the average track": the column (or, for a table, the table) averaged. */
+function averageOf(
+  tokens: readonly Token[],
+  i: number,
+  lexicon: Lexicon,
+): { column?: SchemaItem; table?: TableInfo; end: number } | null {
+  let j = i
+  while (['the', 'an', 'a'].includes(tokens[j]?.text ?? '')) j++
+  if (!['average', 'mean', 'avg'].includes(tokens[j]?.text ?? '')) return null
+  const phrase = matchPhrase(lexicon, tokens, j + 1)
+  if (!phrase) return null
+  const text = tokens
+    .slice(j + 1, phrase.end)
+    .map((t) => t.raw)
+    .join(' ')
+  const measures = phrase.refs.filter((ref) => ref.ref.kind === 'column' && isMeasure(ref.ref.column))
+  if (measures.length > 0 && measures.length === phrase.refs.length)
+    return { column: { kind: 'schema', refs: measures, text }, end: phrase.end }
+  if (phrase.refs.length === 1 && phrase.refs[0]!.ref.kind === 'table')
+    return { table: phrase.refs[0]!.ref.table, end: phrase.end }
+  return null
+}
+
+/** "the first invoice": the aggregate of the one date of the table named after a first or last word. */
+function firstOrLast(
+  tokens: readonly Token[],
+  i: number,
+  lexicon: Lexicon,
+): { aggregate: 'min' | 'max'; column: ColumnInfo; end: number; text: string } | null {
+  let j = i
+  let aggregate: 'min' | 'max' | undefined
+  if (fits(tokens, j, ['most', 'recent'])) {
+    aggregate = 'max'
+    j += 2
+  } else {
+    aggregate = FIRST_LAST[tokens[j]?.text ?? '']
+    j++
+  }
+  if (!aggregate) return null
+  const phrase = matchPhrase(lexicon, tokens, j)
+  const table = phrase?.refs.length === 1 && phrase.refs[0]!.ref.kind === 'table' ? phrase.refs[0]!.ref.table : null
+  if (!table || table.dates.length !== 1) return null
+  return { aggregate, column: table.dates[0]!, end: phrase!.end, text: aggregate === 'min' ? 'first' : 'latest' }
+}
+
+/**
+ * The column (or, after a negation, the table) named after "no", "has a": with the words that say nothing
+ * more skipped ("a company name filled in"). A filled-in column is only read so at the end of a clause.
+ */
+function columnAfter(
+  tokens: readonly Token[],
+  i: number,
+  lexicon: Lexicon,
+  negated: boolean,
+): { item: SchemaItem; end: number } | null {
+  let j = i
+  while (['a', 'an', 'any'].includes(tokens[j]?.text ?? '')) j++
+  const phrase = matchPhrase(lexicon, tokens, j)
+  if (!phrase) return null
+  const onlyTable = phrase.refs.every((ref) => ref.ref.kind === 'table')
+  const onlyColumns = phrase.refs.every((ref) => ref.ref.kind === 'column')
+  if (!(onlyColumns || (negated && onlyTable))) return null
+  let end = phrase.end
+  while (tokens[end] && COLUMN_FILLER.has(tokens[end]!.text)) end++
+  const after = tokens[end]
+  if (!negated && after && !['and', 'who', 'that', 'which', 'from', 'living', 'based'].includes(after.text)) return null
+  const text = tokens
+    .slice(j, phrase.end)
+    .map((t) => t.raw)
+    .join(' ')
+  return { item: { kind: 'schema', refs: phrase.refs, text }, end }
+}
+
+/** An earlier item names a column of this one word ("bytes"): "in bytes" then only repeats its unit. */
+function namesColumnAlready(items: readonly Item[], word: string): boolean {
+  return items.some(
+    (item) =>
+      item.kind === 'schema' && item.refs.some((ref) => ref.ref.kind === 'column' && nameIs(ref.ref.column.name, word)),
+  )
+}
+const nameIs = (name: string, word: string) => name.toLowerCase() === word || stemOf(name.toLowerCase()) === word
+const stemOf = (word: string) => tokenize(word)[0]?.stem ?? word
+
+/** Quantity and price columns of a table of lines (an invoice's or an order's). */
+const QUANTITY = /^(quantity|qty)$/i
+const PRICE = /^(unit_?price|price)$/i
+
+/** The one table of lines that sells rows of `table` (many-to-one to it, with a quantity), and its key to it. */
+function lineTableOf(
+  lexicon: Lexicon,
+  table: TableInfo,
+): { line: TableInfo; key: ColumnInfo; quantity: ColumnInfo } | null {
+  const found = lexicon.tables.flatMap((line) => {
+    const quantity = line.columns.filter((column) => QUANTITY.test(column.name) && isMeasure(column))
+    if (line === table || quantity.length !== 1) return []
+    const path = joinPath(lexicon, line, table)
+    if (!path.ok || path.steps.length !== 1 || path.steps[0]!.fansOut || path.steps[0]!.on.length !== 1) return []
+    const key = line.columns.find((column) => column.name === path.steps[0]!.on[0]![0])
+    return key ? [{ line, key, quantity: quantity[0]! }] : []
+  })
+  return found.length === 1 ? found[0]! : null
+}
+
+/** The table sold, named right before "sold" ("tracks that have never been sold"). */
+function soldThrough(lexicon: Lexicon, items: readonly Item[]): ReturnType<typeof lineTableOf> {
+  const table = tableOf(items.at(-1))
+  return table ? lineTableOf(lexicon, table) : null
+}
+
+/**
+ * "how many tracks were sold" (the quantity of lines), "how many different tracks were sold" (the distinct
+ * keys of the lines), "total quantity of tracks sold", "which media type sold the most tracks".
+ */
+function rewriteSold(
+  tokens: readonly Token[],
+  i: number,
+  items: readonly Item[],
+  lexicon: Lexicon,
+): { items: Item[]; end: number } | { reason: string } | null {
+  const quantityItem = (column: ColumnInfo, text: string): Item => ({
+    kind: 'schema',
+    refs: [{ ref: { kind: 'column', column }, strength: STRENGTH.name }],
+    text,
+  })
+  // which media type sold the most tracks
+  let j = i + 1
+  while (tokens[j]?.text === 'the') j++
+  const superlative = PHRASES.find((phrase) => phrase.item?.kind === 'superlative' && fits(tokens, j, phrase.words))
+  if (superlative) {
+    const phrase = matchPhrase(lexicon, tokens, j + superlative.words.length)
+    const table = phrase?.refs.length === 1 && phrase.refs[0]!.ref.kind === 'table' ? phrase.refs[0]!.ref.table : null
+    const sold = table ? lineTableOf(lexicon, table) : null
+    if (!sold) return { reason: `did not understand what was ${tokens[i]!.raw}` }
+    return {
+      items: [...items, superlative.item!, quantityItem(sold.quantity, `${table!.meta.table} ${tokens[i]!.raw}`)],
+      end: phrase!.end,
+    }
+  }
+  const table = tableOf(items.at(-1))
+  const sold = table ? lineTableOf(lexicon, table) : null
+  if (!sold) return null
+  const out = items.slice(0, -1)
+  let k = out.length - 1
+  let distinct = false
+  while (
+    k >= 0 &&
+    (out[k]!.kind === 'distinct' || (out[k]!.kind === 'schema' && only(out[k] as SchemaItem, 'value')))
+  ) {
+    if (out[k]!.kind === 'distinct') distinct = true
+    k--
+  }
+  const before = out[k]
+  const text = `${(items.at(-1) as SchemaItem).text} ${tokens[i]!.raw}`
+  if (before?.kind === 'aggregate' && before.aggregate === 'count') {
+    if (distinct) out.push(quantityItem(sold.key, text))
+    else {
+      out[k] = { kind: 'aggregate', aggregate: 'sum', text: 'number of' }
+      out.push(quantityItem(sold.quantity, text))
+    }
+    return { items: out, end: i + 1 }
+  }
+  // "total quantity of tracks sold": the table only says what the quantity is of
+  if (
+    before?.kind === 'schema' &&
+    before.refs.some((ref) => ref.ref.kind === 'column' && ref.ref.column === sold.quantity)
+  ) {
+    return { items: out, end: i + 1 }
+  }
+  return { reason: `did not understand what "${text}" asks` }
+}
+
 const isSubject = (item: Item) =>
   item.kind === 'aggregate' ||
   item.kind === 'superlative' ||
@@ -455,6 +895,8 @@ const isSubject = (item: Item) =>
   (item.kind === 'schema' && item.refs.some((ref) => ref.ref.kind !== 'value'))
 
 const isMeasure = (column: ColumnInfo) => column.numeric && !column.key
+const isValueItem = (item: Item) =>
+  item.kind === 'schema' && item.refs.length > 0 && item.refs.every((ref) => ref.ref.kind === 'value')
 /** Column names that hold an amount of money. */
 const MONEY = /^(total|total_?amount|amount|revenue|sales|price|unit_?price)$/i
 
@@ -504,8 +946,12 @@ interface Measure {
   /** Counted rows of this table (count), or the column aggregated. */
   table?: TableInfo
   column?: ColumnInfo
+  /** Summed as `column * times` (a line's price times its quantity). */
+  times?: ColumnInfo
   distinct: boolean
   text: string
+  /** Named by a common word for it ("revenue"), not by its name: another column of that concept may stand in. */
+  concept?: boolean
 }
 
 type Dimension =
@@ -513,9 +959,9 @@ type Dimension =
 
 interface Filter {
   column: ColumnInfo
-  op: Op
-  /** A categorical value (text) or a number. */
-  value: string | number
+  op: Op | 'is null' | 'is not null'
+  /** A categorical value (text), a number, or the column's average over its whole table. */
+  value: string | number | { average: true } | null
 }
 
 interface Query {
@@ -537,6 +983,12 @@ interface Query {
   /** A condition on the count (HAVING); `hideMeasure`: the count only selects, it is not shown. */
   having?: { op: Op; value: number; hideMeasure: boolean } | null
   mentioned: TableInfo[]
+  /** Tables with no row for the root's row ("artists with no albums"). */
+  absent: TableInfo[]
+  /** Tables a value is read through ("metal tracks"): joined, nothing of them shown. */
+  through: TableInfo[]
+  /** The groups are counted, not shown ("how many tracks are on more than 3 playlists"). */
+  countGroups?: boolean
 }
 
 type Interpretation = { ok: true; sql: string; explanation: string } | { ok: false; reason: string }
@@ -548,11 +1000,63 @@ const fail = (reason: string): never => {
 
 function interpret(items: readonly Item[], lexicon: Lexicon): Interpretation {
   try {
+    // "average number of tracks per album": the average of a count or total per group
+    const k = items.findIndex(
+      (item, n) =>
+        item.kind === 'aggregate' &&
+        item.aggregate === 'avg' &&
+        items[n + 1]?.kind === 'aggregate' &&
+        ['count', 'sum'].includes((items[n + 1] as { aggregate: Aggregate }).aggregate),
+    )
+    if (k >= 0) {
+      const query = build([...items.slice(0, k), ...items.slice(k + 1)], lexicon)
+      if (query.dimensions.length !== 1 || query.rank || query.having)
+        fail('an average of a count or a total needs one thing it is per ("per album")')
+      const inner = renderWithLines(query, lexicon)
+      const name = inner.measureName!
+      return {
+        ok: true,
+        sql: `SELECT avg(${quoteIdentifier(name)}) AS ${quoteIdentifier(`average_${name}`)}\nFROM (\n${inner.sql}\n) AS per_group`,
+        explanation: `The average, over the groups, of: ${inner.explanation.charAt(0).toLowerCase()}${inner.explanation.slice(1)}`,
+      }
+    }
     const query = build(items, lexicon)
-    return { ok: true, ...render(query, lexicon) }
+    const { sql, explanation } = renderWithLines(query, lexicon)
+    return { ok: true, sql, explanation }
   } catch (error) {
     if (error instanceof Refusal) return { ok: false, reason: error.message }
     throw error
+  }
+}
+
+/**
+ * The query as SQL; when a revenue named by its common word ("revenue", "sales") would be counted more than
+ * once across the join (an invoice total per genre), the revenue of the lines instead: price × quantity of
+ * the one table of lines below it, which reaches the rest without repeating rows.
+ */
+function renderWithLines(query: Query, lexicon: Lexicon): ReturnType<typeof render> {
+  try {
+    return render(query, lexicon)
+  } catch (error) {
+    const measure = query.measure
+    if (!(error instanceof Refusal) || !/more than once/.test(error.message)) throw error
+    if (measure?.aggregate !== 'sum' || !measure.column || !measure.concept || !MONEY.test(measure.column.name))
+      throw error
+    const lines = lexicon.tables.flatMap((line) => {
+      const price = line.columns.filter((column) => PRICE.test(column.name) && isMeasure(column))
+      const quantity = line.columns.filter((column) => QUANTITY.test(column.name) && isMeasure(column))
+      if (line === measure.column!.table || price.length !== 1 || quantity.length !== 1) return []
+      const path = joinPath(lexicon, line, measure.column!.table)
+      return path.ok && path.steps.length === 1 && !path.steps[0]!.fansOut
+        ? [{ line, price: price[0]!, quantity: quantity[0]! }]
+        : []
+    })
+    if (lines.length !== 1) throw error
+    const { line, price, quantity } = lines[0]!
+    return render(
+      { ...query, root: line, measure: { ...measure, column: price, times: quantity, text: 'revenue' } },
+      lexicon,
+    )
   }
 }
 
@@ -599,7 +1103,8 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
     superlative: boolean
     byColumns?: { column: ColumnInfo; strength: number }[]
   } | null = null
-  const compares: { op: Op; value: number; text: string; target: SchemaItem | null }[] = []
+  const compares: Compare[] = []
+  const nulls: Extract<Item, { kind: 'null' }>[] = []
   const dates: { range: DateRange; target: SchemaItem | null }[] = []
   const valueItems: { item: SchemaItem; neighbours: TableInfo[] }[] = []
   const mentioned: TableInfo[] = []
@@ -649,12 +1154,22 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
             used.add(v)
           }
         }
+        // "…: first name, last name, average": the measure said again at the end
+        if (measure && target === undefined && item.aggregate === measure.aggregate) break
         if (measure) fail(`two measures in one question ("${measure.text}" and "${item.text}")`)
         const counted = tableOf(at(k - 1))
         if (item.aggregate === 'count' && item.text === 'count' && counted && target?.kind !== 'schema') {
           measure = { aggregate: 'count', table: counted, distinct: false, text: 'count' }
           mentioned.push(counted)
           used.add(k - 1)
+          break
+        }
+        const first = tableOf(at(0))
+        if (item.aggregate === 'count' && target === undefined && first && !used.has(0) && !measure) {
+          // "tracks longer than 10 minutes: how many?"
+          measure = { aggregate: 'count', table: first, distinct: false, text: item.text }
+          mentioned.push(first)
+          used.add(0)
           break
         }
         if (target?.kind !== 'schema')
@@ -694,6 +1209,20 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
         break
       }
       case 'superlative': {
+        if (item.byDate) {
+          rank = {
+            direction: item.direction,
+            n: null,
+            superlative: true,
+            byColumns: [{ column: item.byDate, strength: STRENGTH.name }],
+          }
+          break
+        }
+        if (item.text === 'best selling') {
+          // what sells best is said after ("by revenue"); without it, there is no ranking
+          rank = { direction: 'desc', n: null, superlative: true }
+          break
+        }
         const target = at(k + 1)
         const table = tableOf(target)
         if (!rank) rank = { direction: item.direction, n: null, superlative: true }
@@ -738,6 +1267,8 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
         }
         const schemaItem = target as SchemaItem
         if (item.kind === 'by' && only(schemaItem, 'value')) break // "albums by AC/DC": a filter
+        const then = at(k + 2)
+        if (item.kind === 'by' && then?.kind === 'compare' && then.key) break // "albums by artist id 22": a filter
         if (
           item.kind === 'by' &&
           columns(schemaItem).some((candidate) => isMeasure(candidate.column)) &&
@@ -765,6 +1296,29 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
       case 'compare': {
         const before = at(k - 1)
         const after = at(k + 1)
+        if (item.key || item.average) {
+          // the column is the one named right before (a key) or after (an average)
+          const target = item.key ? before : after
+          if (target?.kind !== 'schema') fail(`did not understand "${item.text}"`)
+          used.add(item.key ? k - 1 : k + 1)
+          // "invoices whose total is under the average invoice total": the column said twice
+          if (
+            item.average &&
+            before?.kind === 'schema' &&
+            !used.has(k - 1) &&
+            sameColumns(before.refs, (target as SchemaItem).refs)
+          )
+            used.add(k - 1)
+          compares.push({
+            op: item.op,
+            value: item.value,
+            text: item.text,
+            target: target as SchemaItem,
+            key: item.key === true,
+            average: item.average === true,
+          })
+          break
+        }
         const numericIn = (candidate: Item | undefined) =>
           candidate?.kind === 'schema' && columns(candidate).some((c) => c.column.numeric) ? candidate : null
         let target = numericIn(after) ?? (used.has(k - 1) ? null : numericIn(before))
@@ -805,6 +1359,9 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
       }
       case 'distinct':
         break
+      case 'null':
+        nulls.push(item)
+        break
       case 'names':
         names = true
         break
@@ -839,7 +1396,13 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
   let measureColumn: ColumnInfo | null = null
   if (measure?.table) root = measure.table
   else if (measure?.columns) {
-    const wanted = measure.aggregate === 'count' ? measure.columns : measure.columns.filter((c) => isMeasure(c.column))
+    const wanted =
+      measure.aggregate === 'count'
+        ? measure.columns
+        : measure.columns.filter(
+            (c) =>
+              isMeasure(c.column) || (c.column.date && (measure!.aggregate === 'min' || measure!.aggregate === 'max')),
+          )
     if (wanted.length === 0) fail(`"${measure.schemaText}" is not a number to ${measure.text}`)
     measureColumn = pick(wanted, mentioned, null, lexicon, `"${measure.schemaText}"`)
     root = measureColumn.table
@@ -853,6 +1416,10 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
           (ref) => ref.ref.kind === 'column' && ref.strength === STRENGTH.description && isMeasure(ref.ref.column),
         ),
     )
+    // "revenue per rep: first name, last name and revenue": one quantity said again
+    while (quantities.length > 1 && sameColumns(quantities[0]!.refs, quantities.at(-1)!.refs)) {
+      free.splice(free.indexOf(quantities.pop()!), 1)
+    }
     if (quantities.length > 1)
       fail(`two quantities in one question ("${quantities[0]!.text}" and "${quantities[1]!.text}")`)
     if (
@@ -908,12 +1475,15 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
           names,
           withAt,
           mentioned,
+          absent: [],
+          through: [],
         },
         {
           freeTables: freeTables.filter((item) => item !== rowsOf),
           freeOther,
           valueItems,
           compares,
+          nulls,
           dates,
           lexicon,
           items,
@@ -947,9 +1517,23 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
     fail('"by" a table and another grouping: is it a grouping or who did it? the offline engine does not guess')
   }
   let hideMeasure = false
+  let countGroupsOf: TableInfo | null = null
   if (having) {
     if (!measure) {
       // "which billing countries have more than 20 invoices": counted, shown by what is grouped
+      measure = { aggregate: 'count', table: having.table, distinct: false, text: 'number of' }
+      mentioned.push(having.table)
+      root = having.table
+      hideMeasure = true
+    } else if (
+      measure.aggregate === 'count' &&
+      measure.table &&
+      measure.table !== having.table &&
+      !measure.distinct &&
+      dimensionItems.length === 0
+    ) {
+      // "how many tracks are on more than 3 playlists": the tracks that have them, counted
+      countGroupsOf = measure.table
       measure = { aggregate: 'count', table: having.table, distinct: false, text: 'number of' }
       mentioned.push(having.table)
       root = having.table
@@ -960,7 +1544,22 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
   }
   if (!root) {
     // No measure: rows of the one table named.
-    const subjects = [...new Set(freeTables.map((item) => tableOf(item)!))]
+    let subjects = [...new Set(freeTables.map((item) => tableOf(item)!))]
+    if (
+      subjects.length === 1 &&
+      freeOther.length > 0 &&
+      freeTables.every((item) => qualifies(item, items, valueItems, lexicon))
+    ) {
+      // "track names in the Grunge playlist": the playlist only says where the value is; the rows are the tracks
+      const shown = freeOther.map((item) => pick(columns(item), mentioned, null, lexicon, `"${item.text}"`))
+      const owners = [...new Set(shown.map((column) => column.table))]
+      if (owners.length === 1 && owners[0] !== subjects[0] && !shown.some(isMeasure)) subjects = owners
+    }
+    if (subjects.length === 0 && freeOther.length === 0 && names) {
+      // "who is the general manager? first and last name": the one table of people the values are of
+      const people = [...new Set(valueItems.flatMap(({ item }) => values(item).map((v) => v.column.table)))]
+      if (people.length === 1 && people[0]!.label.length === 2) subjects.push(people[0]!)
+    }
     if (subjects.length === 0 && freeOther.length > 0) {
       // "genre names": the table of the columns named
       // (a measure alone, "what is the total", is not a listing)
@@ -982,6 +1581,7 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
     if (rank) fail('a ranking needs what to rank by ("by number of …", "with the most …")')
   }
 
+  const measureSource = (measure as { columns?: { column: ColumnInfo; strength: number }[] } | null)?.columns
   const query: Query = {
     root,
     measure: measure
@@ -1004,6 +1604,13 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
     names,
     withAt,
     mentioned,
+    absent: [],
+    through: [],
+  }
+  if (query.measure?.column && measureSource) {
+    query.measure.concept = measureSource.some(
+      (c) => c.column === query.measure!.column && c.strength === STRENGTH.description,
+    )
   }
   for (const dimension of dimensionItems) {
     if (dimension.unit) {
@@ -1021,13 +1628,17 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
       })
     }
   }
+  if (countGroupsOf) {
+    query.dimensions.push({ kind: 'table', table: countGroupsOf })
+    query.countGroups = true
+  }
   // A ranking of a free table: "which genre has the most tracks", "top 5 artists by number of albums"
   let remainingTables = freeTables.filter((item) => tableOf(item) !== root)
   query.having = having ? { op: having.op, value: having.value, hideMeasure } : null
   query.unit = unit
   if (query.rank || having || (query.measure && query.dimensions.length === 0 && remainingTables.length > 0)) {
     if (query.dimensions.length === 0) {
-      const ranked = remainingTables.filter((item) => !qualifies(item, items, valueItems))
+      const ranked = remainingTables.filter((item) => !qualifies(item, items, valueItems, lexicon))
       if (ranked.length === 1 && query.measure) {
         query.dimensions.push({ kind: 'table', table: tableOf(ranked[0])! })
         remainingTables = remainingTables.filter((item) => item !== ranked[0])
@@ -1048,26 +1659,51 @@ function build(items: readonly Item[], lexicon: Lexicon): Query {
     if (having && query.dimensions.length === 0) fail(`"${having.text}": say of what (which albums, which countries)`)
     if (query.rank && !query.measure) fail('a ranking needs what to rank by')
   }
-  return finish(query, { freeTables: remainingTables, freeOther, valueItems, compares, dates, lexicon, items })
+  return finish(query, { freeTables: remainingTables, freeOther, valueItems, compares, nulls, dates, lexicon, items })
 }
 
-/** A table named right before or after a value ("the genre Rock", "Rock genre") only says where the value is. */
-function qualifies(item: SchemaItem, items: readonly Item[], valueItems: readonly { item: SchemaItem }[]): boolean {
+/**
+ * A table named right before or after a value only says where the value is ("the genre Rock", "Rock genre"),
+ * or what has it ("metal tracks": tracks of the genre Metal, each track one genre).
+ */
+function qualifies(
+  item: SchemaItem,
+  items: readonly Item[],
+  valueItems: readonly { item: SchemaItem }[],
+  lexicon: Lexicon,
+): boolean {
   const k = items.indexOf(item)
   const table = tableOf(item)
+  if (!table) return false
   return [items[k - 1], items[k + 1]].some(
     (near) =>
       near?.kind === 'schema' &&
       valueItems.some((value) => value.item === near) &&
-      values(near).some((v) => v.column.table === table),
+      values(near).some((v) => v.column.table === table || belongsTo(lexicon, table, v.column.table)),
   )
+}
+
+/** Each row of `from` has at most one row of `to` (a path of many-to-one steps). */
+function belongsTo(lexicon: Lexicon, from: TableInfo, to: TableInfo): boolean {
+  const path = joinPath(lexicon, from, to)
+  return path.ok && path.steps.length > 0 && !path.steps.some((step) => step.fansOut)
+}
+
+interface Compare {
+  op: Op
+  value: number
+  text: string
+  target: SchemaItem | null
+  key?: boolean
+  average?: boolean
 }
 
 interface Leftovers {
   freeTables: SchemaItem[]
   freeOther: SchemaItem[]
   valueItems: { item: SchemaItem; neighbours: TableInfo[] }[]
-  compares: { op: Op; value: number; text: string; target: SchemaItem | null }[]
+  compares: Compare[]
+  nulls: Extract<Item, { kind: 'null' }>[]
   dates: { range: DateRange; target: SchemaItem | null }[]
   lexicon: Lexicon
   items: readonly Item[]
@@ -1139,13 +1775,35 @@ function finish(query: Query, left: Leftovers): Query {
   }
   for (const compare of left.compares) {
     if (!compare.target) fail(`"${compare.text}": say which column (more than 10 what?)`)
-    const cols = columns(compare.target!).filter((c) => c.column.numeric && !c.column.key)
+    const cols = columns(compare.target!).filter(
+      (c) => c.column.numeric && (compare.key ? c.column.key : !c.column.key),
+    )
     if (cols.length === 0) fail(`"${compare.target!.text}" is not a number to compare`)
-    query.filters.push({
-      column: pick(cols, query.mentioned, root, lexicon, `"${compare.target!.text}"`),
-      op: compare.op,
-      value: compare.value,
-    })
+    const column = pick(cols, query.mentioned, root, lexicon, `"${compare.target!.text}"`)
+    if (compare.average && column.table !== root)
+      fail(`"${compare.text} ${compare.target!.text}": an average of another table than ${root.meta.table}`)
+    query.filters.push({ column, op: compare.op, value: compare.average ? { average: true } : compare.value })
+  }
+  for (const item of left.nulls) {
+    const table = tableOf(item.target)
+    if (table) {
+      if (!item.isNull) fail(`"${item.text}": the offline engine only reads "no …" of a table`)
+      query.absent.push(table)
+      continue
+    }
+    const column = pick(columns(item.target), query.mentioned, root, lexicon, `"${item.target.text}"`)
+    if (column.table !== root)
+      fail(`"${item.text}": ${column.table.meta.table}.${column.name} is not a column of ${root.meta.table}`)
+    query.filters.push({ column, op: item.isNull ? 'is null' : 'is not null', value: null })
+  }
+  // An average over the whole table is only certain when nothing else narrows the rows.
+  if (
+    query.filters.some((filter) => typeof filter.value === 'object' && filter.value !== null) &&
+    (query.filters.length > 1 || left.dates.length > 0 || query.absent.length > 0 || query.dimensions.length > 0)
+  ) {
+    fail(
+      'a comparison with an average together with other conditions: the average of which rows? the offline engine does not guess',
+    )
   }
   for (const date of left.dates) {
     let column: ColumnInfo | null = null
@@ -1167,6 +1825,13 @@ function finish(query: Query, left: Leftovers): Query {
   for (const item of left.freeOther) {
     const cols = columns(item)
     if (cols.length === 0) fail(`did not understand "${item.text}"`)
+    // "…: first name, last name and total": what the answer shows anyway, said again
+    const shownAnyway = (column: ColumnInfo) =>
+      column === query.measure?.column ||
+      query.dimensions.some(
+        (d) => (d.kind === 'table' && d.table.label.includes(column)) || (d.kind === 'column' && d.column === column),
+      )
+    if (query.measure && !query.rank?.labelOnly && cols.some((c) => shownAnyway(c.column))) continue
     if (query.measure) fail(`did not understand what "${item.text}" does in this question`)
     const column = pick(cols, query.mentioned, root, lexicon, `"${item.text}"`)
     if (query.filters.some((filter) => filter.column === column && filter.op === '=')) {
@@ -1184,6 +1849,11 @@ function finish(query: Query, left: Leftovers): Query {
   for (const item of left.freeTables) {
     const table = tableOf(item)!
     if (used.has(table)) continue
+    if (qualifies(item, left.items, left.valueItems, lexicon)) {
+      // "revenue from metal tracks": read through the tracks
+      query.through.push(table)
+      continue
+    }
     fail(`did not understand how "${item.text}" relates to ${root.meta.table}`)
   }
   return query
@@ -1230,6 +1900,16 @@ function pick(
     const strongest = Math.max(...tier.map((c) => c.strength))
     const best = tier.filter((c) => c.strength === strongest)
     if (best.length === 1) return best[0]!.column
+    // "invoice ids": the invoice's own key, not the keys that refer to it
+    const primary = best.filter((c) => c.column.column.is_primary)
+    if (
+      primary.length === 1 &&
+      best.every(
+        (c) =>
+          c === primary[0] || (c.column.key && c.column.name.toLowerCase() === primary[0]!.column.name.toLowerCase()),
+      )
+    )
+      return primary[0]!.column
     fail(`${what} could be ${best.map((c) => `${c.column.table.meta.table}.${c.column.name}`).join(' or ')}: say which`)
   }
   return fail(`${what} names no column`)
@@ -1239,6 +1919,7 @@ function pick(
 function involved(query: Query): TableInfo[] {
   const out: TableInfo[] = []
   if (query.measure?.column) out.push(query.measure.column.table)
+  if (query.measure?.times) out.push(query.measure.times.table)
   if (query.measure?.table) out.push(query.measure.table)
   for (const dimension of query.dimensions) {
     if (dimension.kind === 'table') out.push(dimension.table)
@@ -1248,13 +1929,14 @@ function involved(query: Query): TableInfo[] {
   for (const date of query.dates) if (date.column) out.push(date.column.table)
   for (const column of query.projection) out.push(column.table)
   if (query.rank?.by) out.push(query.rank.by.table)
+  out.push(...query.through)
   return out
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // A query → SQL
 
-function render(query: Query, lexicon: Lexicon): { sql: string; explanation: string } {
+function render(query: Query, lexicon: Lexicon): { sql: string; explanation: string; measureName?: string } {
   const { root } = query
   const aliases = new Map<TableInfo, string>([[root, root.meta.table]])
   const joins: string[] = []
@@ -1284,16 +1966,51 @@ function render(query: Query, lexicon: Lexicon): { sql: string; explanation: str
   const where: string[] = []
   const conditions: string[] = []
   for (const filter of query.filters) {
+    if (filter.op === 'is null' || filter.op === 'is not null') {
+      where.push(`${ref(filter.column)} ${filter.op.toUpperCase()}`)
+      conditions.push(`${described(filter.column)} ${filter.op === 'is null' ? 'is empty' : 'is filled in'}`)
+      continue
+    }
+    if (typeof filter.value === 'object' && filter.value !== null) {
+      // the column's average over its whole table
+      where.push(
+        `${ref(filter.column)} ${filter.op} (SELECT avg(${quoteIdentifier(filter.column.name)}) FROM ${filter.column.table.sqlName})`,
+      )
+      conditions.push(`${described(filter.column)} ${filter.op} its average`)
+      continue
+    }
+    const text = filter.value as string | number
     const value =
-      typeof filter.value === 'number'
-        ? numberLiteral(filter.value)
-        : filter.column.numeric && /^-?\d+(\.\d+)?$/.test(filter.value)
-          ? filter.value
-          : quoteLiteral(filter.value)
+      typeof text === 'number'
+        ? numberLiteral(text)
+        : filter.column.numeric && /^-?\d+(\.\d+)?$/.test(text)
+          ? text
+          : quoteLiteral(text)
     where.push(`${ref(filter.column)} ${filter.op} ${value}`)
-    conditions.push(
-      `${described(filter.column)} ${filter.op} ${typeof filter.value === 'number' ? filter.value : `“${filter.value}”`}`,
+    conditions.push(`${described(filter.column)} ${filter.op} ${typeof text === 'number' ? text : `“${text}”`}`)
+  }
+  for (const table of query.absent) {
+    // No row of `table` hangs off the root's row: the path from the root, first step one-to-many.
+    const path = joinPath(lexicon, root, table)
+    if (!path.ok) fail(path.reason)
+    const steps = (path as { steps: JoinStep[] }).steps
+    if (steps.length === 0 || !steps[0]!.fansOut) fail(`"no ${table.meta.table}": ${root.meta.table} has at most one`)
+    const inner = new Map<TableInfo, string>()
+    const innerRef = (t: TableInfo, column: string) =>
+      `${quoteIdentifier(t === root ? aliases.get(root)! : inner.get(t)!)}.${quoteIdentifier(column)}`
+    steps.forEach((step, n) => inner.set(step.to, `absent_${n + 1}`))
+    const [first, ...rest] = steps
+    const joinsSql = rest
+      .map(
+        (step) =>
+          ` JOIN ${step.to.sqlName} AS ${quoteIdentifier(inner.get(step.to)!)} ON ${step.on.map(([a, b]) => `${innerRef(step.from, a)} = ${innerRef(step.to, b)}`).join(' AND ')}`,
+      )
+      .join('')
+    const link = first!.on.map(([a, b]) => `${innerRef(first!.to, b)} = ${innerRef(root, a)}`).join(' AND ')
+    where.push(
+      `NOT EXISTS (SELECT 1 FROM ${first!.to.sqlName} AS ${quoteIdentifier(inner.get(first!.to)!)}${joinsSql} WHERE ${link})`,
     )
+    conditions.push(`no ${table.meta.table} row belongs to it`)
   }
   for (const date of query.dates) {
     if (!date.column) continue
@@ -1309,11 +2026,33 @@ function render(query: Query, lexicon: Lexicon): { sql: string; explanation: str
   if (!query.measure) {
     if (query.unit) fail(`"in ${query.unit}s" needs a total, an average, a minimum or a maximum`)
     // Rows of the root table
-    if (fansOut) fail(`rows of ${root.meta.table} would repeat across this join`)
     const base = query.projection.length > 0 ? query.projection : root.label
     const shownColumns = [...new Set([...base, ...query.extras])]
-    const shown = base.length > 0 ? shownColumns.map(ref).join(', ') : `${quoteIdentifier(aliases.get(root)!)}.*`
-    let sql = `SELECT ${shown}\n${from}${whereSql}`
+    let shown = base.length > 0 ? shownColumns.map(ref).join(', ') : `${quoteIdentifier(aliases.get(root)!)}.*`
+    let source = `${from}${whereSql}`
+    if (fansOut) {
+      // "the artist of the album X": each row once, those with a match across the join (a semi-join)
+      if (query.rank || root.primary.length !== 1 || !shownColumns.every((column) => column.table === root))
+        fail(`rows of ${root.meta.table} would repeat across this join`)
+      // A number compared across the join ("customers who spent more than 45") may mean each row or their
+      // total: only values and dates are read as "some row has it".
+      const across = query.filters.filter((filter) => filter.column.table !== root)
+      if (across.some((filter) => typeof filter.value !== 'string'))
+        fail(`"${described(across[0]!.column)}" of each row or of them all? the offline engine does not guess`)
+      const listed = quoteIdentifier(`listed_${root.meta.table}`)
+      const key = root.primary[0]!
+      shown =
+        base.length > 0
+          ? shownColumns.map((column) => `${listed}.${quoteIdentifier(column.name)}`).join(', ')
+          : `${listed}.*`
+      source = `FROM ${root.sqlName} AS ${listed}\nWHERE ${listed}.${quoteIdentifier(key.name)} IN (\n  SELECT ${ref(key)}\n  ${from.replaceAll('\n', '\n  ')}${whereSql.replaceAll('\n', '\n  ')}\n)`
+    }
+    // Listing categories ("the cities where we have customers") lists each one once.
+    const distinct =
+      !query.rank &&
+      query.projection.length > 0 &&
+      shownColumns.every((column) => column.column.is_categorical && !root.label.includes(column))
+    let sql = `SELECT ${distinct ? 'DISTINCT ' : ''}${shown}\n${source}`
     let ranking = ''
     if (query.rank?.by) {
       const direction = query.rank.direction === 'desc' ? 'DESC' : 'ASC'
@@ -1355,14 +2094,14 @@ function render(query: Query, lexicon: Lexicon): { sql: string; explanation: str
       )
     }
     const fn = measure.aggregate
-    expression = `${fn}(${measure.distinct && fn === 'count' ? 'DISTINCT ' : ''}${ref(column)})`
+    expression = `${fn}(${measure.distinct && fn === 'count' ? 'DISTINCT ' : ''}${ref(column)}${measure.times ? ` * ${ref(measure.times)}` : ''})`
     if (query.unit) {
       // a duration in milliseconds, shown in seconds, minutes or hours
       if (fn === 'count' || !/^milliseconds$/i.test(column.name))
         fail(`cannot show ${described(column)} in ${query.unit}s`)
       expression = `${expression} / ${{ second: '1000.0', minute: '60000.0', hour: '3600000.0' }[query.unit]}`
     }
-    measureName = `${fn === 'count' ? 'distinct' : fn}_${column.name}`.toLowerCase()
+    measureName = measure.times ? 'revenue' : `${fn === 'count' ? 'distinct' : fn}_${column.name}`.toLowerCase()
     const words = {
       count: 'the number of distinct',
       sum: 'the total',
@@ -1370,7 +2109,7 @@ function render(query: Query, lexicon: Lexicon): { sql: string; explanation: str
       min: 'the smallest',
       max: 'the largest',
     }
-    measureText = `${words[fn]} ${described(column)}`
+    measureText = `${words[fn]} ${described(column)}${measure.times ? ` × ${described(measure.times)}` : ''}`
   }
 
   const selects: string[] = []
@@ -1443,8 +2182,15 @@ function render(query: Query, lexicon: Lexicon): { sql: string; explanation: str
       : `\nORDER BY ${query.having?.hideMeasure ? expression : quoteIdentifier(measureName)} DESC, ${orders.join(', ')}`
   }
   const grouping = groupTexts.length > 0 ? ` ${groupTexts.join(' and ')}` : ''
+  if (query.countGroups) {
+    const counted = `${groupTexts.join(' and ').replace(/^per /, '')}`
+    return {
+      sql: `SELECT count(*) AS ${quoteIdentifier('count')}\nFROM (\n${sql}\n) AS ${quoteIdentifier('groups')}`,
+      explanation: `Counts each ${counted} with ${measureText} ${query.having!.op} ${query.having!.value}${condition}.`,
+    }
+  }
   const explanation = `Computes ${measureText}${grouping}${condition}${ranking}.`
-  return { sql, explanation: explanation.charAt(0).toUpperCase() + explanation.slice(1) }
+  return { sql, explanation: explanation.charAt(0).toUpperCase() + explanation.slice(1), measureName }
 }
 
 function numberLiteral(value: number): string {

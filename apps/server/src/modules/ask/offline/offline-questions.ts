@@ -513,6 +513,182 @@ export const OFFLINE_QUESTIONS: OfflineQuestion[] = [
     question: 'and last year?',
     gold: `select BillingCountry, sum(Total) from ${C}.Invoice where ${year('2024-01-01', '2025-01-01')} group by 1`,
   },
+  // empty and filled-in columns; no rows of a table
+  {
+    question: 'How many customers do not have a company?',
+    gold: `select count(*) from ${C}.Customer where Company is null`,
+  },
+  { question: 'Number of tracks without a composer', gold: `select count(*) from ${C}.Track where Composer is null` },
+  {
+    question: 'First and last names of customers with a fax number',
+    gold: `select FirstName, LastName from ${C}.Customer where Fax is not null`,
+  },
+  {
+    question: 'How many invoices lack a billing state?',
+    gold: `select count(*) from ${C}.Invoice where BillingState is null`,
+  },
+  {
+    question: 'How many customers have a company?',
+    gold: `select count(*) from ${C}.Customer where Company is not null`,
+  },
+  {
+    question: 'How many artists do not have any albums?',
+    gold: `select count(*) from ${C}.Artist ar where not exists (select 1 from ${C}.Album al where al.ArtistId = ar.ArtistId)`,
+  },
+  {
+    question: 'Playlists with no tracks',
+    gold: `select Name from ${C}.Playlist p where not exists (select 1 from ${C}.PlaylistTrack pt where pt.PlaylistId = p.PlaylistId)`,
+  },
+  {
+    question: 'How many tracks were never bought?',
+    gold: `select count(*) from ${C}.Track t where not exists (select 1 from ${C}.InvoiceLine il where il.TrackId = t.TrackId)`,
+  },
+  // the first and the latest
+  { question: 'When was the latest invoice?', gold: `select max(InvoiceDate) from ${C}.Invoice` },
+  { question: 'What is the date of the earliest invoice?', gold: `select min(InvoiceDate) from ${C}.Invoice` },
+  {
+    question: 'Who is the youngest employee? first and last name',
+    gold: `select FirstName, LastName from ${C}.Employee order by BirthDate desc limit 1`,
+  },
+  // lengths and sizes in units
+  {
+    question: 'How many songs are shorter than 90 seconds?',
+    gold: `select count(*) from ${C}.Track where Milliseconds < 90000`,
+  },
+  { question: 'Total file size of all tracks, in bytes', gold: `select sum(Bytes) from ${C}.Track` },
+  // above or below the average
+  {
+    question: 'Count the invoices whose total is under the average invoice total',
+    gold: `select count(*) from ${C}.Invoice where Total < (select avg(Total) from ${C}.Invoice)`,
+  },
+  {
+    question: 'How many songs are shorter than the average song?',
+    gold: `select count(*) from ${C}.Track where Milliseconds < (select avg(Milliseconds) from ${C}.Track)`,
+  },
+  // revenue of the lines, where an invoice total would repeat
+  {
+    question: 'The 3 genres with the highest sales',
+    gold:
+      `select g.Name, sum(il.UnitPrice * il.Quantity) as s from ${C}.InvoiceLine il join ${C}.Track t on t.TrackId = il.TrackId ` +
+      `join ${C}.Genre g on g.GenreId = t.GenreId group by g.GenreId, g.Name order by s desc limit 3`,
+  },
+  {
+    question: 'Total sales of Jazz tracks',
+    gold:
+      `select sum(il.UnitPrice * il.Quantity) from ${C}.InvoiceLine il join ${C}.Track t on t.TrackId = il.TrackId ` +
+      `join ${C}.Genre g on g.GenreId = t.GenreId where g.Name = 'Jazz'`,
+  },
+  {
+    question: 'Revenue by genre last year',
+    gold:
+      `select g.Name, sum(il.UnitPrice * il.Quantity) from ${C}.InvoiceLine il join ${C}.Invoice i on i.InvoiceId = il.InvoiceId ` +
+      `join ${C}.Track t on t.TrackId = il.TrackId join ${C}.Genre g on g.GenreId = t.GenreId ` +
+      `where i.InvoiceDate >= TIMESTAMP '2024-01-01' and i.InvoiceDate < TIMESTAMP '2025-01-01' group by g.GenreId, g.Name`,
+  },
+  // what was sold
+  {
+    question: 'Total quantity of songs sold in 2023',
+    gold:
+      `select sum(il.Quantity) from ${C}.InvoiceLine il join ${C}.Invoice i on i.InvoiceId = il.InvoiceId ` +
+      `where i.InvoiceDate >= TIMESTAMP '2023-01-01' and i.InvoiceDate < TIMESTAMP '2024-01-01'`,
+  },
+  {
+    question: 'How many distinct tracks were purchased?',
+    gold: `select count(distinct TrackId) from ${C}.InvoiceLine`,
+  },
+  { question: 'How many tracks did we sell?', gold: `select sum(Quantity) from ${C}.InvoiceLine` },
+  {
+    question: 'Which genre sold the most tracks?',
+    gold:
+      `select g.Name from ${C}.InvoiceLine il join ${C}.Track t on t.TrackId = il.TrackId join ${C}.Genre g on g.GenreId = t.GenreId ` +
+      `group by g.GenreId, g.Name order by sum(il.Quantity) desc limit 1`,
+  },
+  // averages of a count or a total per group
+  {
+    question: 'Average number of invoices per customer',
+    gold: `select avg(n) from (select CustomerId, count(*) as n from ${C}.Invoice group by CustomerId)`,
+  },
+  {
+    question: 'Average total revenue per country',
+    gold: `select avg(s) from (select BillingCountry, sum(Total) as s from ${C}.Invoice group by BillingCountry)`,
+  },
+  // keys equal to a number, other names of values, categories listed once
+  { question: 'Track names for album id 5', gold: `select Name from ${C}.Track where AlbumId = 5` },
+  { question: 'Invoice ids for customer id 12', gold: `select InvoiceId from ${C}.Invoice where CustomerId = 12` },
+  {
+    question: 'How many invoices were billed to the US?',
+    gold: `select count(*) from ${C}.Invoice where BillingCountry = 'USA'`,
+  },
+  {
+    question: 'List the cities in Canada where we have customers',
+    gold: `select distinct City from ${C}.Customer where Country = 'Canada'`,
+  },
+  // rows of one table with a match across a join; people by a value; other names of columns
+  {
+    question: 'Artists with Jazz tracks',
+    gold:
+      `select Name from ${C}.Artist where ArtistId in (select al.ArtistId from ${C}.Album al ` +
+      `join ${C}.Track t on t.AlbumId = al.AlbumId join ${C}.Genre g on g.GenreId = t.GenreId where g.Name = 'Jazz')`,
+  },
+  {
+    question: 'Who is the IT manager? first and last name',
+    gold: `select FirstName, LastName from ${C}.Employee where Title = 'IT Manager'`,
+  },
+  {
+    question: 'Employees born after 1970',
+    gold: `select FirstName, LastName from ${C}.Employee where BirthDate >= TIMESTAMP '1971-01-01'`,
+  },
+  { question: 'How many staff per position', gold: `select Title, count(*) from ${C}.Employee group by Title` },
+  {
+    question: 'Cities with just one customer',
+    gold: `select City from ${C}.Customer group by City having count(*) = 1`,
+  },
+  {
+    question: 'The totals of invoices billed to Chile',
+    gold: `select Total from ${C}.Invoice where BillingCountry = 'Chile'`,
+  },
+  { question: 'Customers who spent more than 40 dollars', gold: null },
+  { question: 'Who is the manager?', gold: null },
+  // counts of groups with a condition; references named for their role; the columns said again
+  {
+    question: 'How many artists have more than 10 albums?',
+    gold: `select count(*) from (select ArtistId from ${C}.Album group by ArtistId having count(*) > 10)`,
+  },
+  {
+    question: 'Revenue per support rep: first name, last name and revenue',
+    gold:
+      `select e.FirstName, e.LastName, sum(i.Total) from ${C}.Invoice i join ${C}.Customer c on c.CustomerId = i.CustomerId ` +
+      `join ${C}.Employee e on e.EmployeeId = c.SupportRepId group by e.EmployeeId, e.FirstName, e.LastName`,
+  },
+  {
+    question: 'Mean invoice total for each support rep: first name, last name, mean',
+    gold:
+      `select e.FirstName, e.LastName, avg(i.Total) from ${C}.Invoice i join ${C}.Customer c on c.CustomerId = i.CustomerId ` +
+      `join ${C}.Employee e on e.EmployeeId = c.SupportRepId group by e.EmployeeId, e.FirstName, e.LastName`,
+  },
+  {
+    question: 'Top 3 customers by money spent: first name, last name, total',
+    gold:
+      `select c.FirstName, c.LastName, sum(i.Total) as s from ${C}.Invoice i join ${C}.Customer c on c.CustomerId = i.CustomerId ` +
+      `group by c.CustomerId, c.FirstName, c.LastName order by s desc limit 3`,
+  },
+  { question: 'How many customers per support rep and country?', gold: null },
+  {
+    question: 'Show only customers in Brazil',
+    gold: `select FirstName, LastName from ${C}.Customer where Country = 'Brazil'`,
+  },
+  {
+    question: 'Customers in Germany with no company',
+    gold: `select FirstName, LastName from ${C}.Customer where Country = 'Germany' and Company is null`,
+  },
+  // must refuse: the edges of the forms above
+  { question: 'How many albums have every track longer than 4 minutes?', gold: null },
+  { question: 'How many customers bought something?', gold: null },
+  { question: 'Sum of invoice totals per genre', gold: null },
+  { question: 'How many tracks are longer than 300?', gold: null },
+  { question: 'How many invoices in 2024 are above the average invoice total?', gold: null },
+  { question: 'Best selling album', gold: null },
+  { question: 'When was the employee hired?', gold: null },
   // must refuse
   { question: 'and in Germany only?', gold: null },
   { question: 'What is the meaning of life?', gold: null },
@@ -525,7 +701,10 @@ export const OFFLINE_QUESTIONS: OfflineQuestion[] = [
   { question: 'What is the average unit price?', gold: null },
   { question: 'How many customers are in Atlantis?', gold: null },
   { question: 'Delete all customers', gold: null },
-  { question: 'How many tracks are longer than 5 minutes?', gold: null },
+  {
+    question: 'How many tracks are longer than 5 minutes?',
+    gold: `select count(*) from ${C}.Track where Milliseconds > 300000`,
+  },
   {
     question: 'Which albums have more than 20 tracks?',
     gold:
@@ -538,7 +717,12 @@ export const OFFLINE_QUESTIONS: OfflineQuestion[] = [
   },
   { question: 'How many invoices are over $15?', gold: `select count(*) from ${C}.Invoice where Total > 15` },
   { question: 'Total spent by customers in each city', gold: null },
-  { question: 'Total revenue by genre', gold: null },
+  {
+    question: 'Total revenue by genre',
+    gold:
+      `select g.Name, sum(il.UnitPrice * il.Quantity) from ${C}.InvoiceLine il join ${C}.Track t on t.TrackId = il.TrackId ` +
+      `join ${C}.Genre g on g.GenreId = t.GenreId group by g.GenreId, g.Name`,
+  },
   { question: 'How many countries?', gold: null },
   { question: 'What is the total?', gold: null },
   { question: 'Customers in Germany and France', gold: null },

@@ -65,8 +65,11 @@ export function stem(word: string): string {
 }
 
 /** Other forms a word may take in names: `hired` → `hire`, `sold` stays; tried after the word itself. */
+/** Words whose other form is not a suffix away: `born` for a birth date. */
+const IRREGULAR: Record<string, string> = { born: 'birth' }
+
 export function variants(word: string): string[] {
-  const out: string[] = []
+  const out: string[] = IRREGULAR[word] ? [IRREGULAR[word]] : []
   if (word.endsWith('ed') && word.length > 4) out.push(word.slice(0, -1), word.slice(0, -2))
   if (word.endsWith('ing') && word.length > 5) out.push(word.slice(0, -3), `${word.slice(0, -3)}e`)
   return out
