@@ -38,20 +38,29 @@ describe('deniedRange', () => {
     ['::ffff:7f00:1', 'loopback'],
     ['::ffff:a9fe:a9fe', 'link-local'],
     ['64:ff9b::a00:1', 'private'],
+    ['2002:7f00:1::1', 'loopback'],
+    ['2002:a9fe:a9fe::', 'link-local'],
+    ['2001:0:4136:e378:8000:63bf:3fff:fdd2', 'reserved'],
   ])('%s is %s', (address, range) => {
     expect(deniedRange(address)).toBe(range)
   })
 
-  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '::ffff:8.8.8.8'])(
-    '%s is public',
-    (address) => {
-      expect(deniedRange(address)).toBeUndefined()
-    },
-  )
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2606:4700:4700::1111',
+    '::ffff:8.8.8.8',
+    '2002:808:808::1',
+  ])('%s is public', (address) => {
+    expect(deniedRange(address)).toBeUndefined()
+  })
 
   it('reads the IPv4 inside mapped and NAT64 addresses only', () => {
     expect(embeddedIpv4('::ffff:10.0.0.1')).toBe('10.0.0.1')
     expect(embeddedIpv4('64:ff9b::8.8.8.8')).toBe('8.8.8.8')
+    expect(embeddedIpv4('2002:808:808::1')).toBe('8.8.8.8')
     expect(embeddedIpv4('2001:db8::1')).toBeUndefined()
     expect(embeddedIpv4('10.0.0.1')).toBeUndefined()
   })

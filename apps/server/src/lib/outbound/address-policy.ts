@@ -24,6 +24,8 @@ const RANGES = [
   { name: 'loopback', family: 'ipv6', network: '::1', prefix: 128 },
   // Deprecated IPv4-compatible addresses: some stacks still route them to the IPv4 inside.
   { name: 'reserved', family: 'ipv6', network: '::', prefix: 96 },
+  // Teredo tunnels to an IPv4 host whose address is obfuscated in the last bits: refused as a whole.
+  { name: 'reserved', family: 'ipv6', network: '2001::', prefix: 32 },
   { name: 'unique-local', family: 'ipv6', network: 'fc00::', prefix: 7 },
   { name: 'link-local', family: 'ipv6', network: 'fe80::', prefix: 10 },
   { name: 'private', family: 'ipv6', network: 'fec0::', prefix: 10 },
@@ -118,8 +120,9 @@ const DENIED = (() => {
 })()
 
 /**
- * The IPv4 address an IPv6 one stands for, when it does: IPv4-mapped (`::ffff:a.b.c.d`) and the
- * NAT64 well-known prefix (`64:ff9b::/96`) reach the IPv4 host inside, so they are judged as it.
+ * The IPv4 address an IPv6 one stands for, when it does: IPv4-mapped (`::ffff:a.b.c.d`), the
+ * NAT64 well-known prefix (`64:ff9b::/96`) and 6to4 (`2002:AABB:CCDD::/48`) reach the IPv4 host
+ * inside, so they are judged as it.
  */
 export function embeddedIpv4(address: string): string | undefined {
   if (isIP(address) !== 6) return undefined
@@ -127,9 +130,10 @@ export function embeddedIpv4(address: string): string | undefined {
   if (!groups) return undefined
   const mapped = groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff
   const nat64 = groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((group) => group === 0)
-  if (!mapped && !nat64) return undefined
-  const high = groups[6] ?? 0
-  const low = groups[7] ?? 0
+  const sixToFour = groups[0] === 0x2002
+  if (!mapped && !nat64 && !sixToFour) return undefined
+  const high = (sixToFour ? groups[1] : groups[6]) ?? 0
+  const low = (sixToFour ? groups[2] : groups[7]) ?? 0
   return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.')
 }
 
