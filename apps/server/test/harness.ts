@@ -187,3 +187,28 @@ export async function createUserSession(
   if (login.status !== 200) throw new Error(`login failed: ${JSON.stringify(login.body)}`)
   return { user: user.body, token: login.body.token as string, password }
 }
+
+export interface ServerSentEvent {
+  event: string
+  data: any
+}
+
+/** Splits a server-sent event stream into events; `data` is the JSON of its data lines (null if none). */
+export function parseServerSentEvents(text: string): ServerSentEvent[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() !== '')
+    .map((block) => {
+      const lines = block.split('\n')
+      const event =
+        lines
+          .find((line) => line.startsWith('event:'))
+          ?.slice(6)
+          .trim() ?? 'message'
+      const data = lines
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trimStart())
+        .join('\n')
+      return { event, data: data ? JSON.parse(data) : null }
+    })
+}

@@ -11,6 +11,7 @@ import {
   describeEachStore,
   startTestApp,
   type TestApp,
+  parseServerSentEvents,
 } from '../../../test/harness.js'
 import { closedPort, type Peer, startA2aPeer, startGarbagePeer, startMcpPeer } from './agent-peers.test-support.js'
 
@@ -20,30 +21,6 @@ const MCP_KEY = 'mcp-key-Hn4bV6cY1jT8uE5s'
 const T0 = Date.parse('2026-12-06T00:10:00.000Z') + 100
 /** Servers sharing a database share the instance secret too, or neither could open the other's credentials. */
 const SECRET_KEY = `test-secret-${randomBytes(24).toString('base64url')}`
-
-interface SseEvent {
-  event: string
-  data: any
-}
-
-function parseSse(text: string): SseEvent[] {
-  return text
-    .split('\n\n')
-    .filter((block) => block.trim() !== '')
-    .map((block) => {
-      const lines = block.split('\n')
-      const event =
-        lines
-          .find((line) => line.startsWith('event:'))
-          ?.slice(6)
-          .trim() ?? 'message'
-      const data = lines
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trim())
-        .join('\n')
-      return { event, data: data ? JSON.parse(data) : null }
-    })
-}
 
 describeEachStore('agents', (kind) => {
   let app: TestApp
@@ -218,7 +195,7 @@ describeEachStore('agents', (kind) => {
     })
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toContain('text/event-stream')
-    const events = parseSse(await response.text())
+    const events = parseServerSentEvents(await response.text())
     expect(events.map((event) => event.event)).toEqual([
       'task',
       'statusUpdate',

@@ -14,6 +14,7 @@ import {
   listen,
   startTestApp,
   type TestApp,
+  parseServerSentEvents,
 } from '../../../test/harness.js'
 import { fixedLanguageModels } from '../ai/language-models.js'
 
@@ -305,7 +306,7 @@ describeEachStore('ask with a language model', (kind) => {
     })
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toContain('text/event-stream')
-    const events = parseSse(response.body)
+    const events = parseServerSentEvents(response.body)
     const names = events.map((event) =>
       event.event === 'step' ? `step:${(event.data as { name: string }).name}` : event.event,
     )
@@ -615,30 +616,11 @@ describeEachStore('ask with no language model', (kind) => {
   })
 })
 
-describe('parseSse', () => {
+describe('parseServerSentEvents', () => {
   it('reads events and their JSON data', () => {
-    expect(parseSse('event: a\ndata: {"x":1}\n\nevent: b\ndata: 2\n\n')).toEqual([
+    expect(parseServerSentEvents('event: a\ndata: {"x":1}\n\nevent: b\ndata: 2\n\n')).toEqual([
       { event: 'a', data: { x: 1 } },
       { event: 'b', data: 2 },
     ])
   })
 })
-
-function parseSse(text: string): { event: string; data: unknown }[] {
-  return text
-    .split('\n\n')
-    .filter((block) => block.trim() !== '')
-    .map((block) => {
-      const lines = block.split('\n')
-      const event =
-        lines
-          .find((line) => line.startsWith('event:'))
-          ?.slice(6)
-          .trim() ?? 'message'
-      const data = lines
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).trimStart())
-        .join('\n')
-      return { event, data: JSON.parse(data) as unknown }
-    })
-}
