@@ -48,9 +48,10 @@ export function createApp(deps: AppDependencies) {
 
   // Credentials can be guessed at `/auth/*`: there the limit is per client address.
   const publicApi = createRouter().use('/auth/*', rateLimit(limiter, byAddress))
-  const api = createRouter()
-    .use('*', authenticate(deps.authenticator, { limiter, keyOf: byAddress }))
-    .use('*', rateLimit(limiter, principalKey))
+  // The REST API and the MCP endpoint admit callers the same way.
+  const authenticated = authenticate(deps.authenticator, { limiter, keyOf: byAddress })
+  const limitedPerCaller = rateLimit(limiter, principalKey)
+  const api = createRouter().use('*', authenticated).use('*', limitedPerCaller)
   for (const module of deps.modules) {
     if (module.publicRoutes) publicApi.route('/', module.publicRoutes)
     if (module.routes) api.route('/', module.routes)
@@ -90,8 +91,8 @@ export function createApp(deps: AppDependencies) {
   })
   if (deps.mcp)
     mountMcp(app, deps.mcp, [
-      authenticate(deps.authenticator, { limiter, keyOf: byAddress }),
-      rateLimit(limiter, principalKey),
+      authenticated,
+      limitedPerCaller,
       limitBody(deps.bodyLimitBytes),
       requireJsonBody({ storableText: false }),
     ])
