@@ -217,8 +217,9 @@ for (const kind of STORE_KINDS) {
         await pgClient.query('insert into bulk values (2, 1), (3, 1)')
         const done = await refresh(cache.id, 'incremental')
         expect(done.progress).toMatchObject({ rows_inserted: 2, rows_updated: 0 })
-        const job = await app.tributary.platform.jobs.get(done.job_id!)
-        expect((job!.result as { remote_sql: string[] }).remote_sql[0]).toMatch(/WHERE.*"id" > 1/)
+        // The cache reads refreshed before the queue has stored the job's result: wait for the job.
+        const job = await waitForJob(done.job_id!, 'succeeded')
+        expect((job.result as { remote_sql: string[] }).remote_sql[0]).toMatch(/WHERE.*"id" > 1/)
         await app.request('DELETE', `${base()}/${cache.id}`, { key: orgKey })
       })
 
