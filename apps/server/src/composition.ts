@@ -12,10 +12,13 @@ import { createApp, type App } from './http/app.js'
 import { SnapshotStore } from './internal-store/snapshot-store.js'
 import { TableStore } from './internal-store/table-store.js'
 import { type JobFileDirs, sweepJobLeftovers } from './jobs/leftovers.js'
+import { EventPublisher } from './events/event-publisher.js'
 import { JobQueue } from './jobs/queue.js'
 import type { Logger } from './lib/logger.js'
 import { mcpHandler } from './mcp/mcp-http.js'
 import { McpService, type ProjectTables } from './mcp/mcp-server.js'
+import { AddressPolicy } from './lib/outbound/address-policy.js'
+import { OutboundClient } from './lib/outbound/guarded-fetch.js'
 import { deriveKey, SecretBox } from './lib/secret-box.js'
 import { openMetadataStore, type MetadataStore } from './metadata/database.js'
 import { Scheduler } from './scheduler/scheduler.js'
@@ -134,6 +137,8 @@ export async function createTributary(
     config.authCacheTtlMs,
   )
   const duckdbLimits = { memoryLimit: config.queryMemoryLimit, threads: config.queryThreads }
+  const now = options.now ?? (() => new Date())
+  const events = new EventPublisher(now)
   const jobs = new JobQueue(db, {
     queue: config.jobQueue,
     concurrency: config.jobConcurrency,
@@ -144,6 +149,7 @@ export async function createTributary(
     retryBaseDelayMs: config.jobRetryDelayMs,
     singleProcess: store.kind === 'pglite',
     logger: logger.child({ component: 'jobs' }),
+    events,
   })
   const platform: Platform = {
     config,
@@ -155,6 +161,9 @@ export async function createTributary(
     connectionSecrets: new SecretBox(deriveKey(secret, 'connection-secrets')),
     aiSecrets: new SecretBox(deriveKey(secret, 'ai-secrets')),
     agentSecrets: new SecretBox(deriveKey(secret, 'agent-secrets')),
+    outboundSecrets: new SecretBox(deriveKey(secret, 'outbound-secrets')),
+    outbound: new OutboundClient(new AddressPolicy(config.outboundAllow)),
+    events,
     languageModels: options.languageModels ?? providerLanguageModels,
     exportLinkKey: deriveKey(secret, 'exports'),
     callbackKey: deriveKey(secret, 'callbacks'),
@@ -172,7 +181,7 @@ export async function createTributary(
     connectors: CONNECTORS,
     connectorContext: { fileRoots: config.fileRoots, connectTimeoutMs: config.connectTimeoutMs },
     fileDirs: jobFileDirs(config),
-    now: options.now ?? (() => new Date()),
+    now,
   }
   const { services, offers } = buildModules(platform, MODULES)
   const backgroundTasks = offers.flatMap((offer) => offer.background ?? [])
@@ -221,6 +230,7 @@ export async function createTributary(
       for (const task of backgroundTasks) await task.stop()
       // Running jobs are handed back to the queue before the store they write to goes away.
       await platform.jobs.stop()
+      platform.outbound.close()
       platform.engine.close()
       await platform.sourceSessions.close()
       await platform.platformDuckDB.close()

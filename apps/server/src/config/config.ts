@@ -78,6 +78,10 @@ const ConfigSchema = z.object({
     .optional(),
   TRIBUTARY_AGENT_TIMEOUT_MS: positiveInt.default(30_000),
   TRIBUTARY_AGENT_MAX_TIMEOUT_MS: positiveInt.default(300_000),
+  // Workflow e-mail actions: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (TLS).
+  TRIBUTARY_SMTP_URL: z.url({ protocol: /^smtps?$/, error: 'must be an smtp:// or smtps:// URL' }).optional(),
+  TRIBUTARY_SMTP_FROM: z.string().min(3).max(320).default('Tributary <tributary@localhost>'),
+  TRIBUTARY_OUTBOUND_TIMEOUT_MS: positiveInt.default(10_000),
   TRIBUTARY_AGENT_AUDIT_PAYLOADS: z
     .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
     .transform((value) => value === 'true' || value === '1')
@@ -124,6 +128,10 @@ export interface Config {
   /** Entries of TRIBUTARY_OUTBOUND_ALLOW: internal ranges, CIDRs or hosts outbound calls may reach. */
   outboundAllow: readonly string[]
   agents: AgentsConfig
+  /** Where workflow e-mail actions are sent from; without a URL, e-mail actions fail with a clear message. */
+  smtp: { url: string | undefined; from: string }
+  /** How long one webhook request (event delivery or workflow action) may take. */
+  outboundTimeoutMs: number
 }
 
 /** The agent gateway. */
@@ -212,6 +220,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTimeoutMs: e.TRIBUTARY_AGENT_MAX_TIMEOUT_MS,
       auditPayloads: e.TRIBUTARY_AGENT_AUDIT_PAYLOADS,
     }),
+    smtp: Object.freeze({ url: e.TRIBUTARY_SMTP_URL, from: e.TRIBUTARY_SMTP_FROM }),
+    outboundTimeoutMs: e.TRIBUTARY_OUTBOUND_TIMEOUT_MS,
   })
 }
 

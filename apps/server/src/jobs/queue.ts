@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
 
+import type { EventType } from '@tributary/contract'
 import { sql, type UpdateObject } from 'kysely'
 
 import type { Principal, RequestContext } from '../auth/principal.js'
+import type { EventPublisher } from '../events/event-publisher.js'
 import { isAppError } from '../lib/errors.js'
 import { newId } from '../lib/ids.js'
 import type { Logger } from '../lib/logger.js'
@@ -55,6 +57,15 @@ export interface JobHandler<P = unknown> {
   /** Attempts in all, for retryable handlers (default 3). */
   maxAttempts?: number
   run(job: RunningJob<P>, ctx: JobRunContext): Promise<Record<string, unknown>>
+  /**
+   * The events a job of this kind publishes when it ends, in the transaction that records the end:
+   * `data` is `{job_id, kind, status, result | error}` plus what `data` adds (the ids a subscriber needs).
+   */
+  events?: {
+    succeeded?: EventType
+    failed?: EventType
+    data?: (job: RunningJob<P>) => Record<string, unknown>
+  }
 }
 
 export interface EnqueueInput<P> {
@@ -100,6 +111,8 @@ export interface JobQueueOptions {
    */
   singleProcess: boolean
   logger?: Logger | undefined
+  /** Where the events of ended jobs (`JobHandler.events`) are published. */
+  events?: EventPublisher | undefined
 }
 
 export const INTERRUPTED_MESSAGE = 'the server stopped while the job ran'
@@ -423,20 +436,21 @@ export class JobQueue {
     if (row.cancel_requested_at) this.#abort(row.id, 'cancel')
     const started = performance.now()
     let outcome: { result: Record<string, unknown> } | { error: unknown }
+    const job: RunningJob<never> = {
+      id: row.id,
+      kind: row.kind,
+      organizationId: row.organization_id,
+      projectId: row.project_id,
+      payload: row.payload as never,
+      attempt: row.attempt,
+      maxAttempts: row.max_attempts,
+      caller: callerOf(row),
+    }
     try {
-      const result = await handler.run(
-        {
-          id: row.id,
-          kind: row.kind,
-          organizationId: row.organization_id,
-          projectId: row.project_id,
-          payload: row.payload as never,
-          attempt: row.attempt,
-          maxAttempts: row.max_attempts,
-          caller: callerOf(row),
-        },
-        { signal: active.controller.signal, progress: (progress) => this.#progress(row.id, progress) },
-      )
+      const result = await handler.run(job, {
+        signal: active.controller.signal,
+        progress: (progress) => this.#progress(row.id, progress),
+      })
       outcome = { result }
     } catch (error) {
       outcome = { error }
@@ -461,14 +475,14 @@ export class JobQueue {
           await this.#release(row.id)
           return
         case 'cancel':
-          await this.#finish(row.id, 'cancelled', {})
+          await this.#finish(job, 'cancelled', {})
           log?.info({ elapsed_ms: elapsedMs }, 'job cancelled')
           return
         case undefined:
           break
       }
       if ('result' in outcome) {
-        const done = await this.#finish(row.id, 'succeeded', { result: JSON.stringify(outcome.result) })
+        const done = await this.#finish(job, 'succeeded', { result: outcome.result })
         if (done) log?.info({ elapsed_ms: elapsedMs }, 'job succeeded')
         else log?.warn('the job finished after its lease was lost; its outcome is discarded')
         return
@@ -487,7 +501,7 @@ export class JobQueue {
         log?.warn({ err: outcome.error, retry_in_ms: wait }, 'job failed; retrying')
         return
       }
-      await this.#finish(row.id, 'failed', { error: JSON.stringify(jobError) })
+      await this.#finish(job, 'failed', { error: jobError })
       if (isAppError(outcome.error)) log?.info({ error: jobError }, 'job failed')
       else log?.error({ err: outcome.error }, 'job failed')
     } catch (error) {
@@ -525,13 +539,44 @@ export class JobQueue {
     await this.#update(id, { progress: JSON.stringify(progress) })
   }
 
-  /** Marks the job ended, only while this worker still holds it. */
+  /**
+   * Marks the job ended, only while this worker still holds it, and publishes the event its handler
+   * declares for that ending in the same transaction: the event exists exactly when the ending does.
+   */
   async #finish(
-    id: string,
+    job: RunningJob<never>,
     status: 'succeeded' | 'failed' | 'cancelled',
-    values: { result?: string; error?: string },
+    outcome: { result?: Record<string, unknown>; error?: JobError },
   ): Promise<boolean> {
-    return this.#update(id, { ...values, status, ended_at: sql`now()`, locked_by: null, lease_expires_at: null })
+    const values: UpdateObject<Database, 'jobs'> = {
+      status,
+      ended_at: sql`now()`,
+      locked_by: null,
+      lease_expires_at: null,
+      ...(outcome.result ? { result: JSON.stringify(outcome.result) } : {}),
+      ...(outcome.error ? { error: JSON.stringify(outcome.error) } : {}),
+    }
+    const declared = this.#handlers.get(job.kind)?.events
+    const type = status === 'cancelled' ? undefined : declared?.[status]
+    const events = this.options.events
+    if (!type || !events) return this.#update(job.id, values)
+    return this.db.transaction().execute(async (trx) => {
+      if (!(await this.#update(job.id, values, trx))) return false
+      await events.publish(trx, {
+        type,
+        organizationId: job.organizationId,
+        projectId: job.projectId,
+        data: {
+          job_id: job.id,
+          kind: job.kind,
+          status,
+          ...(outcome.result ? { result: outcome.result } : {}),
+          ...(outcome.error ? { error: outcome.error } : {}),
+          ...declared?.data?.(job),
+        },
+      })
+      return true
+    })
   }
 
   /** Hands a job back untouched: the attempt that was interrupted by a shutdown does not count. */
@@ -545,8 +590,8 @@ export class JobQueue {
     })
   }
 
-  async #update(id: string, values: UpdateObject<Database, 'jobs'>): Promise<boolean> {
-    const result = await this.db
+  async #update(id: string, values: UpdateObject<Database, 'jobs'>, db: MetadataDb = this.db): Promise<boolean> {
+    const result = await db
       .updateTable('jobs')
       .set(values)
       .where('id', '=', id)

@@ -1,5 +1,9 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
 
+import type { DashboardsTables } from './dashboards-schema.js'
+import type { WebhooksTables } from './webhooks-schema.js'
+import type { WorkflowsTables } from './workflows-schema.js'
+
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 
@@ -622,7 +626,7 @@ export interface AgentRateCountersTable {
   count: number
 }
 
-export interface Database {
+export interface Database extends DashboardsTables, WorkflowsTables, WebhooksTables {
   organizations: OrganizationsTable
   workspaces: WorkspacesTable
   projects: ProjectsTable

@@ -14,6 +14,8 @@ import type { TableStore } from '../internal-store/table-store.js'
 import type { JobFileDirs } from '../jobs/leftovers.js'
 import type { JobHandler, JobQueue } from '../jobs/queue.js'
 import type { Logger } from '../lib/logger.js'
+import type { EventPublisher } from '../events/event-publisher.js'
+import type { OutboundClient } from '../lib/outbound/guarded-fetch.js'
 import type { SecretBox } from '../lib/secret-box.js'
 import type { Tool } from '../mcp/tool.js'
 import type { MetadataDb, MetadataStore } from '../metadata/database.js'
@@ -37,6 +39,12 @@ export interface Platform {
   aiSecrets: SecretBox
   /** Encrypts the credentials of registered agents at rest. */
   agentSecrets: SecretBox
+  /** Encrypts outbound credentials and webhook signing secrets at rest. */
+  outboundSecrets: SecretBox
+  /** Every call to a URL a user gave (agents, webhooks, workflow actions): the address policy, pinned DNS. */
+  outbound: OutboundClient
+  /** Publishes what happened (a job ended, a workflow acted) to its subscribers, in the caller's transaction. */
+  events: EventPublisher
   /** Turns AI settings into AI SDK models; tests inject mock models here. */
   languageModels: LanguageModelProvider
   /** Signs export download links. */

@@ -1,5 +1,3 @@
-import { AddressPolicy } from '../../lib/outbound/address-policy.js'
-import { OutboundClient } from '../../lib/outbound/guarded-fetch.js'
 import { auditModule } from '../audit/audit.module.js'
 import { defineModule } from '../module.js'
 import { projectsModule } from '../projects/projects.module.js'
@@ -11,11 +9,9 @@ import { AgentsService } from './agents.service.js'
 export const agentsModule = defineModule({
   name: 'agents',
   dependsOn: [projectsModule, auditModule],
-  create: ({ db, config, logger, agentSecrets, now }, { projects, audit }) => {
-    const policy = new AddressPolicy(config.outboundAllow)
-    const outbound = new OutboundClient(policy)
+  create: ({ db, config, logger, agentSecrets, outbound, now }, { projects, audit }) => {
     const protocols = new AgentProtocols(outbound)
-    const service = new AgentsService(db, projects, audit, agentSecrets, policy, protocols, {
+    const service = new AgentsService(db, projects, audit, agentSecrets, outbound.policy, protocols, {
       publicUrl: config.publicUrl,
       timeoutMs: config.agents.timeoutMs,
     })
@@ -27,17 +23,8 @@ export const agentsModule = defineModule({
     return {
       service,
       routes: agentsRoutes(service, gateway, logger.child({ component: 'agents' })),
-      // On close: the audit entries of the last calls are written, idle connections to agents let go.
-      background: [
-        {
-          name: 'agent gateway',
-          start: () => undefined,
-          stop: async () => {
-            await gateway.flush()
-            outbound.close()
-          },
-        },
-      ],
+      // On close: the audit entries of the last calls are written.
+      background: [{ name: 'agent gateway', start: () => undefined, stop: () => gateway.flush() }],
     }
   },
 })
