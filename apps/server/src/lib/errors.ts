@@ -31,6 +31,9 @@ export const errors = {
     new AppError('not_found', id ? `${resource} ${id} not found` : `${resource} not found`),
   conflict: (message: string, details?: unknown) => new AppError('conflict', message, details),
   validation: (message: string, details?: unknown) => new AppError('validation_error', message, details),
+  /** A 422 naming the one place in the body (`widgets.2.config.x`, `steps.1.condition`) that is wrong. */
+  invalidField: (field: string, message: string) =>
+    new AppError('validation_error', `${field}: ${message}`, { issues: [{ location: 'body', field, message }] }),
   payloadTooLarge: (limitBytes: number) =>
     new AppError('payload_too_large', `request body exceeds the limit of ${limitBytes} bytes`, {
       limit_bytes: limitBytes,

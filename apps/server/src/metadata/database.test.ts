@@ -61,8 +61,9 @@ describeEachStore('metadata store', (kind) => {
       '0016-ask-threads',
       '0017-agents',
       '0018-dashboards',
-      '0019-workflows',
-      '0020-webhooks',
+      '0019-credentials',
+      '0020-workflows',
+      '0021-webhooks',
     ])
     await migrateToLatest(store.db)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)

@@ -23,8 +23,9 @@ import * as aiMigration from './migrations/0015-ai.js'
 import * as askThreadsMigration from './migrations/0016-ask-threads.js'
 import * as agentsMigration from './migrations/0017-agents.js'
 import * as dashboardsMigration from './migrations/0018-dashboards.js'
-import * as workflowsMigration from './migrations/0019-workflows.js'
-import * as webhooksMigration from './migrations/0020-webhooks.js'
+import * as credentialsMigration from './migrations/0019-credentials.js'
+import * as workflowsMigration from './migrations/0020-workflows.js'
+import * as webhooksMigration from './migrations/0021-webhooks.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import { namingPool } from './prepared.js'
 import type { Database } from './schema.js'
@@ -71,8 +72,9 @@ const MIGRATIONS: readonly { module: string; name: string; migration: Migration 
   { module: 'ask', name: '0016-ask-threads', migration: askThreadsMigration },
   { module: 'agents', name: '0017-agents', migration: agentsMigration },
   { module: 'dashboards', name: '0018-dashboards', migration: dashboardsMigration },
-  { module: 'workflows', name: '0019-workflows', migration: workflowsMigration },
-  { module: 'webhooks', name: '0020-webhooks', migration: webhooksMigration },
+  { module: 'credentials', name: '0019-credentials', migration: credentialsMigration },
+  { module: 'workflows', name: '0020-workflows', migration: workflowsMigration },
+  { module: 'webhooks', name: '0021-webhooks', migration: webhooksMigration },
 ]
 
 const migrations: Record<string, Migration> = Object.fromEntries(

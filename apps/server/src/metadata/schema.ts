@@ -1,5 +1,6 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
 
+import type { CredentialsTables } from './credentials-schema.js'
 import type { DashboardsTables } from './dashboards-schema.js'
 import type { WebhooksTables } from './webhooks-schema.js'
 import type { WorkflowsTables } from './workflows-schema.js'
@@ -626,7 +627,7 @@ export interface AgentRateCountersTable {
   count: number
 }
 
-export interface Database extends DashboardsTables, WorkflowsTables, WebhooksTables {
+export interface Database extends DashboardsTables, CredentialsTables, WorkflowsTables, WebhooksTables {
   organizations: OrganizationsTable
   workspaces: WorkspacesTable
   projects: ProjectsTable

@@ -139,6 +139,37 @@ export class AskService {
     return toAskResult(message)
   }
 
+  /**
+   * The SQL a question is answered with, without running it or keeping a thread: dashboards and
+   * workflows pin it when they are saved, so that a refresh reruns the same SQL instead of asking
+   * the model again. Throws AppError `validation_error` (422) at `field` when it cannot be answered.
+   */
+  async translate(ctx: RequestContext, projectId: string, question: string, field: string): Promise<string> {
+    const prepared = await this.prepare(ctx, projectId, { question, execute: false, limit: 1 })
+    const outcome = await new AskPipeline(
+      {
+        tenant: prepared.tenant,
+        projectId,
+        question,
+        execute: false,
+        limit: 1,
+        history: [],
+        loadSchema: () => this.#schemas.load(prepared.tenant, projectId, this.deps.now?.() ?? new Date()),
+        resolved: prepared.resolved,
+        policy: prepared.policy,
+        runner: this.#runner(ctx, projectId),
+        retriever: this.#retriever(ctx, projectId),
+        signal: new AbortController().signal,
+        onEvent: undefined,
+      },
+      this.deps.models,
+    ).run()
+    if (!outcome.answered || !outcome.sql) {
+      throw errors.invalidField(field, `could not be answered: ${outcome.reason ?? 'no SQL was found'}`)
+    }
+    return outcome.sql
+  }
+
   async ask(ctx: RequestContext, projectId: string, request: AskRequest, signal?: AbortSignal): Promise<AskResult> {
     return this.run(await this.prepare(ctx, projectId, request), { signal })
   }
