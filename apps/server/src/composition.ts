@@ -25,11 +25,14 @@ import { Scheduler } from './scheduler/scheduler.js'
 import { ApiKeysRepo } from './modules/api-keys/api-keys.repo.js'
 import { apiKeysModule } from './modules/api-keys/api-keys.module.js'
 import { agentsModule } from './modules/agents/agents.module.js'
+import { credentialsModule } from './modules/credentials/credentials.module.js'
+import { webhooksModule } from './modules/webhooks/webhooks.module.js'
 import { askModule } from './modules/ask/ask.module.js'
 import { auditModule } from './modules/audit/audit.module.js'
 import { cachesModule } from './modules/caches/caches.module.js'
 import { catalogsModule } from './modules/catalogs/catalogs.module.js'
 import { connectionsModule } from './modules/connections/connections.module.js'
+import { dashboardsModule } from './modules/dashboards/dashboards.module.js'
 import { datasetsModule } from './modules/datasets/datasets.module.js'
 import { exportsModule } from './modules/exports/exports.module.js'
 import { goldenSqlModule } from './modules/golden-sql/golden-sql.module.js'
@@ -48,6 +51,7 @@ import { semanticCatalogsModule } from './modules/semantic-catalogs/semantic-cat
 import { sqlModule } from './modules/sql/sql.module.js'
 import { UsersRepo } from './modules/users/users.repo.js'
 import { usersModule } from './modules/users/users.module.js'
+import { workflowsModule } from './modules/workflows/workflows.module.js'
 import { workspacesModule } from './modules/workspaces/workspaces.module.js'
 
 /**
@@ -78,6 +82,10 @@ const MODULES = [
   queryJobsModule,
   exportsModule,
   agentsModule,
+  credentialsModule,
+  workflowsModule,
+  dashboardsModule,
+  webhooksModule,
 ] as const
 
 export type Services = ServicesOf<typeof MODULES>

@@ -230,6 +230,18 @@ describeEachStore('authorization', (kind) => {
     return created.body.id
   }
 
+  /** Webhooks: organization admins manage them; a project key with `admin` (or `*`) those of its project. */
+  const WEBHOOK_MANAGERS: readonly Who[] = ["org key ['*']", "project key ['*']", 'admin']
+  /** A webhook of the fixture's project, on a loopback port where nothing listens (the app allows loopback). */
+  async function freshWebhook(): Promise<string> {
+    const created = await app.request<{ id: string }>('POST', `${API}/webhooks`, {
+      key: f.orgKey,
+      body: { url: 'http://127.0.0.1:1/hook', events: ['*'], project_id: f.project.id },
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return created.body.id
+  }
+
   /** A semantic catalog of the fixture's project, made by the organization key. */
   async function freshSemanticCatalog(): Promise<string> {
     const name = `sc_${randomBytes(6).toString('hex')}`
@@ -354,6 +366,61 @@ describeEachStore('authorization', (kind) => {
   }
   /** Caches copy the project's sources: written by those who manage its connections. */
   const CACHE_WRITERS = GOLDEN_SQL_WRITERS
+
+  /** Workflows: members by role and keys with `workflows` (or `*`) read and preview; writers as golden SQL. */
+  const WORKFLOW_READERS = ASKERS
+  const WORKFLOW_WRITERS = GOLDEN_SQL_WRITERS
+  const workflowPath = (rest = '') => `/projects/${f.project.id}/workflows${rest}`
+  /** A workflow of one SQL step whose webhook targets a closed loopback port, made by the organization key. */
+  async function freshWorkflow(): Promise<string> {
+    const created = await app.request<{ id: string }>('POST', `${API}${workflowPath()}`, {
+      key: f.orgKey,
+      body: {
+        name: uniqueName('Workflow'),
+        steps: [{ name: 'one', sql: 'select 1 as one' }],
+        actions: [{ type: 'webhook', url: 'http://127.0.0.1:1/hook', retries: 0 }],
+      },
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return created.body.id
+  }
+
+  /** Outbound credentials belong to workflows: read as workflows are, written as they are. */
+  const credentialPath = (rest = '') => `/projects/${f.project.id}/credentials${rest}`
+  async function freshCredential(): Promise<string> {
+    const created = await app.request<{ id: string }>('POST', `${API}${credentialPath()}`, {
+      key: f.orgKey,
+      body: { name: uniqueName('Credential'), type: 'bearer', secret: 's3cret', allowed_hosts: ['hooks.example.com'] },
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return created.body.id
+  }
+
+  /** Dashboards: members by role and keys with `dashboards` (or `*`) read and refresh; writers as golden SQL. */
+  const DASHBOARD_READERS = ASKERS
+  const DASHBOARD_WRITERS = GOLDEN_SQL_WRITERS
+  const dashboardPath = (rest = '') => `/projects/${f.project.id}/dashboards${rest}`
+  const dashboardBody = (name: string) => ({
+    name,
+    widgets: [
+      {
+        type: 'metric',
+        title: 'One',
+        position: { x: 0, y: 0, w: 2, h: 2 },
+        sql: 'select 1 as one',
+        config: { value: 'one' },
+      },
+    ],
+  })
+  /** A dashboard of one metric widget, made by the organization key: its path and the widget's id. */
+  async function freshDashboard(): Promise<{ path: string; widgetId: string }> {
+    const created = await app.request<{ id: string; widgets: { id: string }[] }>('POST', `${API}${dashboardPath()}`, {
+      key: f.orgKey,
+      body: dashboardBody(uniqueName('Dashboard')),
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return { path: dashboardPath(`/${created.body.id}`), widgetId: created.body.widgets[0]!.id }
+  }
 
   const ROUTES: MatrixRoute[] = [
     // ── Organizations: the platform key's business; a tenant may read its own.
@@ -1244,6 +1311,191 @@ describeEachStore('authorization', (kind) => {
       },
     },
 
+    // ── Workflows (issue 14): readers read and preview; writers change, run and test actions.
+    {
+      route: 'POST /projects/{id}/workflows',
+      method: 'POST',
+      allowed: only(WORKFLOW_WRITERS, 201),
+      target: () => ({
+        path: workflowPath(),
+        body: { name: uniqueName('Workflow'), steps: [{ name: 'one', sql: 'select 1 as one' }] },
+        probe: () => idsOf(workflowPath()),
+      }),
+      verify: (response) => expect(response.body).toMatchObject({ project_id: f.project.id, revision: 1 }),
+    },
+    {
+      route: 'GET /projects/{id}/workflows',
+      method: 'GET',
+      allowed: only(WORKFLOW_READERS, 200),
+      target: () => ({ path: workflowPath() }),
+    },
+    {
+      route: 'GET /projects/{id}/workflows/{workflow_id}',
+      method: 'GET',
+      allowed: only(WORKFLOW_READERS, 200),
+      target: async () => ({ path: workflowPath(`/${await freshWorkflow()}`) }),
+    },
+    {
+      route: 'PATCH /projects/{id}/workflows/{workflow_id}',
+      method: 'PATCH',
+      allowed: only(WORKFLOW_WRITERS, 200),
+      target: async (who) => {
+        const path = workflowPath(`/${await freshWorkflow()}`)
+        return { path, body: { revision: 1, description: `by ${who}` }, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'DELETE /projects/{id}/workflows/{workflow_id}',
+      method: 'DELETE',
+      allowed: only(WORKFLOW_WRITERS, 204),
+      target: async () => {
+        const path = workflowPath(`/${await freshWorkflow()}`)
+        return { path, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'POST /projects/{id}/workflows/{workflow_id}/run',
+      method: 'POST',
+      allowed: only(WORKFLOW_WRITERS, 202),
+      target: async () => {
+        const path = workflowPath(`/${await freshWorkflow()}`)
+        return { path: `${path}/run`, probe: () => idsOf(`${path}/runs`) }
+      },
+    },
+    {
+      route: 'POST /projects/{id}/workflows/{workflow_id}/preview',
+      method: 'POST',
+      allowed: only(WORKFLOW_READERS, 200),
+      target: async () => ({ path: workflowPath(`/${await freshWorkflow()}/preview`) }),
+      verify: (response) => expect(response.body).toMatchObject({ status: 'succeeded' }),
+    },
+    {
+      route: 'POST /projects/{id}/workflows/{workflow_id}/actions/{index}/test',
+      method: 'POST',
+      // Allowed callers send to the closed port: the failed attempt is the answer.
+      allowed: only(WORKFLOW_WRITERS, 200),
+      target: async () => ({ path: workflowPath(`/${await freshWorkflow()}/actions/0/test`) }),
+      verify: (response) => expect(response.body).toMatchObject({ index: 0, status: 'failed' }),
+    },
+    {
+      route: 'GET /projects/{id}/workflows/{workflow_id}/runs',
+      method: 'GET',
+      allowed: only(WORKFLOW_READERS, 200),
+      target: async () => ({ path: workflowPath(`/${await freshWorkflow()}/runs`) }),
+    },
+    {
+      route: 'GET /projects/{id}/workflows/{workflow_id}/runs/{run_id}',
+      method: 'GET',
+      allowed: only(WORKFLOW_READERS, 200),
+      target: async () => {
+        const path = workflowPath(`/${await freshWorkflow()}`)
+        const run = await app.request<{ id: string }>('POST', `${API}${path}/run`, { key: f.orgKey })
+        expect(run.status, JSON.stringify(run.body)).toBe(202)
+        return { path: `${path}/runs/${run.body.id}` }
+      },
+    },
+
+    // ── Outbound credentials (issue 14): workflow readers list them (never the secret); writers change them.
+    {
+      route: 'POST /projects/{id}/credentials',
+      method: 'POST',
+      allowed: only(WORKFLOW_WRITERS, 201),
+      target: (who) => ({
+        path: credentialPath(),
+        body: { name: `Credential of ${who}`, type: 'bearer', secret: 's3cret', allowed_hosts: ['example.com'] },
+        probe: () => idsOf(credentialPath()),
+      }),
+      verify: (response) => expect(response.body).not.toHaveProperty('secret'),
+    },
+    {
+      route: 'GET /projects/{id}/credentials',
+      method: 'GET',
+      allowed: only(WORKFLOW_READERS, 200),
+      target: () => ({ path: credentialPath() }),
+    },
+    {
+      route: 'GET /projects/{id}/credentials/{credential_id}',
+      method: 'GET',
+      allowed: only(WORKFLOW_READERS, 200),
+      target: async () => ({ path: credentialPath(`/${await freshCredential()}`) }),
+    },
+    {
+      route: 'PATCH /projects/{id}/credentials/{credential_id}',
+      method: 'PATCH',
+      allowed: only(WORKFLOW_WRITERS, 200),
+      target: async (who) => {
+        const path = credentialPath(`/${await freshCredential()}`)
+        return { path, body: { description: `by ${who}`, secret: 'rotated' }, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'DELETE /projects/{id}/credentials/{credential_id}',
+      method: 'DELETE',
+      allowed: only(WORKFLOW_WRITERS, 204),
+      target: async () => {
+        const path = credentialPath(`/${await freshCredential()}`)
+        return { path, probe: () => readBack(path) }
+      },
+    },
+
+    // ── Dashboards (issue 14): readers open and refresh (widgets compute as the author); writers change.
+    {
+      route: 'POST /projects/{id}/dashboards',
+      method: 'POST',
+      allowed: only(DASHBOARD_WRITERS, 201),
+      target: (who) => ({
+        path: dashboardPath(),
+        body: dashboardBody(uniqueName(`Dashboard of ${who}`)),
+        probe: () => idsOf(dashboardPath()),
+      }),
+    },
+    {
+      route: 'GET /projects/{id}/dashboards',
+      method: 'GET',
+      allowed: only(DASHBOARD_READERS, 200),
+      target: () => ({ path: dashboardPath() }),
+    },
+    {
+      route: 'GET /projects/{id}/dashboards/{dashboard_id}',
+      method: 'GET',
+      allowed: only(DASHBOARD_READERS, 200),
+      target: async () => ({ path: (await freshDashboard()).path }),
+      verify: (response) => expect(response.body).toMatchObject({ widgets: [{ data: { rows: [[1]] } }] }),
+    },
+    {
+      route: 'PATCH /projects/{id}/dashboards/{dashboard_id}',
+      method: 'PATCH',
+      allowed: only(DASHBOARD_WRITERS, 200),
+      target: async (who) => {
+        const { path } = await freshDashboard()
+        return { path, body: { description: `by ${who}` }, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'DELETE /projects/{id}/dashboards/{dashboard_id}',
+      method: 'DELETE',
+      allowed: only(DASHBOARD_WRITERS, 204),
+      target: async () => {
+        const { path } = await freshDashboard()
+        return { path, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'POST /projects/{id}/dashboards/{dashboard_id}/refresh',
+      method: 'POST',
+      allowed: only(DASHBOARD_READERS, 200),
+      target: async () => ({ path: `${(await freshDashboard()).path}/refresh` }),
+    },
+    {
+      route: 'GET /projects/{id}/dashboards/{dashboard_id}/widgets/{widget_id}/data',
+      method: 'GET',
+      allowed: only(DASHBOARD_READERS, 200),
+      target: async () => {
+        const { path, widgetId } = await freshDashboard()
+        return { path: `${path}/widgets/${widgetId}/data?refresh=true` }
+      },
+    },
+
     // ── Materialized queries: everyone reads their status; computing one again, or stopping it, is
     // running the query: every member, and keys with `query`.
     {
@@ -1385,6 +1637,65 @@ describeEachStore('authorization', (kind) => {
       method: 'POST',
       allowed: only(AGENT_CALLERS, 200),
       target: () => ({ path: `/agent-gateway/projects/${f.project.id}`, body: { message: 'hello' } }),
+    },
+
+    // ── Webhooks (issue 14): organization admins, and a project key with `admin` for its own project.
+    {
+      route: 'POST /webhooks',
+      method: 'POST',
+      allowed: only(WEBHOOK_MANAGERS, 201),
+      target: () => ({
+        path: '/webhooks',
+        body: { url: 'http://127.0.0.1:1/hook', events: ['query_job.failed'], project_id: f.project.id },
+        probe: () => idsOf('/webhooks'),
+      }),
+      verify: (response) => expect(response.body.signing_secret).toMatch(/^whsec_/),
+    },
+    {
+      route: 'GET /webhooks',
+      method: 'GET',
+      allowed: only(WEBHOOK_MANAGERS, 200),
+      target: () => ({ path: '/webhooks' }),
+    },
+    {
+      route: 'GET /webhooks/{webhook_id}',
+      method: 'GET',
+      allowed: only(WEBHOOK_MANAGERS, 200),
+      target: async () => ({ path: `/webhooks/${await freshWebhook()}` }),
+    },
+    {
+      route: 'PATCH /webhooks/{webhook_id}',
+      method: 'PATCH',
+      allowed: only(WEBHOOK_MANAGERS, 200),
+      target: async (who) => {
+        const path = `/webhooks/${await freshWebhook()}`
+        return { path, body: { description: `by ${who}` }, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'DELETE /webhooks/{webhook_id}',
+      method: 'DELETE',
+      allowed: only(WEBHOOK_MANAGERS, 204),
+      target: async () => {
+        const path = `/webhooks/${await freshWebhook()}`
+        return { path, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'GET /webhooks/{webhook_id}/deliveries',
+      method: 'GET',
+      allowed: only(WEBHOOK_MANAGERS, 200),
+      target: async () => ({ path: `/webhooks/${await freshWebhook()}/deliveries` }),
+    },
+    {
+      route: 'POST /webhooks/{webhook_id}/test',
+      method: 'POST',
+      allowed: only(WEBHOOK_MANAGERS, 200),
+      target: async () => {
+        const path = `/webhooks/${await freshWebhook()}`
+        return { path: `${path}/test`, probe: () => readBack(`${path}/deliveries`) }
+      },
+      verify: (response) => expect(response.body).toMatchObject({ ok: false, delivery: { status: 'failed' } }),
     },
   ]
 

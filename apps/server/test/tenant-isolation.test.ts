@@ -845,6 +845,215 @@ describeEachStore('tenant isolation', (kind) => {
     })
   })
 
+  describe('dashboards stay in their project', () => {
+    let dashboard: { id: string; updated_at: string; widgets: { id: string }[] }
+    const attackers: Attacker[] = [...OUTSIDERS, 'A project 2 key']
+    const ownProject = (attacker: Attacker) => (attacker === 'A project 2 key' ? A.p2.id : B.p1.id)
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+    const body = {
+      name: 'Revenue',
+      widgets: [
+        {
+          type: 'metric',
+          title: 'One',
+          position: { x: 0, y: 0, w: 2, h: 2 },
+          sql: 'select 1 as one',
+          config: { value: 'one' },
+        },
+      ],
+    }
+
+    beforeAll(async () => {
+      const created = await app.request('POST', `${API}/projects/${A.p1.id}/dashboards`, { key: A.orgKey, body })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      dashboard = created.body
+    })
+
+    for (const attacker of attackers) {
+      it(`${attacker}: every dashboard route of A's p1 → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const own = ownProject(attacker)
+        const widget = dashboard.widgets[0]!.id
+        const requests: [string, string, unknown?][] = [
+          ['GET', `/projects/${A.p1.id}/dashboards`],
+          ['POST', `/projects/${A.p1.id}/dashboards`, body],
+          ['GET', `/projects/${A.p1.id}/dashboards/${dashboard.id}`],
+          ['PATCH', `/projects/${A.p1.id}/dashboards/${dashboard.id}`, { name: 'Mine' }],
+          ['POST', `/projects/${A.p1.id}/dashboards/${dashboard.id}/refresh`],
+          ['GET', `/projects/${A.p1.id}/dashboards/${dashboard.id}/widgets/${widget}/data?refresh=true`],
+          ['DELETE', `/projects/${A.p1.id}/dashboards/${dashboard.id}`],
+          // A's dashboard through a project the attacker may use.
+          ['GET', `/projects/${own}/dashboards/${dashboard.id}`],
+          ['PATCH', `/projects/${own}/dashboards/${dashboard.id}`, { name: 'Mine' }],
+          ['POST', `/projects/${own}/dashboards/${dashboard.id}/refresh`],
+          ['GET', `/projects/${own}/dashboards/${dashboard.id}/widgets/${widget}/data`],
+          ['DELETE', `/projects/${own}/dashboards/${dashboard.id}`],
+        ]
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghostPath = path.replace(A.p1.id, randomUUID()).replace(dashboard.id, randomUUID())
+          const ghost = await app.request(method, `${API}${ghostPath}`, { key, body })
+          expectError(ghost, 404, 'not_found')
+          expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+        }
+        const listed = await app.request('GET', `${API}/projects/${own}/dashboards`, { key })
+        expect(listed.status).toBe(200)
+        expect((listed.body.data as { id: string }[]).map((item) => item.id)).not.toContain(dashboard.id)
+      })
+    }
+
+    it("A's dashboard is unchanged afterwards", async () => {
+      const read = await app.request('GET', `${API}/projects/${A.p1.id}/dashboards/${dashboard.id}`, {
+        key: A.viewer.token,
+      })
+      expect(read.status).toBe(200)
+      expect(read.body).toMatchObject({ name: 'Revenue', updated_at: dashboard.updated_at })
+    })
+  })
+
+  describe('workflows stay in their project', () => {
+    let workflow: { id: string; signing_secret?: string }
+    let runId: string
+    const attackers: Attacker[] = [...OUTSIDERS, 'A project 2 key']
+    const ownProject = (attacker: Attacker) => (attacker === 'A project 2 key' ? A.p2.id : B.p1.id)
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+    const definition = { name: 'Revenue watch', steps: [{ name: 'one', sql: 'select 1 as one' }] }
+
+    beforeAll(async () => {
+      const created = await app.request('POST', `${API}/projects/${A.p1.id}/workflows`, {
+        key: A.orgKey,
+        body: definition,
+      })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      // Shown once, at create: a read shows the rest.
+      workflow = { ...created.body }
+      delete workflow.signing_secret
+      const run = await app.request('POST', `${API}/projects/${A.p1.id}/workflows/${workflow.id}/run`, {
+        key: A.orgKey,
+      })
+      expect(run.status, JSON.stringify(run.body)).toBe(202)
+      runId = run.body.id
+    })
+
+    for (const attacker of attackers) {
+      it(`${attacker}: every workflow route of A's p1 → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const own = ownProject(attacker)
+        const change = { revision: 1, description: 'hijacked' }
+        const requests: [string, string, unknown?][] = []
+        for (const project of [A.p1.id, own]) {
+          const path = `/projects/${project}/workflows/${workflow.id}`
+          requests.push(
+            ['GET', path],
+            ['PATCH', path, change],
+            ['DELETE', path],
+            ['POST', `${path}/run`],
+            ['POST', `${path}/preview`],
+            ['POST', `${path}/actions/0/test`],
+            ['GET', `${path}/runs`],
+            ['GET', `${path}/runs/${runId}`],
+          )
+        }
+        requests.push(['GET', `/projects/${A.p1.id}/workflows`], ['POST', `/projects/${A.p1.id}/workflows`, definition])
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghostPath = path.replace(A.p1.id, randomUUID()).replace(workflow.id, randomUUID())
+          const ghost = await app.request(method, `${API}${ghostPath}`, { key, body })
+          expectError(ghost, 404, 'not_found')
+          expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+        }
+        const listed = await app.request('GET', `${API}/projects/${own}/workflows`, { key })
+        expect(listed.status).toBe(200)
+        expect(JSON.stringify(listed.body)).not.toContain(workflow.id)
+      })
+    }
+
+    it("A's workflow is unchanged afterwards", async () => {
+      const read = await app.request('GET', `${API}/projects/${A.p1.id}/workflows/${workflow.id}`, {
+        key: A.viewer.token,
+      })
+      expect(read.status).toBe(200)
+      expect(read.body).toEqual(workflow)
+    })
+  })
+
+  describe('outbound credentials stay in their project', () => {
+    let credential: Record<string, unknown> & { id: string }
+    const secret = 'tenant-secret-Vq7xP2mK9'
+    const attackers: Attacker[] = [...OUTSIDERS, 'A project 2 key']
+    const ownProject = (attacker: Attacker) => (attacker === 'A project 2 key' ? A.p2.id : B.p1.id)
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+    const definition = { name: 'Hook token', type: 'bearer', secret, allowed_hosts: ['hooks.example.com'] }
+
+    beforeAll(async () => {
+      const created = await app.request('POST', `${API}/projects/${A.p1.id}/credentials`, {
+        key: A.orgKey,
+        body: definition,
+      })
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      credential = created.body
+    })
+
+    for (const attacker of attackers) {
+      it(`${attacker}: every credential route of A's p1 → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const own = ownProject(attacker)
+        const requests: [string, string, unknown?][] = []
+        for (const project of [A.p1.id, own]) {
+          const path = `/projects/${project}/credentials/${credential.id}`
+          requests.push(
+            ['GET', path],
+            ['PATCH', path, { secret: 'stolen', allowed_hosts: ['evil.example'] }],
+            ['DELETE', path],
+          )
+        }
+        requests.push(
+          ['GET', `/projects/${A.p1.id}/credentials`],
+          ['POST', `/projects/${A.p1.id}/credentials`, { ...definition, name: 'Planted' }],
+        )
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghostPath = path.replace(A.p1.id, randomUUID()).replace(credential.id, randomUUID())
+          const ghost = await app.request(method, `${API}${ghostPath}`, { key, body })
+          expectError(ghost, 404, 'not_found')
+          expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+        }
+        const listed = await app.request('GET', `${API}/projects/${own}/credentials`, { key })
+        expect(listed.status).toBe(200)
+        expect(JSON.stringify(listed.body)).not.toContain(credential.id)
+      })
+    }
+
+    it("A's credential is unchanged afterwards, and its secret opens only for A's p1", async () => {
+      const read = await app.request('GET', `${API}/projects/${A.p1.id}/credentials/${credential.id}`, {
+        key: A.viewer.token,
+      })
+      expect(read.status).toBe(200)
+      expect(read.body).toEqual(credential)
+      const { credentials } = app.tributary.services
+      const ctxOf = async (key: string) => ({
+        principal: await app.tributary.platform.authenticator.authenticate(`Bearer ${key}`),
+        requestId: 'tenant-isolation',
+      })
+      const url = 'https://hooks.example.com/in'
+      const own = await credentials.headersFor(await ctxOf(A.orgKey), A.p1.id, credential.id, url, 'credential_id')
+      expect(own.headers).toEqual({ authorization: `Bearer ${secret}` })
+      for (const [key, project] of [
+        [B.orgKey, B.p1.id],
+        [A.p2Key.key, A.p2.id],
+        [A.orgKey, A.p2.id],
+      ] as const) {
+        const refused = await credentials
+          .headersFor(await ctxOf(key), project, credential.id, url, 'credential_id')
+          .catch((error: unknown) => error)
+        expect(refused).toMatchObject({ code: 'validation_error', status: 422 })
+      }
+    })
+  })
+
   describe('materialized queries stay in their project', () => {
     let query: { id: string }
     let settled: unknown
@@ -1310,6 +1519,62 @@ describeEachStore('tenant isolation', (kind) => {
       expect(read.status).toBe(200)
       expect(read.body).toEqual(agent)
       expect(JSON.stringify(read.body)).not.toContain('a-secret-token-of-A')
+    })
+  })
+
+  describe('webhooks stay in their organization (and a project key in its project)', () => {
+    const hooks: { id: string }[] = []
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+
+    beforeAll(async () => {
+      // A documentation address: no attacker's request may get as far as sending to it.
+      for (const project_id of [A.p1.id, undefined]) {
+        const created = await app.request('POST', `${API}/webhooks`, {
+          key: A.orgKey,
+          body: { url: 'http://203.0.113.10/hook', events: ['*'], ...(project_id ? { project_id } : {}) },
+        })
+        expect(created.status, JSON.stringify(created.body)).toBe(201)
+        hooks.push(created.body)
+      }
+    })
+
+    for (const attacker of [...OUTSIDERS, 'A project 2 key'] as Attacker[]) {
+      it(`${attacker}: every webhook route for A's webhooks → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        for (const hook of hooks) {
+          const requests: [string, string, unknown?][] = [
+            ['GET', `/webhooks/${hook.id}`],
+            ['PATCH', `/webhooks/${hook.id}`, { description: 'hijacked' }],
+            ['DELETE', `/webhooks/${hook.id}`],
+            ['GET', `/webhooks/${hook.id}/deliveries`],
+            ['POST', `/webhooks/${hook.id}/test`],
+          ]
+          for (const [method, path, body] of requests) {
+            const response = await app.request(method, `${API}${path}`, { key, body })
+            expectError(response, 404, 'not_found')
+            const ghost = await app.request(method, `${API}${path.replace(hook.id, randomUUID())}`, { key, body })
+            expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+          }
+        }
+        // Subscribing to A's project.
+        const subscribed = await app.request('POST', `${API}/webhooks`, {
+          key,
+          body: { url: 'http://203.0.113.10/stolen', events: ['*'], project_id: A.p1.id },
+        })
+        expectError(subscribed, 404, 'not_found')
+        const listed = await app.request('GET', `${API}/webhooks?limit=200`, { key })
+        expect(listed.status).toBe(200)
+        for (const hook of hooks) expect(JSON.stringify(listed.body)).not.toContain(hook.id)
+      })
+    }
+
+    it("A's webhooks are unchanged", async () => {
+      for (const hook of hooks) {
+        const read = await app.request('GET', `${API}/webhooks/${hook.id}`, { key: A.orgKey })
+        const shown: Record<string, unknown> = { ...hook }
+        delete shown.signing_secret
+        expect(read.body).toEqual(shown)
+      }
     })
   })
 

@@ -126,6 +126,13 @@ const EXPECTED_ROUTES = [
   'POST /projects/{project_id}/caches/{cache_id}/refresh',
   'POST /projects/{project_id}/caches/{cache_id}/cancel',
   'GET /projects/{project_id}/caches/{cache_id}/history',
+  'POST /projects/{project_id}/dashboards',
+  'GET /projects/{project_id}/dashboards',
+  'GET /projects/{project_id}/dashboards/{dashboard_id}',
+  'PATCH /projects/{project_id}/dashboards/{dashboard_id}',
+  'DELETE /projects/{project_id}/dashboards/{dashboard_id}',
+  'POST /projects/{project_id}/dashboards/{dashboard_id}/refresh',
+  'GET /projects/{project_id}/dashboards/{dashboard_id}/widgets/{widget_id}/data',
   'POST /projects/{project_id}/semantic-catalogs',
   'GET /projects/{project_id}/semantic-catalogs',
   'GET /projects/{project_id}/semantic-catalogs/{catalog}',
@@ -163,8 +170,30 @@ const EXPECTED_ROUTES = [
   'POST /agent-gateway/agents/{agent_id}',
   'POST /agent-gateway/agents/{agent_id}/stream',
   'POST /agent-gateway/projects/{project_id}',
+  'POST /projects/{project_id}/credentials',
+  'GET /projects/{project_id}/credentials',
+  'GET /projects/{project_id}/credentials/{credential_id}',
+  'PATCH /projects/{project_id}/credentials/{credential_id}',
+  'DELETE /projects/{project_id}/credentials/{credential_id}',
+  'POST /projects/{project_id}/workflows',
+  'GET /projects/{project_id}/workflows',
+  'GET /projects/{project_id}/workflows/{workflow_id}',
+  'PATCH /projects/{project_id}/workflows/{workflow_id}',
+  'DELETE /projects/{project_id}/workflows/{workflow_id}',
+  'POST /projects/{project_id}/workflows/{workflow_id}/run',
+  'POST /projects/{project_id}/workflows/{workflow_id}/preview',
+  'POST /projects/{project_id}/workflows/{workflow_id}/actions/{index}/test',
+  'GET /projects/{project_id}/workflows/{workflow_id}/runs',
+  'GET /projects/{project_id}/workflows/{workflow_id}/runs/{run_id}',
   'GET /projects/{project_id}/ai-policy',
   'PUT /projects/{project_id}/ai-policy',
+  'POST /webhooks',
+  'GET /webhooks',
+  'GET /webhooks/{webhook_id}',
+  'PATCH /webhooks/{webhook_id}',
+  'DELETE /webhooks/{webhook_id}',
+  'GET /webhooks/{webhook_id}/deliveries',
+  'POST /webhooks/{webhook_id}/test',
   // MCP Streamable HTTP, beside the REST API (`/mcp`, not under `/api/v1`).
   'POST /mcp',
 ]
@@ -191,7 +220,7 @@ describe('OpenAPI document and docs', () => {
       for (const [method, operation] of Object.entries(operations)) {
         const label = `${method.toUpperCase()} ${path}`
         // Actions whose body is optional, and the one route that takes a file upload or JSON.
-        const isAction = /\/(test|refresh|cancel|run|exports|generate)$/.test(path)
+        const isAction = /\/(test|refresh|cancel|run|exports|generate|preview)$/.test(path)
         const isUpload = method === 'post' && path.endsWith('/imports')
         if ((method === 'post' && !isAction) || method === 'patch') {
           expect(operation.requestBody?.required, label).toBe(!isUpload)

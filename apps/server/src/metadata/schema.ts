@@ -1,12 +1,10 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
 
+import type { NullableTimestamp, StoredSchedule, Timestamp } from './column-types.js'
 import type { CredentialsTables } from './credentials-schema.js'
 import type { DashboardsTables } from './dashboards-schema.js'
 import type { WebhooksTables } from './webhooks-schema.js'
 import type { WorkflowsTables } from './workflows-schema.js'
-
-type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
-type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 
 export interface OrganizationsTable {
   id: string
@@ -203,8 +201,6 @@ export interface SavedQueriesTable {
 }
 
 /** The contract's `Schedule`, as stored. */
-export type StoredSchedule =
-  { type: 'cron'; cron: string; timezone: string } | { type: 'interval'; every: string } | { type: 'none' }
 
 /** The stored result of a materialized query (0014). */
 export interface MaterializationsTable {
@@ -695,3 +691,5 @@ export type AskThreadRow = Selectable<AskThreadsTable>
 export type AskMessageRow = Selectable<AskMessagesTable>
 export type AgentRow = Selectable<AgentsTable>
 export type ProjectAgentRow = Selectable<ProjectAgentsTable>
+
+export type { StoredSchedule }

@@ -87,6 +87,11 @@ export class CachesService implements CachedTablesProvider {
     // Each attempt is one run and a failure counts once; the next scheduled or asked-for refresh is the retry.
     retryable: false,
     run: (job, ctx) => this.#refresh(job, ctx.signal, (progress) => ctx.progress({ ...progress })),
+    events: {
+      succeeded: 'cache.refreshed',
+      failed: 'cache.failed',
+      data: (job) => ({ cache_id: job.payload.cache_id, mode: job.payload.mode }),
+    },
   }
 
   async create(ctx: RequestContext, projectId: string, input: CreateCacheParsed): Promise<Cache> {

@@ -85,6 +85,11 @@ export class ExportsService {
     retryable: true,
     maxAttempts: 3,
     run: (job, ctx) => this.#run(job, ctx.signal),
+    events: {
+      succeeded: 'export.succeeded',
+      failed: 'export.failed',
+      data: (job) => ({ export_id: job.id, source: job.payload.source }),
+    },
   }
 
   /** `409` unless the job has succeeded: there is nothing to export before. */

@@ -92,6 +92,11 @@ export class ImportsService {
     retryable: true,
     maxAttempts: 2,
     run: (job, ctx) => this.#run(job, ctx),
+    events: {
+      succeeded: 'import.succeeded',
+      failed: 'import.failed',
+      data: (job) => ({ import_id: job.id, dataset_id: job.payload.dataset_id, table_id: job.payload.table_id }),
+    },
   }
 
   /** Where uploads wait for their job. */

@@ -115,6 +115,11 @@ export class MetadataRefresh {
         if (job.payload.callback_url) void this.#callBackWhenEnded(job.id, job.projectId, job.payload.callback_url)
       }
     },
+    events: {
+      succeeded: 'metadata.refreshed',
+      failed: 'metadata.failed',
+      data: (job) => ({ refresh_id: job.id, catalog: job.payload.catalog }),
+    },
   }
 
   async start(ctx: RequestContext, projectId: string, input: StartMetadataRefresh): Promise<MetadataRefreshJob> {

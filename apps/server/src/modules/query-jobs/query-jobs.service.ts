@@ -91,6 +91,11 @@ export class QueryJobsService {
     retryable: true,
     maxAttempts: 3,
     run: (job, ctx) => this.#run(job, ctx.signal),
+    events: {
+      succeeded: 'query_job.succeeded',
+      failed: 'query_job.failed',
+      data: (job) => ({ query_job_id: job.id, query_id: job.payload.query_id ?? null }),
+    },
   }
 
   /** Where results live: `<results dir>/<job id>/result.parquet`. */
