@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { createServer } from 'node:net'
 import { promisify } from 'node:util'
 
 import { afterAll, expect, it } from 'vitest'
@@ -29,20 +30,34 @@ function walkthrough(name: string): string {
 it('the README walk-through works when pasted against a fresh server', async () => {
   const dataDir = path.join(workDir, '.tributary')
   mkdirSync(dataDir)
-  server = await startServerProcess({ TRIBUTARY_DATA_DIR: dataDir, LOG_LEVEL: 'warn' })
+  // As the README's dashboards and workflows section says: webhooks to this machine need loopback allowed.
+  server = await startServerProcess({
+    TRIBUTARY_DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    TRIBUTARY_OUTBOUND_ALLOW: 'loopback',
+  })
   // Pasted one after the other into one terminal, as the README says.
-  const script = ['walkthrough', 'walkthrough-sql', 'walkthrough-data', 'walkthrough-semantic', 'walkthrough-ask']
+  const script = [
+    'walkthrough',
+    'walkthrough-sql',
+    'walkthrough-data',
+    'walkthrough-semantic',
+    'walkthrough-ask',
+    'walkthrough-automate',
+  ]
     .map(walkthrough)
     .join('\n')
   expect(script).toContain('http://127.0.0.1:8080/api/v1')
-  const pointed = script.replace('http://127.0.0.1:8080', server.baseUrl)
+  expect(script).toContain('127.0.0.1:9100')
+  // The webhook receiver's port, free on this machine rather than the README's 9100.
+  const pointed = script.replace('http://127.0.0.1:8080', server.baseUrl).replaceAll('9100', String(await freePort()))
 
   const { stdout } = await promisify(execFile)('bash', ['-e', '-o', 'pipefail', '-c', pointed], {
     cwd: workDir,
     env: { PATH: process.env.PATH ?? '' },
   })
   const lines = stdout.trim().split('\n')
-  expect(lines).toHaveLength(22)
+  expect(lines).toHaveLength(25)
   const [projects, me, created, refused, audit, catalogs, orders, federated, page] = lines
     .slice(0, 9)
     .map((line) => JSON.parse(line))
@@ -120,4 +135,35 @@ it('the README walk-through works when pasted against a fresh server', async () 
     'and in Germany only?',
   ])
   expect(lines[21]).toMatch(/^(event: step ){6}event: sql event: rows event: step event: answer event: done ?$/)
+
+  // A dashboard of two saved queries, a workflow whose condition held, and the event of its run.
+  expect(JSON.parse(lines[22]!)).toEqual([
+    ['Sales', [[3, 22.75]]],
+    [
+      'By region',
+      [
+        ['Americas', 3],
+        ['Europe', 19.75],
+      ],
+    ],
+  ])
+  const [alert, event] = lines.slice(23, 25) as [string, string]
+  expect(alert.startsWith('/alerts ')).toBe(true)
+  expect(JSON.parse(alert.slice('/alerts '.length))).toEqual({
+    text: 'Americas sold 3',
+    rows: [
+      { region: 'Americas', total: 3 },
+      { region: 'Europe', total: 19.75 },
+    ],
+  })
+  expect(event).toMatch(/^\/events \{"id":"[^"]+","type":"workflow.run.completed"/)
 }, 120_000)
+
+/** A port nothing listens on now, for the README's webhook receiver. */
+async function freePort(): Promise<number> {
+  const probe = createServer()
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  const { port } = probe.address() as { port: number }
+  await new Promise((resolve) => probe.close(resolve))
+  return port
+}
