@@ -46,6 +46,7 @@ import { type LanguageModelProvider, providerLanguageModels } from './modules/ai
 import { organizationsModule } from './modules/organizations/organizations.module.js'
 import { projectsModule } from './modules/projects/projects.module.js'
 import { queryJobsModule } from './modules/query-jobs/query-jobs.module.js'
+import { quotasModule } from './modules/quotas/quotas.module.js'
 import { savedQueriesModule } from './modules/saved-queries/saved-queries.module.js'
 import { semanticCatalogsModule } from './modules/semantic-catalogs/semantic-catalogs.module.js'
 import { sqlModule } from './modules/sql/sql.module.js'
@@ -80,6 +81,7 @@ const MODULES = [
   goldenSqlModule,
   askModule,
   queryJobsModule,
+  quotasModule,
   exportsModule,
   agentsModule,
   credentialsModule,

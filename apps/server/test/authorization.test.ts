@@ -1697,6 +1697,32 @@ describeEachStore('authorization', (kind) => {
       },
       verify: (response) => expect(response.body).toMatchObject({ ok: false, delivery: { status: 'failed' } }),
     },
+
+    // ── Query quota and costs (issue 15): organization admins only.
+    {
+      route: 'GET /query-quota',
+      method: 'GET',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      target: () => ({ path: '/query-quota' }),
+    },
+    {
+      route: 'PUT /query-quota',
+      method: 'PUT',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      // Limits far above what the other rows' queries cost: nothing else is refused.
+      target: () => ({
+        path: '/query-quota',
+        body: { daily_limit: null, monthly_limit: 1_000_000_000 + Math.floor(Math.random() * 1_000_000) },
+        probe: () => readBack('/query-quota'),
+      }),
+    },
+    {
+      route: 'GET /query-costs',
+      method: 'GET',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      target: () => ({ path: '/query-costs?page_size=5' }),
+      verify: (response) => expect(response.body).toMatchObject({ page: 1, page_size: 5 }),
+    },
   ]
 
   beforeAll(async () => {
@@ -1799,8 +1825,18 @@ describeEachStore('authorization', (kind) => {
       'run_saved_query',
       'get_job',
       'get_job_results',
+      'list_dashboards',
+      'get_dashboard',
+      'list_workflows',
+      'list_workflow_runs',
+      'get_workflow_run',
+      'run_workflow',
     ]
-    const QUERY_ONLY = ALL_TOOLS.filter((name) => name !== 'ask' && name !== 'save_golden_sql')
+    /** Tools of features a key needs their own scope for (`dashboards`, `workflows`). */
+    const CONTENT_TOOLS = ALL_TOOLS.filter((name) => /dashboard|workflow/.test(name))
+    const QUERY_ONLY = ALL_TOOLS.filter(
+      (name) => name !== 'ask' && name !== 'save_golden_sql' && !CONTENT_TOOLS.includes(name),
+    )
     const OFFERED: Record<Exclude<Who, 'platform key'>, string[]> = {
       "org key ['*']": ALL_TOOLS,
       "org key ['query']": QUERY_ONLY,
@@ -1808,7 +1844,7 @@ describeEachStore('authorization', (kind) => {
       "project key ['query']": QUERY_ONLY,
       admin: ALL_TOOLS,
       editor: ALL_TOOLS,
-      viewer: ALL_TOOLS.filter((name) => name !== 'save_query' && name !== 'save_golden_sql'),
+      viewer: ALL_TOOLS.filter((name) => !['save_query', 'save_golden_sql', 'run_workflow'].includes(name)),
     }
     /** The MCP tool and the REST route it calls the same service method as. */
     const PAIRS: { tool: string; args: () => Record<string, unknown>; route: string; body: () => unknown }[] = [

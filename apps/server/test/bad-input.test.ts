@@ -488,6 +488,14 @@ const CASES: BadInputCase[] = [
   { name: 'deliveries of an unknown webhook', method: 'GET', path: '/webhooks/{missing}/deliveries', status: 404, code: 'not_found', field: MISSING },
   { name: 'deliveries with limit=201', method: 'GET', path: '/webhooks/{missing}/deliveries?limit=201', status: 422, code: 'validation_error', field: 'limit' },
   { name: 'a test of an unknown webhook', method: 'POST', path: '/webhooks/{missing}/test', status: 404, code: 'not_found', field: MISSING },
+  // Query quota and costs
+  { name: 'a negative daily query limit', method: 'PUT', path: '/query-quota', body: { daily_limit: -1, monthly_limit: null }, status: 422, code: 'validation_error', field: 'daily_limit' },
+  { name: 'a negative monthly query limit', method: 'PUT', path: '/query-quota', body: { daily_limit: null, monthly_limit: -0.01 }, status: 422, code: 'validation_error', field: 'monthly_limit' },
+  { name: 'a query limit as text', method: 'PUT', path: '/query-quota', body: { daily_limit: '5', monthly_limit: null }, status: 422, code: 'validation_error', field: 'daily_limit' },
+  { name: 'a query quota without its monthly limit', method: 'PUT', path: '/query-quota', body: { daily_limit: 5 }, status: 422, code: 'validation_error', field: 'monthly_limit' },
+  { name: 'a query quota with an unknown field', method: 'PUT', path: '/query-quota', body: { daily_limit: 1, monthly_limit: 1, weekly_limit: 1 }, status: 422, code: 'validation_error', field: 'weekly_limit' },
+  { name: 'query costs with page_size=101', method: 'GET', path: '/query-costs?page_size=101', status: 422, code: 'validation_error', field: 'page_size' },
+  { name: 'query costs with page=0', method: 'GET', path: '/query-costs?page=0', status: 422, code: 'validation_error', field: 'page' },
   // Workflows
   { name: 'a workflow of six steps', method: 'POST', path: '/projects/{project}/workflows', body: { name: 'w', steps: Array.from({ length: 6 }, (_, i) => ({ name: `s${i}`, sql: 'select 1' })) }, status: 422, code: 'validation_error', field: 'steps' },
   { name: 'a workflow of eleven actions', method: 'POST', path: '/projects/{project}/workflows', body: { name: 'w', steps: [{ name: 's', sql: 'select 1' }], actions: Array.from({ length: 11 }, () => ({ type: 'webhook', url: 'http://203.0.113.10/hook' })) }, status: 422, code: 'validation_error', field: 'actions' },

@@ -1437,7 +1437,13 @@ describeEachStore('tenant isolation', (kind) => {
     for (const attacker of [...OUTSIDERS, 'A project 2 key'] as Attacker[]) {
       it(`${attacker}: tools, resources and prompts of A's project → not_found, as for a project that exists nowhere`, async () => {
         const key = keyOf(fixture, attacker)
-        for (const name of ['list_catalogs', 'list_saved_queries', 'search_metadata']) {
+        for (const name of [
+          'list_catalogs',
+          'list_saved_queries',
+          'search_metadata',
+          'list_dashboards',
+          'list_workflows',
+        ]) {
           const args = name === 'search_metadata' ? { query: 'anything' } : {}
           for (const projectId of [A.p1.id, randomUUID()]) {
             const { result } = await rpc(key, 'tools/call', { name, arguments: { ...args, project_id: projectId } })
@@ -1575,6 +1581,51 @@ describeEachStore('tenant isolation', (kind) => {
         delete shown.signing_secret
         expect(read.body).toEqual(shown)
       }
+    })
+  })
+
+  describe('query costs and quotas stay in their organization', () => {
+    it("B's admins see neither A's query costs nor A's quota, and B's limits stop only B", async () => {
+      const job = await app.request('POST', `${API}/projects/${A.p1.id}/query-jobs`, {
+        key: A.orgKey,
+        body: { sql: 'select 42 as answer' },
+      })
+      expect(job.status, JSON.stringify(job.body)).toBe(202)
+      await expect
+        .poll(async () => {
+          const costs = await app.request('GET', `${API}/query-costs?page_size=100`, { key: A.orgKey })
+          return JSON.stringify(costs.body)
+        })
+        .toContain(job.body.id)
+      const quotaOfA = await app.request('GET', `${API}/query-quota`, { key: A.orgKey })
+      for (const attacker of B_ORG_PRINCIPALS) {
+        const key = keyOf(fixture, attacker)
+        const costs = await app.request('GET', `${API}/query-costs?page_size=100`, { key })
+        expect(costs.status).toBe(200)
+        expect(JSON.stringify(costs.body)).not.toContain(job.body.id)
+        expect(JSON.stringify(costs.body)).not.toContain(A.p1.id)
+      }
+      expectError(await app.request('GET', `${API}/query-quota`, { key: B.p1Key.key }), 403, 'authorization_error')
+      const blocked = await app.request('PUT', `${API}/query-quota`, {
+        key: B.orgKey,
+        body: { daily_limit: 0, monthly_limit: 0 },
+      })
+      expect(blocked.body.exceeded).toBe(true)
+      const stillRuns = await app.request('POST', `${API}/projects/${A.p1.id}/sql`, {
+        key: A.orgKey,
+        body: { sql: 'select 1' },
+      })
+      expect(stillRuns.status, JSON.stringify(stillRuns.body)).toBe(200)
+      expectError(
+        await app.request('POST', `${API}/projects/${B.p1.id}/sql`, { key: B.orgKey, body: { sql: 'select 1' } }),
+        429,
+        'quota_exceeded',
+      )
+      expect((await app.request('GET', `${API}/query-quota`, { key: A.orgKey })).body).toEqual(quotaOfA.body)
+      await app.request('PUT', `${API}/query-quota`, {
+        key: B.orgKey,
+        body: { daily_limit: null, monthly_limit: null },
+      })
     })
   })
 

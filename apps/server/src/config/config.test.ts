@@ -44,6 +44,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TRIBUTARY_ADMIN_KEY: '0123456789abcdefghijklmnop' })).toThrow(/TRIBUTARY_ADMIN_KEY.*trb_/)
   })
 
+  it('prices queries at nothing unless told, and refuses negative or non-numeric prices', () => {
+    expect(loadConfig({}).queryPrices).toEqual({ perTbScanned: 0, perCpuSecond: 0 })
+    expect(
+      loadConfig({ TRIBUTARY_PRICE_PER_TB_SCANNED: '5', TRIBUTARY_PRICE_PER_CPU_SECOND: '0.00004' }).queryPrices,
+    ).toEqual({ perTbScanned: 5, perCpuSecond: 0.00004 })
+    for (const [name, bad] of [
+      ['TRIBUTARY_PRICE_PER_TB_SCANNED', '-1'],
+      ['TRIBUTARY_PRICE_PER_CPU_SECOND', 'cheap'],
+      ['TRIBUTARY_PRICE_PER_CPU_SECOND', 'Infinity'],
+    ] as const) {
+      expect(() => loadConfig({ [name]: bad }), `${name}=${bad}`).toThrow(new RegExp(name))
+    }
+  })
+
   it('takes a public URL for links, without its trailing slash, and refuses anything but http(s) without a query', () => {
     expect(loadConfig({}).publicUrl).toBeUndefined()
     expect(loadConfig({ TRIBUTARY_PUBLIC_URL: 'https://data.example.com/tributary/' }).publicUrl).toBe(

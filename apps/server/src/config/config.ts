@@ -44,6 +44,9 @@ const ConfigSchema = z.object({
     .optional(),
   TRIBUTARY_UPLOAD_LIMIT_BYTES: positiveInt.default(1024 * 1024 * 1024),
   TRIBUTARY_RESULT_RETENTION_HOURS: z.coerce.number().int().min(0).default(168),
+  // What a query costs (in the currency quotas are set in): per TB read from sources and per CPU-second.
+  TRIBUTARY_PRICE_PER_TB_SCANNED: z.coerce.number().finite().min(0).default(0),
+  TRIBUTARY_PRICE_PER_CPU_SECOND: z.coerce.number().finite().min(0).default(0),
   TRIBUTARY_JOB_CONCURRENCY: positiveInt.default(2),
   TRIBUTARY_JOB_POLL_INTERVAL_MS: positiveInt.default(1_000),
   TRIBUTARY_JOB_LEASE_MS: z.coerce.number().int().min(1_000).default(30_000),
@@ -99,6 +102,8 @@ export interface Config {
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL']
   rateLimitPerMinute: number
   bodyLimitBytes: number
+  /** What queries cost: per TB scanned and per CPU-second, in the currency quotas are set in. */
+  queryPrices: { perTbScanned: number; perCpuSecond: number }
   sessionTtlSeconds: number
   inviteTtlHours: number
   authCacheTtlMs: number
@@ -189,6 +194,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     rateLimitPerMinute: e.TRIBUTARY_RATE_LIMIT_PER_MINUTE,
     bodyLimitBytes: e.TRIBUTARY_BODY_LIMIT_BYTES,
+    queryPrices: Object.freeze({
+      perTbScanned: e.TRIBUTARY_PRICE_PER_TB_SCANNED,
+      perCpuSecond: e.TRIBUTARY_PRICE_PER_CPU_SECOND,
+    }),
     sessionTtlSeconds: e.TRIBUTARY_SESSION_TTL_SECONDS,
     inviteTtlHours: e.TRIBUTARY_INVITE_TTL_HOURS,
     authCacheTtlMs: e.TRIBUTARY_AUTH_CACHE_TTL_MS,

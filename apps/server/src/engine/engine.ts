@@ -52,6 +52,11 @@ export interface EngineStats {
     table: string
     remote_sql: string
     rows: number
+    /**
+     * Bytes that crossed from the source, estimated: rows times the width of the columns read
+     * (booleans, integers, floats, dates and times at their size; any other value at 16 bytes).
+     */
+    bytes: number
     /** Set when the table was read from its cached copy rather than its source. */
     cached?: true
     cached_age_seconds?: number
@@ -145,7 +150,8 @@ class Semaphore {
 }
 
 /** What one load contributes to the stats. */
-type LoadedSource = EngineStats['sources'][number]
+type ScannedSource = EngineStats['sources'][number]
+type LoadedSource = Omit<ScannedSource, 'bytes'>
 
 /**
  * What one query holds while it runs: its DuckDB and the connections it opened there, the sessions
@@ -450,8 +456,10 @@ export class SqlEngine {
   }
 
   /** Reads what the query needs from its sources into its DuckDB: pushed subqueries and scans, side by side. */
-  #loadSources(scope: QueryScope, plan: QueryPlan, signal: AbortSignal): Promise<LoadedSource[]> {
-    const pushedLoads = plan.pushed.map((pushed, index) => this.#loadPushed(scope, pushed, index, signal))
+  #loadSources(scope: QueryScope, plan: QueryPlan, signal: AbortSignal): Promise<ScannedSource[]> {
+    const pushedLoads = plan.pushed.map((pushed, index) =>
+      this.#loadPushed(scope, pushed, index, signal).then(withBytes(pushed.columns)),
+    )
     const narrowing = planDynamicFilters(plan.scans, plan.joins)
     const loads = new Map<PlannedTable, Promise<LoadedSource>>()
     const loadOf = (table: PlannedTable): Promise<LoadedSource> => {
@@ -463,7 +471,7 @@ export class SqlEngine {
       }
       return load
     }
-    const scanLoads = plan.remaining.map(loadOf)
+    const scanLoads = plan.remaining.map((table) => loadOf(table).then(withBytes(plan.scans.get(table)!.columns)))
     return Promise.all([...pushedLoads, ...scanLoads])
   }
 
@@ -703,7 +711,38 @@ async function lockDown(connection: DuckDBConnection, writableDirectory: string 
   await connection.run('SET lock_configuration = true')
 }
 
-function queryStats(started: number, sources: LoadedSource[]): EngineStats {
+/**
+ * Bytes per value as DuckDB holds it. Any other type counts 16 bytes: DuckDB's inline string for text,
+ * the size of its widest decimals, UUIDs and intervals.
+ */
+const VALUE_BYTES: Readonly<Record<string, number>> = {
+  BOOLEAN: 1,
+  TINYINT: 1,
+  UTINYINT: 1,
+  SMALLINT: 2,
+  USMALLINT: 2,
+  INTEGER: 4,
+  UINTEGER: 4,
+  FLOAT: 4,
+  DATE: 4,
+  BIGINT: 8,
+  UBIGINT: 8,
+  DOUBLE: 8,
+  TIME: 8,
+  TIMESTAMP: 8,
+  'TIMESTAMP WITH TIME ZONE': 8,
+}
+const OTHER_VALUE_BYTES = 16
+
+/** Adds the estimated bytes that crossed from the source (see `EngineStats`): the engine does not count them. */
+const withBytes =
+  (columns: readonly { type: string }[]) =>
+  (loaded: LoadedSource): ScannedSource => {
+    const rowBytes = columns.reduce((sum, column) => sum + (VALUE_BYTES[column.type] ?? OTHER_VALUE_BYTES), 0)
+    return { ...loaded, bytes: loaded.rows * rowBytes }
+  }
+
+function queryStats(started: number, sources: ScannedSource[]): EngineStats {
   return {
     elapsed_ms: Math.round((performance.now() - started) * 10) / 10,
     rows_scanned: sources.reduce((sum, source) => sum + source.rows, 0),

@@ -194,6 +194,9 @@ const EXPECTED_ROUTES = [
   'DELETE /webhooks/{webhook_id}',
   'GET /webhooks/{webhook_id}/deliveries',
   'POST /webhooks/{webhook_id}/test',
+  'GET /query-quota',
+  'PUT /query-quota',
+  'GET /query-costs',
   // MCP Streamable HTTP, beside the REST API (`/mcp`, not under `/api/v1`).
   'POST /mcp',
 ]

@@ -106,8 +106,8 @@ export class McpService {
             readOnlyHint: !write,
             destructiveHint: false,
             idempotentHint: tool.needs === 'read',
-            // Tools reach only the project's own catalogs.
-            openWorldHint: false,
+            // Most tools reach only the project's own catalogs; a few send webhooks or e-mails.
+            openWorldHint: tool.reachesOutside === true,
           },
         },
       })

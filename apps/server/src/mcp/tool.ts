@@ -1,5 +1,5 @@
-import type { Scope } from '@tributary/contract'
-import type { z } from 'zod'
+import { ListQuery, type Scope } from '@tributary/contract'
+import { z } from 'zod'
 
 import type { RequestContext } from '../auth/principal.js'
 
@@ -31,10 +31,21 @@ export interface Tool<Input extends z.ZodObject = z.ZodObject, Output extends z.
   input: Input
   output: Output
   needs: ToolNeed
+  /** The tool acts beyond the project's data (sends webhooks or e-mails): MCP's `openWorldHint`. */
+  reachesOutside?: boolean
   run(call: ToolCall, args: z.output<Input>): Promise<z.input<Output>>
 }
 
 /** Keeps a tool's handler typed by its schemas, and erases them for lists of tools of every shape. */
 export function defineTool<Input extends z.ZodObject, Output extends z.ZodObject>(tool: Tool<Input, Output>): Tool {
   return tool
+}
+
+/**
+ * The input of a tool that lists a page, as REST's `?limit=&cursor=`. JSON numbers rather than the
+ * query string's coerced text, so that the JSON Schema a model reads says `integer`.
+ */
+export const PageInput = {
+  limit: z.number().int().min(1).max(200).default(50),
+  cursor: ListQuery.shape.cursor.meta({ description: 'The `next_cursor` of the previous page' }),
 }

@@ -64,6 +64,7 @@ describeEachStore('metadata store', (kind) => {
       '0019-credentials',
       '0020-workflows',
       '0021-webhooks',
+      '0022-quotas',
     ])
     await migrateToLatest(store.db)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)

@@ -26,6 +26,7 @@ import * as dashboardsMigration from './migrations/0018-dashboards.js'
 import * as credentialsMigration from './migrations/0019-credentials.js'
 import * as workflowsMigration from './migrations/0020-workflows.js'
 import * as webhooksMigration from './migrations/0021-webhooks.js'
+import * as quotasMigration from './migrations/0022-quotas.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import { namingPool } from './prepared.js'
 import type { Database } from './schema.js'
@@ -75,6 +76,7 @@ const MIGRATIONS: readonly { module: string; name: string; migration: Migration 
   { module: 'credentials', name: '0019-credentials', migration: credentialsMigration },
   { module: 'workflows', name: '0020-workflows', migration: workflowsMigration },
   { module: 'webhooks', name: '0021-webhooks', migration: webhooksMigration },
+  { module: 'quotas', name: '0022-quotas', migration: quotasMigration },
 ]
 
 const migrations: Record<string, Migration> = Object.fromEntries(

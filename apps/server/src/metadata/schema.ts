@@ -3,6 +3,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 import type { NullableTimestamp, StoredSchedule, Timestamp } from './column-types.js'
 import type { CredentialsTables } from './credentials-schema.js'
 import type { DashboardsTables } from './dashboards-schema.js'
+import type { QuotasTables } from './quotas-schema.js'
 import type { WebhooksTables } from './webhooks-schema.js'
 import type { WorkflowsTables } from './workflows-schema.js'
 
@@ -623,7 +624,7 @@ export interface AgentRateCountersTable {
   count: number
 }
 
-export interface Database extends DashboardsTables, CredentialsTables, WorkflowsTables, WebhooksTables {
+export interface Database extends DashboardsTables, CredentialsTables, WorkflowsTables, WebhooksTables, QuotasTables {
   organizations: OrganizationsTable
   workspaces: WorkspacesTable
   projects: ProjectsTable

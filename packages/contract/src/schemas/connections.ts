@@ -184,6 +184,14 @@ export const SqlResult = z
           table: z.string(),
           remote_sql: z.string(),
           rows: z.number().int(),
+          bytes: z
+            .number()
+            .int()
+            .meta({
+              description:
+                'Bytes read from the source, estimated: rows times the width of the columns read (booleans, integers, ' +
+                'floats, dates and times at their size; text and any other value at 16 bytes)',
+            }),
           cached: z.literal(true).optional().meta({ description: 'Read from the cached copy of the table' }),
           cached_age_seconds: z.number().int().optional().meta({ description: 'How old that copy is' }),
         }),

@@ -85,14 +85,24 @@ const RESERVED_HEADERS = new Set([
   'expect',
 ])
 
+/** Why a caller may not set this header on an outbound request (a credential, a workflow's webhook), if so. */
+export function reservedHeaderProblem(name: string): string | undefined {
+  if (RESERVED_HEADERS.has(name.toLowerCase())) return 'is a header the transport sets itself'
+  if (/^(proxy-|x-tributary-)/i.test(name)) return 'is a header the platform sets itself'
+  return undefined
+}
+
 const HeaderName = z
   .string()
   .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'must be an HTTP header name')
-  .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), { message: 'is a header the transport sets itself' })
-  .refine((name) => !/^(proxy-|x-tributary-)/i.test(name), { message: 'is a header the platform sets itself' })
+  .superRefine((name, ctx) => {
+    const problem = reservedHeaderProblem(name)
+    if (problem) ctx.addIssue({ code: 'custom', message: problem })
+  })
   .meta({ description: 'The header that carries the secret (type `header`)', example: 'X-Api-Key' })
 
-function hasControlCharacter(text: string): boolean {
+/** Whether the text holds a C0 control character or DEL (a line break would end an HTTP header). */
+export function hasControlCharacter(text: string): boolean {
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index)
     if (code < 0x20 || code === 0x7f) return true

@@ -47,6 +47,29 @@ export const CreateQueryJob = z
   .meta({ id: 'CreateQueryJob' })
 export type CreateQueryJob = z.infer<typeof CreateQueryJob>
 
+export const QueryUsage = z
+  .object({
+    bytes_scanned: z
+      .number()
+      .int()
+      .meta({
+        description:
+          'Bytes read from the sources, estimated: rows times the width of the columns read (booleans, integers, ' +
+          'floats, dates and times at their size; text and any other value at 16 bytes)',
+      }),
+    rows_scanned: z.number().int(),
+    cpu_seconds: z.number().meta({ description: "CPU time of the server process while the query's engine work ran" }),
+    cost: z.number().meta({
+      description:
+        'bytes_scanned / 10^12 × `TRIBUTARY_PRICE_PER_TB_SCANNED` + cpu_seconds × `TRIBUTARY_PRICE_PER_CPU_SECOND`',
+    }),
+    sources: z
+      .array(z.object({ catalog: z.string(), table: z.string(), rows: z.number().int(), bytes: z.number().int() }))
+      .meta({ description: 'What was read from each source table' }),
+  })
+  .meta({ id: 'QueryUsage' })
+export type QueryUsage = z.infer<typeof QueryUsage>
+
 export const QueryJob = z
   .object({
     id: Id,
@@ -66,6 +89,7 @@ export const QueryJob = z
       .meta({ description: 'Bytes of the stored result (Parquet), once it has succeeded' }),
     elapsed_ms: z.number().nullable().meta({ description: 'Time the query ran, once it has ended' }),
     rows_scanned: z.number().int().nullable().meta({ description: 'Rows read from the sources' }),
+    usage: QueryUsage.nullable().meta({ description: 'What the query read and cost, once it has succeeded' }),
     error: JobError.optional().meta({ description: 'Why it failed; while a retry waits, what went wrong last' }),
   })
   .meta({ id: 'QueryJob' })

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 
 import { Description, Email, Id, Name, Text, Timestamp } from './common.js'
+import { hasControlCharacter, reservedHeaderProblem } from './credentials.js'
 import { ParameterValue } from './saved-queries.js'
 import { Schedule } from './schedules.js'
 
@@ -85,8 +86,18 @@ export const WebhookAction = z
     }),
     method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
     headers: z
-      .record(HeaderName, Source(2000))
-      .refine((headers) => Object.keys(headers).length <= 20, 'must have at most 20 headers')
+      .record(
+        HeaderName,
+        Source(2000).refine((value) => !hasControlCharacter(value), 'must not contain control characters'),
+      )
+      .superRefine((headers, ctx) => {
+        if (Object.keys(headers).length > 20) ctx.addIssue({ code: 'custom', message: 'must have at most 20 headers' })
+        // The signature, the framing and the routing are the platform's; a credential's header replaces a same-named one.
+        for (const name of Object.keys(headers)) {
+          const problem = reservedHeaderProblem(name)
+          if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem })
+        }
+      })
       .optional()
       .meta({ description: 'Values are text templates (`{{run.id}}`)' }),
     body: z

@@ -326,6 +326,21 @@ describeEachStore('credentials', (kind) => {
     const nonAscii = await call('PATCH', path(`/${header.body.id}`), { secret: 'clé' })
     expect(nonAscii.status).toBe(422)
     expect(nonAscii.body.error.details.issues[0].field).toBe('secret')
+    // A header the transport or the platform sets (the webhook signature) cannot carry a secret.
+    for (const [headerName, problem] of [
+      ['X-Tributary-Signature', 'the platform sets itself'],
+      ['Host', 'the transport sets itself'],
+      ['content-length', 'the transport sets itself'],
+      ['X-Key\r\nBcc', 'must be an HTTP header name'],
+    ] as const) {
+      const refused = await call('PATCH', path(`/${header.body.id}`), { header_name: headerName })
+      expect(refused.status, headerName).toBe(422)
+      expect(refused.body.error.details.issues[0]).toMatchObject({
+        field: 'header_name',
+        message: expect.stringContaining(problem),
+      })
+    }
+    expect((await call('GET', path(`/${header.body.id}`))).body).toMatchObject({ header_name: 'X-Token' })
 
     const retyped = await call('PATCH', path(`/${header.body.id}`), {
       type: 'basic',

@@ -6,6 +6,7 @@ import { savedQueriesModule } from '../saved-queries/saved-queries.module.js'
 import { sqlModule } from '../sql/sql.module.js'
 import { dashboardsRoutes } from './dashboards.routes.js'
 import { DashboardsService } from './dashboards.service.js'
+import { dashboardTools } from './dashboards.tools.js'
 import { DASHBOARD_REFRESH_TASK } from './widgets.js'
 
 /** Dashboards of widgets drawn from saved queries, SQL and questions, cached and refreshed on schedules. */
@@ -21,6 +22,7 @@ export const dashboardsModule = defineModule({
     return {
       service,
       routes: dashboardsRoutes(service),
+      tools: dashboardTools(service),
       jobs: [service.jobHandler],
       scheduledTasks: [{ name: DASHBOARD_REFRESH_TASK, jobKind: DASHBOARD_REFRESH_TASK }],
     }

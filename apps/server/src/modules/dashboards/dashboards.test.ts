@@ -448,6 +448,27 @@ describeEachStore('dashboards', (kind) => {
       [{ type: 'gauge', title: 'G', sql: 'select 1', config: {} }, 'widgets.1.type', ''],
       [{ type: 'bar', title: 'B', sql: 'select 1 as a', config: { x: 'a' } }, 'widgets.1.config.y', ''],
       [{ type: 'text', title: 'T', config: {} }, 'widgets.1.config.content', ''],
+      [{ type: 'table', title: 'T', sql: 'drop table chinook.main.Invoice', config: {} }, 'widgets.1.sql', 'read-only'],
+      [
+        { type: 'table', title: 'T', sql: 'select 1; delete from chinook.main.Invoice', config: {} },
+        'widgets.1.sql',
+        'read-only',
+      ],
+      [
+        { type: 'text', title: 'T', position: { x: -1, y: 0, w: 1, h: 1 }, config: { content: 'x' } },
+        'widgets.1.position.x',
+        '',
+      ],
+      [
+        { type: 'text', title: 'T', position: { x: 0, y: 0, w: 1e308, h: 1 }, config: { content: 'x' } },
+        'widgets.1.position.w',
+        '',
+      ],
+      [
+        { type: 'metric', title: 'M', sql: 'select 1 as a', config: { value: 'a', extra: { a: [{ b: [] }] } } },
+        'widgets.1.config',
+        'extra',
+      ],
     ]
     for (const [widget, field, words] of cases) {
       const error = await refusal(widget)

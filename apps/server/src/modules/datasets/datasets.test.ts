@@ -151,7 +151,14 @@ describeEachStore('datasets, tables and columns', (kind) => {
       [2, 'two'],
     ])
     expect(rows.body.stats.sources).toEqual([
-      { catalog: 'internal', table: 'browse.items', remote_sql: 'internal table: 1 segment file(s)', rows: 2 },
+      // Two rows of an INTEGER (4 bytes) and a VARCHAR (16 by the estimate).
+      {
+        catalog: 'internal',
+        table: 'browse.items',
+        remote_sql: 'internal table: 1 segment file(s)',
+        rows: 2,
+        bytes: 40,
+      },
     ])
     const got = await app.request('GET', `${tables}/${table.body.id}`, { key: orgKey })
     expect(got.body).toMatchObject({ row_count: 2, version: 1 })

@@ -9,7 +9,7 @@ import { queryJobTools } from './query-jobs.tools.js'
 export const queryJobsModule = defineModule({
   name: 'queryJobs',
   dependsOn: [projectsModule, sqlModule, savedQueriesModule],
-  create: ({ db, jobs, platformDuckDB, fileDirs }, { projects, sql, savedQueries }) => {
+  create: ({ config, db, jobs, platformDuckDB, fileDirs }, { projects, sql, savedQueries }) => {
     const service = new QueryJobsService(
       db,
       jobs,
@@ -18,6 +18,7 @@ export const queryJobsModule = defineModule({
       { projects, savedQueries },
       {
         resultsDir: fileDirs.results,
+        prices: config.queryPrices,
       },
     )
     return { service, routes: queryJobRoutes(service), jobs: [service.jobHandler], tools: queryJobTools(service) }

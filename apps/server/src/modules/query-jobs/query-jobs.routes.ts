@@ -42,7 +42,9 @@ export function queryJobRoutes(queryJobs: QueryJobsService) {
         description:
           'Queues the query (`sql`, or a saved query by `query_id` with its `parameters`) and answers at once with ' +
           'the job. The job survives restarts of the server; its whole result is stored and read by page from ' +
-          '`/results`. Errors in the SQL, and sources that fail, show in the job’s `error`.',
+          '`/results`. Errors in the SQL, and sources that fail, show in the job’s `error`. Once it ends the job ' +
+          'shows its `usage` (bytes and rows read per source, CPU time, cost); an organization whose query quota ' +
+          'is spent is refused with `429 quota_exceeded` before anything is queued.',
         security: bearerSecurity,
         request: { params: ProjectParams, body: jsonBody(CreateQueryJob) },
         responses: { 202: jsonResponse(QueryJob, 'The queued job'), ...errorResponses(...WRITE_ERRORS, 404) },
@@ -135,7 +137,7 @@ export function queryJobRoutes(queryJobs: QueryJobsService) {
         description:
           'Checks the values against the declared parameters (a missing required, unknown or wrongly typed value is ' +
           'a `422` naming `parameters.<name>`), fills defaults, and queues a query job; follow it at ' +
-          '`/query-jobs/{job_id}`.',
+          '`/query-jobs/{job_id}`. An organization whose query quota is spent gets `429 quota_exceeded`.',
         security: bearerSecurity,
         request: { params: SavedQueryParams, body: { ...jsonBody(RunSavedQuery), required: false } },
         responses: { 202: jsonResponse(RunAccepted, 'The queued job'), ...errorResponses(...WRITE_ERRORS, 404) },

@@ -7,11 +7,13 @@ import type {
   Page,
   QueryJob,
   QueryJobListQuery,
+  QueryUsage,
   ResultPage,
   ResultPageQuery,
 } from '@tributary/contract'
 
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
+import type { Config } from '../../config/config.js'
 import type { EngineColumn, EngineStats } from '../../engine/engine.js'
 import type { PlatformDuckDB } from '../../engine/platform-duckdb.js'
 import type { QueryParameter } from '../../engine/sql-text.js'
@@ -27,6 +29,7 @@ import type { SavedQueriesService } from '../saved-queries/saved-queries.service
 import type { SqlService } from '../sql/sql.service.js'
 import { queryJobErrors } from './query-jobs.errors.js'
 import { readResultRows } from './query-results.js'
+import { cpuSince, queryUsage } from './query-usage.js'
 
 export interface SubmitQuery {
   sql: string
@@ -49,6 +52,13 @@ interface QueryJobResult {
   elapsed_ms: number
   rows_scanned: number
   sources: EngineStats['sources']
+  usage: QueryUsage
+}
+
+/** Where what each query job read and cost is kept (the quotas module, at composition). */
+export interface QueryCostLedger {
+  /** Adds one attempt's usage to the job's recorded cost; called as the attempt ends, whether or not it succeeded. */
+  record(job: { id: string; organizationId: string; projectId: string }, usage: QueryUsage): Promise<void>
 }
 
 /** A finished result: where it is and what it holds, for pages and exports. */
@@ -63,6 +73,7 @@ export interface StoredResult {
 export interface QueryJobsOptions {
   /** `<data dir>/results`: one directory per job, holding `result.parquet` once complete. */
   resultsDir: string
+  prices: Config['queryPrices']
 }
 
 /** Query jobs are the `query` jobs of the queue. */
@@ -75,6 +86,8 @@ const CANCEL_WAIT_MS = 3_000
 
 /** Queries run as jobs on the durable queue; each result is stored once as Parquet and read by page. */
 export class QueryJobsService {
+  #ledger: QueryCostLedger | undefined
+
   constructor(
     private readonly db: MetadataDb,
     private readonly jobs: JobQueue,
@@ -96,6 +109,11 @@ export class QueryJobsService {
       failed: 'query_job.failed',
       data: (job) => ({ query_job_id: job.id, query_id: job.payload.query_id ?? null }),
     },
+  }
+
+  /** Has each job's usage recorded as it ends (once, at composition, by the quotas module). */
+  useCostLedger(ledger: QueryCostLedger): void {
+    this.#ledger = ledger
   }
 
   /** Where results live: `<results dir>/<job id>/result.parquet`. */
@@ -134,6 +152,7 @@ export class QueryJobsService {
   /** Queues a query to run as the caller; also what `POST /queries/{id}/run` uses. */
   async submit(ctx: RequestContext, projectId: string, query: SubmitQuery): Promise<QueryJob> {
     const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
+    await this.sql.admit(tenant)
     const payload: QueryJobPayload = {
       sql: query.sql,
       timeout_ms: query.timeoutMs ?? DEFAULT_TIMEOUT_MS,
@@ -241,15 +260,26 @@ export class QueryJobsService {
       if (entry.startsWith('partial-')) await rm(path.join(directory, entry), { recursive: true, force: true })
     }
     await mkdir(partial)
+    const cpuStart = process.cpuUsage()
     try {
       const written = path.join(partial, RESULT_FILE)
-      const outcome = await this.sql.runToParquet(
-        job.caller,
-        job.projectId,
-        { sql: job.payload.sql, parameters: job.payload.parameters, timeoutMs: job.payload.timeout_ms },
-        written,
-        signal,
-      )
+      let outcome: Awaited<ReturnType<SqlService['runToParquet']>>
+      try {
+        outcome = await this.sql.runToParquet(
+          job.caller,
+          job.projectId,
+          { sql: job.payload.sql, parameters: job.payload.parameters, timeoutMs: job.payload.timeout_ms },
+          written,
+          signal,
+        )
+      } catch (error) {
+        // A query that fails still took CPU: it counts towards the quota as well.
+        await this.#ledger?.record(job, queryUsage(this.options.prices, undefined, cpuSince(cpuStart)))
+        throw error
+      }
+      // The process's CPU time, other work running beside the query included: close enough to price by.
+      const usage = queryUsage(this.options.prices, outcome.stats, cpuSince(cpuStart))
+      await this.#ledger?.record(job, usage)
       await rename(written, this.#resultFile(job.id))
       const result: QueryJobResult = {
         columns: outcome.columns,
@@ -258,6 +288,7 @@ export class QueryJobsService {
         elapsed_ms: outcome.stats.elapsed_ms,
         rows_scanned: outcome.stats.rows_scanned,
         sources: outcome.stats.sources,
+        usage,
       }
       return { ...result }
     } finally {
@@ -297,6 +328,8 @@ function toQueryJob(row: JobRow): QueryJob {
     total_bytes_processed: result?.result_bytes ?? null,
     elapsed_ms: result?.elapsed_ms ?? ran,
     rows_scanned: result?.rows_scanned ?? null,
+    // Jobs that succeeded before usage was recorded have none.
+    usage: result?.usage ?? null,
     ...(error ? { error } : {}),
   }
 }

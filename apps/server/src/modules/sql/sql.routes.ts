@@ -23,7 +23,8 @@ export function sqlRoutes(sql: SqlService) {
         'DuckDB’s SQL dialect with three-part names `catalog.schema.table`; tables from different sources join ' +
         'freely. Each source is read with only the columns, filters and limit the query needs (see ' +
         '`stats.sources[].remote_sql`). Errors: `query_error` (400, with `details.position` for syntax errors), ' +
-        '`query_timeout` (408, the source queries are cancelled too), `connection_error` (502).',
+        '`query_timeout` (408, the source queries are cancelled too), `connection_error` (502), ' +
+        '`quota_exceeded` (429, the organization’s query quota is spent; nothing runs).',
       security: bearerSecurity,
       request: { params: z.object({ project_id: Id }), body: jsonBody(SqlRequest) },
       responses: {

@@ -38,6 +38,12 @@ export interface CachedTable extends LocalTable {
 export const cachedTableKey = (catalog: string, schema: string, table: string) =>
   JSON.stringify([catalog, schema, table])
 
+/** Whether an organization may start another query: its quota (the quotas module, at composition). */
+export interface QueryAdmission {
+  /** Throws `429 quota_exceeded` when the organization has spent its query quota. */
+  admit(organizationId: string): Promise<void>
+}
+
 export interface RunOptions {
   use?: 'query' | 'ask'
   parameters?: Readonly<Record<string, QueryParameter>> | undefined
@@ -55,6 +61,7 @@ export interface WholeQueryInput {
 /** Federated SQL over a project's catalogs. */
 export class SqlService {
   #cachedTables: CachedTablesProvider | undefined
+  #admission: QueryAdmission | undefined
 
   constructor(
     private readonly catalogs: CatalogsService,
@@ -67,6 +74,19 @@ export class SqlService {
   /** Has queries read cached copies of source tables (once, at composition, by the caches module). */
   useCachedTables(provider: CachedTablesProvider): void {
     this.#cachedTables = provider
+  }
+
+  /** Has queries started only within the organization's quota (once, at composition, by the quotas module). */
+  useAdmission(admission: QueryAdmission): void {
+    this.#admission = admission
+  }
+
+  /**
+   * Refuses a query the caller's organization may not start now (`429 quota_exceeded`): before a
+   * run here, and before a query job is queued.
+   */
+  async admit(tenant: TenantContext): Promise<void> {
+    await this.#admission?.admit(tenant.principal.organizationId)
   }
 
   /**
@@ -86,6 +106,7 @@ export class SqlService {
       { sql: input.sql, timeoutMs: input.timeout_ms, fresh: input.fresh },
       signal,
       options.use,
+      true,
     )
     return engineCall(() => this.engine.execute({ ...query, limit: input.limit, parameters: options.parameters }))
   }
@@ -164,8 +185,10 @@ export class SqlService {
     input: { sql: string; timeoutMs: number; fresh?: boolean | undefined },
     signal: AbortSignal | undefined,
     use: RunOptions['use'] = 'query',
+    admit = false,
   ): Promise<EngineExportQuery> {
     const checked = await this.projects.require(ctx, projectId, { use })
+    if (admit) await this.admit(checked)
     return {
       sql: input.sql,
       timeoutMs: input.timeoutMs,

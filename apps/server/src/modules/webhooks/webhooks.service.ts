@@ -97,6 +97,8 @@ export class WebhooksService {
     )
     for (const row of rows) {
       await this.jobs.enqueue(trx, {
+        // The job shares the delivery's id, so the delivery log can read how the job ended.
+        id: row.id,
         kind: WEBHOOK_DELIVERY_KIND,
         organizationId: event.organizationId,
         projectId: event.projectId,
@@ -188,8 +190,31 @@ export class WebhooksService {
 
   async deliveries(ctx: RequestContext, id: string, query: ListQuery): Promise<Page<WebhookDelivery>> {
     await this.#findManaged(ctx, id)
-    const rows = await new WebhooksRepo(this.db).deliveries(id, decodeCursor(query.cursor), query.limit)
-    return toPage(rows, query.limit, toDelivery)
+    const repo = new WebhooksRepo(this.db)
+    const rows = await repo.deliveries(id, decodeCursor(query.cursor), query.limit)
+    return toPage(await this.#settleAbandoned(repo, rows), query.limit, toDelivery)
+  }
+
+  /**
+   * A delivery whose job ended without the handler recording an outcome (the server died during
+   * its last attempt, and the queue failed the job when reclaiming it; or the job was cancelled)
+   * would read `pending` forever: it is marked failed when the log is read.
+   */
+  async #settleAbandoned(repo: WebhooksRepo, rows: WebhookDeliveryRow[]): Promise<WebhookDeliveryRow[]> {
+    const pending = rows.filter((row) => row.status === 'pending').map((row) => row.id)
+    if (pending.length === 0) return rows
+    const endings = await this.jobs.endings(pending)
+    return Promise.all(
+      rows.map(async (row) => {
+        const ending = endings.get(row.id)
+        if (row.status !== 'pending' || (ending?.status !== 'failed' && ending?.status !== 'cancelled')) return row
+        const error =
+          ending.status === 'cancelled'
+            ? 'not sent: the delivery job was cancelled'
+            : 'gave up: the delivery job ended without an outcome (the server stopped during its last attempt)'
+        return (await repo.recordAttempt(row.id, undefined, { status: 'failed', error })) ?? row
+      }),
+    )
   }
 
   /** Sends a `ping` now, once, and records it as a delivery. A failed attempt is an answer, not an error. */

@@ -409,6 +409,47 @@ describeEachStore('webhooks', (kind) => {
     }
   })
 
+  it('reads a delivery whose job the queue failed on reclaim (the server died mid-attempt) as failed', async () => {
+    const project = await createProject(app, orgKey, 'Died mid-attempt')
+    const hook = await subscribe({
+      url: `${receiver.url}/held`,
+      events: ['query_job.succeeded'],
+      project_id: project.id,
+    })
+    receiver.answer((request) => (request.path.endsWith('/held') ? 'hold' : { status: 200 }))
+    try {
+      await runQuery(project.id, 'select 1 as one')
+      const [held] = await receiver.waitFor(1, (request) => request.event.project_id === project.id)
+      const deliveryId = String(held!.headers['x-tributary-delivery-id'])
+      expect((await deliveries(hook.id)).data[0]).toMatchObject({ id: deliveryId, status: 'pending' })
+      // What the queue's reclaim does to a job whose worker died during its last attempt.
+      const reclaimed = await app.tributary.store.db
+        .updateTable('jobs')
+        .set({ status: 'failed', ended_at: new Date(), locked_by: null, lease_expires_at: null })
+        .where('id', '=', deliveryId)
+        .where('status', '=', 'running')
+        .returning('kind')
+        .execute()
+      expect(reclaimed).toEqual([{ kind: 'webhook.delivery' }])
+      const [listed] = (await deliveries(hook.id)).data
+      expect(listed).toMatchObject({
+        id: deliveryId,
+        status: 'failed',
+        error: /server stopped during its last attempt/,
+      })
+      expect(listed!.completed_at).not.toBeNull()
+      // Stored, not only shown: the next read finds it failed without asking the queue.
+      const stored = await app.tributary.store.db
+        .selectFrom('webhook_deliveries')
+        .select('status')
+        .where('id', '=', deliveryId)
+        .executeTakeFirstOrThrow()
+      expect(stored.status).toBe('failed')
+    } finally {
+      receiver.answer(() => ({ status: 200, body: 'ok' }))
+    }
+  })
+
   it('refuses targets in private ranges the operator did not allow', async () => {
     for (const url of ['http://10.1.2.3/hook', 'http://169.254.169.254/latest', 'http://[fd00::1]/hook']) {
       const refused = await call('POST', '/webhooks', { url, events: ['*'] })

@@ -22,6 +22,9 @@ export interface TemplateScope {
   now: string
 }
 
+/** The largest webhook body template; what it renders to may be larger (rows substituted in). */
+const MAX_BODY_TEMPLATE_CHARS = 100_000
+
 /** What a webhook sends when its action gives no `body`. */
 const DEFAULT_WEBHOOK_BODY = { workflow: '{{workflow}}', run: '{{run}}', steps: '{{steps}}' }
 
@@ -97,6 +100,10 @@ export function checkDefinition(
       }
       const body = action.body === undefined ? DEFAULT_WEBHOOK_BODY : action.body
       checkNames(`${at}.body`, parsed(`${at}.body`, () => parseJsonTemplate(body)).stepNames)
+      // Measured once the template is known to be shallow: stringifying deeper JSON could overflow the stack.
+      if (JSON.stringify(body).length > MAX_BODY_TEMPLATE_CHARS) {
+        throw errors.invalidField(`${at}.body`, `must be at most ${MAX_BODY_TEMPLATE_CHARS} characters as JSON`)
+      }
     } else {
       checkNames(`${at}.subject`, parsed(`${at}.subject`, () => text(action.subject)).stepNames)
       checkNames(`${at}.body`, parsed(`${at}.body`, () => text(action.body)).stepNames)

@@ -8,6 +8,7 @@ import { sqlModule } from '../sql/sql.module.js'
 import { WorkflowRunner } from './workflow-runner.js'
 import { workflowsRoutes } from './workflows.routes.js'
 import { WORKFLOW_RUN_JOB, WorkflowsService } from './workflows.service.js'
+import { workflowTools } from './workflows.tools.js'
 
 /** Workflows: queries, conditions over their results, and actions (signed webhooks, e-mails), run on demand or on schedules. */
 export const workflowsModule = defineModule({
@@ -30,6 +31,7 @@ export const workflowsModule = defineModule({
       audit,
       ask: ask.ask,
       savedQueries,
+      sql,
       credentials,
       jobs: platform.jobs,
       scheduler: platform.scheduler,
@@ -42,6 +44,7 @@ export const workflowsModule = defineModule({
     return {
       service,
       routes: workflowsRoutes(service),
+      tools: workflowTools(service),
       jobs: [service.jobHandler],
       scheduledTasks: [{ name: WORKFLOW_RUN_JOB, jobKind: WORKFLOW_RUN_JOB }],
     }

@@ -34,6 +34,7 @@ import type { AuditService } from '../audit/audit.service.js'
 import type { CredentialsService } from '../credentials/credentials.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
 import type { SavedQueriesService } from '../saved-queries/saved-queries.service.js'
+import type { SqlService } from '../sql/sql.service.js'
 import { NO_SMTP, renderEmail, renderWebhook } from './workflow-actions.js'
 import { checkDefinition, type TemplateScope } from './workflow-definition.js'
 import { reasonOf, type RunLimits, type WorkflowRunner } from './workflow-runner.js'
@@ -56,6 +57,7 @@ export interface WorkflowsDependencies {
   audit: AuditService
   ask: AskService
   savedQueries: SavedQueriesService
+  sql: Pick<SqlService, 'describe'>
   credentials: CredentialsService
   jobs: JobQueue
   scheduler: Scheduler
@@ -436,6 +438,8 @@ export class WorkflowsService {
           pinned?.resolved_sql ?? (await this.deps.ask.translate(ctx, projectId, step.question, `${field}.question`))
       } else if (step.query_id !== null) {
         await this.#checkSavedQuery(ctx, projectId, step.query_id, step.parameters ?? {}, field)
+      } else if (step.sql !== null) {
+        await this.#checkSql(ctx, projectId, step.sql, `${field}.sql`)
       }
     }
     for (const [index, action] of input.actions.entries()) {
@@ -458,6 +462,18 @@ export class WorkflowsService {
       }
     }
     return { ...input, steps }
+  }
+
+  /** SQL that is not one read-only query, or does not bind (an unknown table), is refused now rather than at every run. */
+  async #checkSql(ctx: RequestContext, projectId: string, sql: string, field: string): Promise<void> {
+    try {
+      await this.deps.sql.describe(ctx, projectId, sql)
+    } catch (error) {
+      if (isAppError(error, 'query_error')) throw errors.invalidField(field, error.message)
+      // A source that is down or slow today may answer at run time: the run records it then.
+      if (isAppError(error, 'connection_error') || isAppError(error, 'query_timeout')) return
+      throw error
+    }
   }
 
   async #checkSavedQuery(

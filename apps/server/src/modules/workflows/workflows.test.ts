@@ -277,7 +277,8 @@ describeEachStore('workflows', (kind) => {
     const broken = await create({
       steps: [
         { name: 'ok', sql: 'select 1 as one' },
-        { name: 'bad', sql: 'select * from chinook.main.NoSuchTable' },
+        // Binds when saved, fails when run.
+        { name: 'bad', sql: "select error('the source said no') as boom" },
       ],
       actions,
     })
@@ -541,6 +542,25 @@ describeEachStore('workflows', (kind) => {
         'actions.0.headers.x-a',
       ],
       [{ steps: [step], actions: [{ ...hook, retries: 6 }] }, 'actions.0.retries'],
+      [{ steps: [{ name: 'top', sql: 'drop table chinook.main.Invoice' }] }, 'steps.0.sql'],
+      [{ steps: [{ name: 'top', sql: "insert into chinook.main.Genre values (99, 'x')" }] }, 'steps.0.sql'],
+      [{ steps: [{ name: 'top', sql: 'select 1; delete from chinook.main.Invoice' }] }, 'steps.0.sql'],
+      [{ steps: [{ name: 'top', sql: 'select * from chinook.main.NoSuchTable' }] }, 'steps.0.sql'],
+      [
+        { steps: [step], actions: [{ ...hook, headers: { 'X-Tributary-Signature': 'forged' } }] },
+        'actions.0.headers.X-Tributary-Signature',
+      ],
+      [{ steps: [step], actions: [{ ...hook, headers: { Host: 'internal.example' } }] }, 'actions.0.headers.Host'],
+      [
+        { steps: [step], actions: [{ ...hook, headers: { 'content-length': '1' } }] },
+        'actions.0.headers.content-length',
+      ],
+      [{ steps: [step], actions: [{ ...hook, headers: { 'x-a': 'a\r\nBcc: x@y.z' } }] }, 'actions.0.headers.x-a'],
+      [{ steps: [step], actions: [{ ...hook, body: { rows: 'x'.repeat(100_001) } }] }, 'actions.0.body'],
+      [
+        { steps: [step], actions: [{ type: 'email', to: ['a@b.co\r\nBcc: x@y.z'], subject: 's', body: 'b' }] },
+        'actions.0.to.0',
+      ],
       [{ steps: [step], actions: [{ ...hook, url: 'http://10.1.2.3/hook' }] }, 'actions.0.url'],
       [{ steps: [step], actions: [{ ...hook, url: 'ftp://example.com/x' }] }, 'actions.0.url'],
       [
@@ -574,6 +594,16 @@ describeEachStore('workflows', (kind) => {
     }
     const listed = await app.request('GET', base(), { key: orgKey })
     expect(listed.body.data.map((workflow: { name: string }) => workflow.name)).not.toContain('bad')
+
+    const saved = await create({ steps: [step] })
+    const patched = await app.request('PATCH', `${base()}/${saved.id}`, {
+      key: orgKey,
+      body: { revision: saved.revision, steps: [{ name: 'top', sql: 'drop table chinook.main.Invoice' }] },
+    })
+    expect(patched.status, JSON.stringify(patched.body)).toBe(422)
+    expect(patched.body.error.details.issues[0].field).toBe('steps.0.sql')
+    const kept = await app.request('GET', `${base()}/${saved.id}`, { key: orgKey })
+    expect(kept.body).toMatchObject({ revision: saved.revision, steps: [{ name: 'top', sql: TOP_COUNTRIES }] })
   })
 })
 
