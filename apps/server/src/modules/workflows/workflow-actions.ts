@@ -27,6 +27,9 @@ export function renderWebhook(action: WebhookAction, scope: TemplateScope): Rend
   const headers = Object.fromEntries(
     Object.entries(templates.headers).map(([name, template]) => [name, template.render(scope)]),
   )
+  // A run restarted after a shutdown may send an action again: these let the receiver drop repeats.
+  headers['x-tributary-workflow-id'] = scope.workflow.id
+  if (scope.run.id !== null) headers['x-tributary-run-id'] = scope.run.id
   return { method: action.method, url: action.url, headers, body: JSON.stringify(templates.body.render(scope)) }
 }
 

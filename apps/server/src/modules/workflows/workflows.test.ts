@@ -219,6 +219,9 @@ describeEachStore('workflows', (kind) => {
     const delivered = hooks[0]!
     expect(delivered.method).toBe('POST')
     expect(delivered.headers['x-run']).toBe(run.id)
+    // What a receiver drops repeats by, should a restarted run send the action again.
+    expect(delivered.headers['x-tributary-run-id']).toBe(run.id)
+    expect(delivered.headers['x-tributary-workflow-id']).toBe(workflow.id)
     expect(delivered.headers['content-type']).toBe('application/json')
     expect(
       verifySignature(workflow.signing_secret, delivered.body, String(delivered.headers['x-tributary-signature'])),
