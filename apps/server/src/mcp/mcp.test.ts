@@ -377,6 +377,14 @@ describeEachStore('MCP server', (kind) => {
     const opened = await app.request('GET', `${API}/projects/${projectId}/dashboards/${dashboardId}`, { key: orgKey })
     expect(opened.status).toBe(200)
     expect(dashboard).toEqual(opened.body)
+    // Only the widgets asked for; a widget the dashboard does not have is missing, not silently left out.
+    const barId: string = dashboard.widgets[1].id
+    const narrowed = await call(client, 'get_dashboard', { dashboard_id: dashboardId, widget_ids: [barId] })
+    expect(narrowed).toEqual({ ...opened.body, widgets: [opened.body.widgets[1]] })
+    const stranger = '0193a0c4-7c1e-7b2a-9d0e-4f1c2b3a4d5e'
+    expect(await failure(client, 'get_dashboard', { dashboard_id: dashboardId, widget_ids: [barId, stranger] })).toBe(
+      `not_found: widget ${stranger} not found`,
+    )
 
     // A `dashboards` key reads it too (widgets compute as the last saver); a key without the scope is refused.
     const dashboardsOnly = await connect((await createProjectKey(app, orgKey, projectId, ['dashboards'])).key)
