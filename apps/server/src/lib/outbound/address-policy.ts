@@ -222,6 +222,22 @@ export class AddressPolicy {
     const [first] = answers as [ResolvedAddress, ...ResolvedAddress[]]
     return { url, address: first.address, family: first.family }
   }
+
+  /**
+   * Why a URL being saved (an agent, a webhook, a workflow action) could never be called: its scheme,
+   * or an internal address the operator did not allow. A name that does not resolve today may
+   * tomorrow, so it is not refused: the calls record that they found nothing.
+   */
+  async refusalOf(input: string): Promise<string | undefined> {
+    try {
+      await this.resolve(input)
+      return undefined
+    } catch (error) {
+      if (isOutboundRefused(error)) return error.message
+      if (error instanceof OutboundUnreachableError) return undefined
+      throw error
+    }
+  }
 }
 
 /** DNS failed: the target cannot be reached now, which is not a refusal by the policy. */

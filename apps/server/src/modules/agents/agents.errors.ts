@@ -97,10 +97,6 @@ export function isClientError(error: unknown): boolean {
 }
 
 export const agentErrors = {
-  refusedEndpoint: (reason: string) =>
-    errors.validation(`endpoint_url: ${reason}`, {
-      issues: [{ location: 'body', field: 'endpoint_url', message: reason }],
-    }),
   badMessage: (message: string) => {
     const field = message.split(':')[0] ?? 'message'
     return errors.validation(message, { issues: [{ location: 'body', field, message }] })

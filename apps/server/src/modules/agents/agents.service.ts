@@ -16,7 +16,7 @@ import type { AgentAuth } from '@tributary/contract'
 import { requirePermission, requireTenant } from '../../auth/access.js'
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import { errors } from '../../lib/errors.js'
-import { type AddressPolicy, checkUrl, isOutboundRefused } from '../../lib/outbound/address-policy.js'
+import type { AddressPolicy } from '../../lib/outbound/address-policy.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { SecretBox } from '../../lib/secret-box.js'
 import type { MetadataDb } from '../../metadata/database.js'
@@ -25,7 +25,7 @@ import { toIso, transactionOrConflict } from '../../metadata/store-errors.js'
 import type { AuditService } from '../audit/audit.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
 import type { AgentProtocols, AgentTarget } from './agent-protocols.js'
-import { agentErrors, agentFailure, failureError } from './agents.errors.js'
+import { agentFailure, failureError } from './agents.errors.js'
 import { AgentsRepo, type ProjectAgentWithAgent } from './agents.repo.js'
 
 /**
@@ -396,15 +396,10 @@ export class AgentsService {
     }
   }
 
-  /** Registration refuses what no call could reach: other schemes, internal addresses the operator did not allow. */
+  /** Registration refuses what no call could reach; a name that does not resolve yet, `/test` reports as `unreachable`. */
   async #checkEndpoint(endpointUrl: string): Promise<void> {
-    try {
-      checkUrl(endpointUrl)
-      await this.policy.resolve(endpointUrl)
-    } catch (error) {
-      if (isOutboundRefused(error)) throw agentErrors.refusedEndpoint(error.message)
-      // A name that does not resolve today may tomorrow: `/test` says `unreachable` then.
-    }
+    const refusal = await this.policy.refusalOf(endpointUrl)
+    if (refusal) throw errors.invalidField('endpoint_url', refusal)
   }
 
   #sealAuth(auth: AgentAuth | null) {

@@ -2,8 +2,6 @@ import { AppError, errors } from '../../lib/errors.js'
 import type { OutboundAttempt } from '../../lib/outbound/signed-request.js'
 
 export const webhookErrors = {
-  /** A target no delivery could reach: another scheme, or an internal address the operator did not allow. */
-  refusedUrl: (reason: string) => errors.invalidField('url', reason),
   projectKeyScope: () => errors.authorization('a project key manages only the webhooks of its own project'),
   /**
    * Thrown by a delivery job to have the queue try again later: a 5xx status, so the queue treats it as

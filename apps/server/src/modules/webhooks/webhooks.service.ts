@@ -19,7 +19,6 @@ import type { EventSink } from '../../events/event-publisher.js'
 import type { JobHandler, JobQueue, RunningJob } from '../../jobs/queue.js'
 import { errors } from '../../lib/errors.js'
 import { newId } from '../../lib/ids.js'
-import { isOutboundRefused } from '../../lib/outbound/address-policy.js'
 import type { OutboundClient } from '../../lib/outbound/guarded-fetch.js'
 import { isRetryable, type OutboundAttempt, sendOutbound } from '../../lib/outbound/signed-request.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
@@ -315,13 +314,10 @@ export class WebhooksService {
     return requireProjectWrite(ctx, projectId)
   }
 
-  /** Refuses what no delivery could reach; a name that does not resolve today may tomorrow (deliveries retry). */
+  /** Refuses what no delivery could reach; a name that does not resolve yet, deliveries retry. */
   async #checkUrl(url: string): Promise<void> {
-    try {
-      await this.outbound.policy.resolve(url)
-    } catch (error) {
-      if (isOutboundRefused(error)) throw webhookErrors.refusedUrl(error.message)
-    }
+    const refusal = await this.outbound.policy.refusalOf(url)
+    if (refusal) throw errors.invalidField('url', refusal)
   }
 }
 

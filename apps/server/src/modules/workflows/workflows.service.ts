@@ -20,7 +20,7 @@ import type { EventPublisher } from '../../events/event-publisher.js'
 import { JobAbortedError, type JobHandler, type JobQueue, type RunningJob } from '../../jobs/queue.js'
 import { errors, isAppError } from '../../lib/errors.js'
 import { newId } from '../../lib/ids.js'
-import { isOutboundRefused } from '../../lib/outbound/address-policy.js'
+import type { AddressPolicy } from '../../lib/outbound/address-policy.js'
 import { SIGNATURE_HEADER } from '../../lib/outbound/signed-request.js'
 import { decodeCursor, toPage } from '../../lib/pagination.js'
 import { generateToken } from '../../lib/secrets.js'
@@ -64,7 +64,7 @@ export interface WorkflowsDependencies {
   events: EventPublisher
   secrets: SecretBox
   runner: WorkflowRunner
-  policy: { resolve(url: string): Promise<unknown> }
+  policy: Pick<AddressPolicy, 'resolve' | 'refusalOf'>
   smtp: { url: string | undefined; from: string }
 }
 
@@ -445,12 +445,8 @@ export class WorkflowsService {
     for (const [index, action] of input.actions.entries()) {
       if (action.type !== 'webhook') continue
       const field = `actions.${index}`
-      try {
-        await this.deps.policy.resolve(action.url)
-      } catch (error) {
-        if (isOutboundRefused(error)) throw errors.invalidField(`${field}.url`, error.message)
-        // A name that does not resolve today may tomorrow: the run records the failed attempts then.
-      }
+      const refusal = await this.deps.policy.refusalOf(action.url)
+      if (refusal) throw errors.invalidField(`${field}.url`, refusal)
       if (action.credential_id) {
         await this.deps.credentials.checkUsable(
           ctx,
