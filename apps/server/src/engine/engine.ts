@@ -7,10 +7,19 @@ import { SourceError } from './connectors/connector.js'
 import { quoteIdentifier, quoteLiteral } from './duckdb-sql.js'
 import { keyFilters, planDynamicFilters } from './dynamic-filters.js'
 import { FifoMaker } from './fifo-maker.js'
-import { planScans, resultOrigins, stubTableSql, type JoinKeyEdge, type PlannedTable } from './planner.js'
+import {
+  planScans,
+  resultDependencies,
+  resultOrigins,
+  stubTableSql,
+  type JoinKeyEdge,
+  type PlannedTable,
+} from './planner.js'
 import { pushDown, type PushedQuery } from './pushdown-plan.js'
 import type { ParsedStatement } from './pushdown.js'
 import type { CatalogHandle, ViewDefinition } from './catalog-handle.js'
+import type { QueryAccess } from './access-policy.js'
+import { applyAccess, type AppliedAccess } from './access-rewrite.js'
 import { attachLocalTable } from './local-tables.js'
 import { guardSql, SqlGuardError, type GuardedQuery } from './sql-guard.js'
 import { bindParameters, ParameterError, type BoundSql, type QueryParameter } from './sql-text.js'
@@ -36,13 +45,31 @@ export interface EngineQuery {
   catalogNames(): Promise<readonly string[]>
   /** Values for the `{{name}}` placeholders in `sql`, bound as typed parameters. */
   parameters?: Readonly<Record<string, QueryParameter>> | undefined
+  /**
+   * The masks and row filters the caller is under, for the catalogs of the query's own project
+   * (`scope` unset) or of the project a view's catalogs belong to. Unset: no policy applies.
+   */
+  access?: ((scope: string | undefined) => Promise<QueryAccess | undefined>) | undefined
 }
 
 /** A query whose whole result goes to a file rather than back to the caller. */
 export type EngineExportQuery = Omit<EngineQuery, 'limit'>
 
 /** A query to describe: its result columns, found without reading any data. */
-export type EngineDescribeQuery = Pick<EngineQuery, 'sql' | 'resolveCatalogs' | 'catalogNames' | 'parameters'>
+export type EngineDescribeQuery = Pick<
+  EngineQuery,
+  'sql' | 'resolveCatalogs' | 'catalogNames' | 'parameters' | 'access'
+>
+
+/** What the caller's policies did to a query's result. */
+export interface EnginePrivacy {
+  /** Per result column: `masked` when computed from a masked column, `hidden` when only from nullified ones. */
+  columns: ColumnPrivacy[]
+  /** The tables whose rows a row policy narrowed. */
+  filtered: { catalog: string; schema: string; table: string; filter: string }[]
+}
+
+export type ColumnPrivacy = 'public' | 'masked' | 'hidden'
 
 export interface EngineStats {
   elapsed_ms: number
@@ -77,6 +104,8 @@ export interface EngineParquetResult {
   columns: EngineColumn[]
   row_count: number
   stats: EngineStats
+  /** Set when a policy applied to the query. */
+  privacy?: EnginePrivacy
 }
 
 export interface EngineResult {
@@ -85,6 +114,8 @@ export interface EngineResult {
   row_count: number
   truncated: boolean
   stats: EngineStats
+  /** Set when a policy applied to the query. */
+  privacy?: EnginePrivacy
 }
 
 /** A query whose whole result becomes a table of a DuckDB file. */
@@ -235,7 +266,7 @@ export class SqlEngine {
 
   /** Runs the query and returns up to `limit` rows, JSON-safe. */
   async execute(query: EngineQuery): Promise<EngineResult> {
-    const { result, stats } = await this.#run(query, async (connection, sql, values) => {
+    const { result, stats, privacy } = await this.#run(query, async (connection, sql, values) => {
       const reader = await connection.streamAndReadUntil(sql, query.limit + 1, values)
       const types = reader.columnTypes()
       const converters = types.map(columnConverter)
@@ -247,7 +278,7 @@ export class SqlEngine {
         truncated: all.length > query.limit,
       }
     })
-    return { ...result, row_count: result.rows.length, stats }
+    return { ...result, row_count: result.rows.length, stats, ...(privacy ? { privacy } : {}) }
   }
 
   /**
@@ -256,7 +287,7 @@ export class SqlEngine {
    */
   async executeToParquet(query: EngineExportQuery, outputPath: string): Promise<EngineParquetResult> {
     const directory = path.dirname(path.resolve(outputPath))
-    const { result, stats } = await this.#run(
+    const { result, stats, privacy } = await this.#run(
       query,
       async (connection, sql, values) => {
         const prepared = await connection.prepare(sql)
@@ -274,7 +305,7 @@ export class SqlEngine {
       },
       { writableDirectory: directory },
     )
-    return { ...result, stats }
+    return { ...result, stats, ...(privacy ? { privacy } : {}) }
   }
 
   /**
@@ -283,7 +314,7 @@ export class SqlEngine {
    * the query itself still reaches no other file.
    */
   async executeInto(query: EngineExportQuery, target: EngineTarget): Promise<EngineParquetResult> {
-    const { result, stats } = await this.#run(
+    const { result, stats, privacy } = await this.#run(
       query,
       async (connection, sql, values) => {
         const prepared = await connection.prepare(sql)
@@ -301,7 +332,7 @@ export class SqlEngine {
       },
       { attach: path.resolve(target.file) },
     )
-    return { ...result, stats }
+    return { ...result, stats, ...(privacy ? { privacy } : {}) }
   }
 
   /**
@@ -356,7 +387,7 @@ export class SqlEngine {
     query: EngineExportQuery,
     finish: Finish<T>,
     access: FileAccess = {},
-  ): Promise<{ result: T; stats: EngineStats }> {
+  ): Promise<{ result: T; stats: EngineStats; privacy?: EnginePrivacy | undefined }> {
     const started = performance.now()
     const controller = new AbortController()
     const onCallerAbort = () => controller.abort(new EngineError('cancelled', 'the query was cancelled'))
@@ -388,8 +419,8 @@ export class SqlEngine {
     started: number,
     finish: Finish<T>,
     access: FileAccess,
-  ): Promise<{ result: T; stats: EngineStats }> {
-    const { bound, guarded, catalogs, tables, viewAliases } = await this.#prepare(query)
+  ): Promise<{ result: T; stats: EngineStats; privacy?: EnginePrivacy | undefined }> {
+    const { bound, guarded, catalogs, tables, viewAliases, applied, unpoliced } = await this.#prepare(query)
     const instance = await this.#takeInstance()
     const scope = new QueryScope(instance, catalogs, this.#fifos, await this.#fifos.directory())
     let failed = false
@@ -401,13 +432,14 @@ export class SqlEngine {
       // Timestamps with time zones come out in UTC whatever the machine's zone.
       await main.run("SET TimeZone = 'UTC'")
       const plan = await planQuery(main, guarded, bound, tables, catalogs, viewAliases)
+      const privacy = applied && (await privacyOf(main, unpoliced, tables, applied))
       const sources = await this.#loadSources(scope, plan, signal)
       if (access.attach) await main.run(`ATTACH ${quoteLiteral(access.attach)} AS ${quoteIdentifier(INTO_CATALOG)}`)
       await lockDown(main, access.writableDirectory)
       // An interrupt between two statements stops neither: look before the one that does the work.
       signal.throwIfAborted()
       const result = await finish(main, plan.sql, plan.values)
-      return { result, stats: queryStats(started, sources) }
+      return { result, stats: queryStats(started, sources), privacy }
     } catch (error) {
       failed = true
       throw signal.aborted ? signal.reason : toEngineError(error, this.options.memoryLimit)
@@ -440,7 +472,63 @@ export class SqlEngine {
       resolveCatalogs: (names) => resolver.resolveFinal(names),
       catalogNames: () => query.catalogNames(),
     })
-    return { bound, guarded, catalogs, tables, viewAliases: inlined?.viewAliases ?? new Set<string>() }
+    const applied = query.access && (await this.#applyAccess(query.access, bound, guarded, catalogs, tables, resolver))
+    return {
+      ...(applied ?? { bound, guarded }),
+      catalogs,
+      tables,
+      viewAliases: inlined?.viewAliases ?? new Set<string>(),
+      applied,
+      /** The query as written (views inlined), for what the policies changed. */
+      unpoliced: bound.planningSql,
+    }
+  }
+
+  /** The caller's policies applied beneath the query (see access-rewrite.ts). */
+  async #applyAccess(
+    accessOf: NonNullable<EngineQuery['access']>,
+    bound: BoundSql,
+    guarded: GuardedQuery,
+    catalogs: ReadonlyMap<string, CatalogHandle>,
+    tables: PlannedTable[],
+    resolver: CatalogResolver,
+  ): Promise<AppliedAccess | undefined> {
+    const scopes = new Map<string | undefined, Promise<QueryAccess | undefined>>()
+    const scopeOf = (catalog: string) => resolver.scopeOf(catalog)
+    for (const scope of new Set([undefined, ...tables.map((table) => scopeOf(table.catalog))])) {
+      scopes.set(scope, accessOf(scope))
+    }
+    const accesses = new Map<string | undefined, QueryAccess | undefined>()
+    for (const [scope, access] of scopes) accesses.set(scope, await access)
+    const own = accesses.get(undefined)
+    if (!own && [...accesses.values()].every((access) => !access)) return undefined
+    const byKey = new Map(tables.map((table) => [JSON.stringify([table.catalog, table.schema, table.table]), table]))
+    try {
+      return await applyAccess(
+        await this.#parserConnection(),
+        bound,
+        guarded,
+        {
+          resolve: (ref) => {
+            try {
+              const found = resolveTable(ref, catalogs, [])
+              return byKey.get(JSON.stringify([found.catalog, found.schema, found.table]))
+            } catch {
+              return undefined
+            }
+          },
+          accessFor: (table) => {
+            const access = accesses.get(scopeOf(table.catalog))
+            const label = catalogs.get(table.catalog)?.label
+            return access && label ? { ...access, table: (t) => access.table({ ...t, catalog: label }) } : access
+          },
+        },
+        own?.props ?? {},
+      )
+    } catch (error) {
+      if (error instanceof SqlGuardError) throw new EngineError('query', error.message, error.position)
+      throw error
+    }
   }
 
   /** Binds the parameters and has the guard check the SQL: what it refuses is the caller's error. */
@@ -763,6 +851,40 @@ async function loadNative(
   const columnList = request.columns.map((column) => quoteIdentifier(column.name)).join(', ')
   const result = await connection.run(`INSERT INTO ${target} (${columnList}) ${reader}`)
   return { remote_sql: reader, rows: Number(result.rowsChanged) }
+}
+
+/**
+ * How each result column stands under the policies: found from what the query as written computes
+ * each column from (the masked query cannot tell: a nullified column is a constant there). Where that
+ * cannot be followed, a column counts as masked when any mask applied.
+ */
+async function privacyOf(
+  connection: DuckDBConnection,
+  unpolicedSql: string,
+  tables: PlannedTable[],
+  applied: AppliedAccess,
+): Promise<EnginePrivacy> {
+  const filtered = applied.filtered.map(({ table, filter }) => ({
+    catalog: table.catalog,
+    schema: table.schema,
+    table: table.table,
+    filter,
+  }))
+  const prepared = await connection.prepare(applied.bound.planningSql)
+  const count = prepared.columnCount
+  prepared.destroySync()
+  if (applied.masked.length === 0) return { columns: Array<ColumnPrivacy>(count).fill('public'), filtered }
+  const maskOf = (table: PlannedTable, column: string) =>
+    applied.masked.find((masked) => masked.table === table && masked.column === column)?.mask
+  const dependencies = await resultDependencies(connection, unpolicedSql, tables).catch(() => undefined)
+  const columns = Array.from({ length: count }, (_, i): ColumnPrivacy => {
+    const reads = dependencies?.length === count ? dependencies[i] : undefined
+    if (!reads) return 'masked'
+    const masks = reads.map((read) => maskOf(read.table, read.column.name))
+    if (masks.every((mask) => !mask)) return 'public'
+    return masks.every((mask) => mask?.privacy === 'hidden') ? 'hidden' : 'masked'
+  })
+  return { columns, filtered }
 }
 
 function toEngineError(error: unknown, memoryLimit: string): unknown {

@@ -100,6 +100,40 @@ export async function resultOrigins(
   sql: string,
   tables: PlannedTable[],
 ): Promise<(JoinColumn | undefined)[] | undefined> {
+  const plans = await serializedPlans(connection, sql)
+  if (plans?.length !== 1) return undefined
+  // Sorting and limiting keep each row as it is.
+  const passing = new Set(['LOGICAL_ORDER_BY', 'LOGICAL_LIMIT', 'LOGICAL_TOP_N'])
+  let root: PlanNode | undefined = plans[0]
+  const maps: number[][] = []
+  while (root && passing.has(root.type) && root.children?.length === 1) {
+    if (root.projection_map?.length) maps.unshift(root.projection_map)
+    root = root.children[0]
+  }
+  if (!root) return undefined
+  const tableOf = (node: PlanNode) => (node.type === 'LOGICAL_GET' ? findTable(tables, node) : undefined)
+  let origins = originsOf(root, tableOf)
+  for (const map of maps.reverse()) origins = map.map((i) => origins[i])
+  return origins
+}
+
+/**
+ * The table columns each output column of the query is computed from (through any expression,
+ * join, aggregate, window or set operation); undefined where the plan has a step this does not
+ * follow, and for all of them when DuckDB cannot serialise the plan. The stand-in tables must exist.
+ */
+export async function resultDependencies(
+  connection: DuckDBConnection,
+  sql: string,
+  tables: PlannedTable[],
+): Promise<(JoinColumn[] | undefined)[] | undefined> {
+  const plans = await serializedPlans(connection, sql)
+  if (plans?.length !== 1) return undefined
+  const tableOf = (node: PlanNode) => (node.type === 'LOGICAL_GET' ? findTable(tables, node) : undefined)
+  return dependenciesOf(plans[0]!, tableOf)
+}
+
+async function serializedPlans(connection: DuckDBConnection, sql: string): Promise<PlanNode[] | undefined> {
   await connection.run(STUB_SAFE_OPTIMIZERS)
   let serialized: unknown
   try {
@@ -112,20 +146,76 @@ export async function resultOrigins(
   }
   if (typeof serialized !== 'string') return undefined
   const plan = parseDuckJson(serialized) as PlanResult
-  if (!('plans' in plan) || plan.plans.length !== 1) return undefined
-  // Sorting and limiting keep each row as it is.
-  const passing = new Set(['LOGICAL_ORDER_BY', 'LOGICAL_LIMIT', 'LOGICAL_TOP_N'])
-  let root: PlanNode | undefined = plan.plans[0]
-  const maps: number[][] = []
-  while (root && passing.has(root.type) && root.children?.length === 1) {
-    if (root.projection_map?.length) maps.unshift(root.projection_map)
-    root = root.children[0]
+  return 'plans' in plan ? plan.plans : undefined
+}
+
+type Dependencies = (JoinColumn[] | undefined)[]
+
+const PASSING_STEPS = new Set([
+  'LOGICAL_FILTER',
+  'LOGICAL_ORDER_BY',
+  'LOGICAL_LIMIT',
+  'LOGICAL_TOP_N',
+  'LOGICAL_DISTINCT',
+])
+const SET_OPERATIONS = new Set(['LOGICAL_UNION', 'LOGICAL_EXCEPT', 'LOGICAL_INTERSECT'])
+const JOINS = new Set(['LOGICAL_COMPARISON_JOIN', 'LOGICAL_DELIM_JOIN', 'LOGICAL_ANY_JOIN', 'LOGICAL_CROSS_PRODUCT'])
+
+function dependenciesOf(node: PlanNode, tableOf: (node: PlanNode) => PlannedTable | undefined): Dependencies {
+  const children = (node.children ?? []).map((child) => dependenciesOf(child, tableOf))
+  const child = children[0] ?? []
+  // An expression depends on every input column it reads; on none it cannot follow, if any.
+  const readBy = (expression: unknown): JoinColumn[] | undefined => {
+    const found: JoinColumn[] = []
+    let known = true
+    const visit = (value: unknown) => {
+      if (Array.isArray(value)) return value.forEach(visit)
+      if (typeof value !== 'object' || value === null) return
+      const item = value as { type?: unknown; index?: unknown }
+      if (item.type === 'BOUND_REF' && typeof item.index === 'number') {
+        const columns = child[item.index]
+        if (columns) found.push(...columns)
+        else known = false
+        return
+      }
+      Object.values(value).forEach(visit)
+    }
+    visit(expression)
+    return known ? found : undefined
   }
-  if (!root) return undefined
-  const tableOf = (node: PlanNode) => (node.type === 'LOGICAL_GET' ? findTable(tables, node) : undefined)
-  let origins = originsOf(root, tableOf)
-  for (const map of maps.reverse()) origins = map.map((i) => origins[i])
-  return origins
+  const mapped = (all: Dependencies, map: number[] | undefined) => (map?.length ? map.map((i) => all[i]) : all)
+  switch (node.type) {
+    case 'LOGICAL_GET': {
+      const table = tableOf(node)
+      if (!table) return []
+      const read = (node.column_indexes ?? []).map((column) =>
+        typeof column.index === 'number' && table.columns[column.index]
+          ? [{ table, column: table.columns[column.index]! }]
+          : undefined,
+      )
+      return node.projection_ids?.length ? node.projection_ids.map((id) => read[id]) : read
+    }
+    case 'LOGICAL_PROJECTION':
+      return (node.expressions ?? []).map(readBy)
+    case 'LOGICAL_AGGREGATE_AND_GROUP_BY':
+      return [...(node.groups ?? []), ...(node.expressions ?? [])].map(readBy)
+    case 'LOGICAL_WINDOW':
+      return [...child, ...(node.expressions ?? []).map(readBy)]
+    default:
+      if (PASSING_STEPS.has(node.type)) return mapped(child, node.projection_map)
+      if (SET_OPERATIONS.has(node.type)) {
+        const [left = [], right = []] = children
+        return left.map((columns, i) => (columns && right[i] ? [...columns, ...right[i]] : undefined))
+      }
+      if (JOINS.has(node.type)) {
+        const [left = [], right = []] = children
+        const kept = mapped(left, node.left_projection_map)
+        if (node.join_type === 'SEMI' || node.join_type === 'ANTI') return kept
+        if (node.join_type === 'MARK') return [...kept, undefined]
+        return [...kept, ...mapped(right, node.right_projection_map)]
+      }
+      return [undefined]
+  }
 }
 
 function findTable(tables: PlannedTable[], node: PlanNode): PlannedTable | undefined {
@@ -512,6 +602,8 @@ interface PlanNode {
   projection_ids?: number[]
   projection_map?: number[]
   expressions?: BoundExpression[]
+  /** LOGICAL_AGGREGATE_AND_GROUP_BY */
+  groups?: BoundExpression[]
   join_type?: string
   left_projection_map?: number[]
   right_projection_map?: number[]

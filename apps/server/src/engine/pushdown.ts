@@ -132,7 +132,7 @@ function compileNode(
   }
 
   if (!node.from_table) return undefined
-  const tables: { ref: TableRef; table: PlannedTable; remoteAlias: string }[] = []
+  const tables: { ref: TableRef; table: PlannedTable; remoteAlias: string; filter?: FilteredTable }[] = []
   const collect = (ref: TableRef) => {
     if (ref.type === 'JOIN') {
       if (!JOIN_TYPES[ref.join_type ?? ''] || ref.ref_type !== 'REGULAR' || !ref.condition) unsupported()
@@ -141,16 +141,18 @@ function compileNode(
       collect(ref.right!)
       return
     }
-    if (ref.type !== 'BASE_TABLE' || (ref.column_name_alias ?? []).length > 0 || ref.sample || ref.at_clause) {
+    const filter = ref.type === 'SUBQUERY' ? filteredTable(ref) : undefined
+    const base = filter?.base ?? ref
+    if (base.type !== 'BASE_TABLE' || (base.column_name_alias ?? []).length > 0 || base.sample || base.at_clause) {
       unsupported()
     }
     const table = context.resolve({
-      catalog: ref.catalog_name ?? '',
-      schema: ref.schema_name || 'main',
-      table: ref.table_name ?? '',
+      catalog: base.catalog_name ?? '',
+      schema: base.schema_name || 'main',
+      table: base.table_name ?? '',
     })
     if (!table) unsupported()
-    tables.push({ ref, table, remoteAlias: `t${tables.length}` })
+    tables.push({ ref, table, remoteAlias: `t${tables.length}`, ...(filter ? { filter } : {}) })
   }
   collect(node.from_table)
   const catalogs = new Set(tables.map((entry) => entry.table.catalog))
@@ -180,7 +182,15 @@ function compileNode(
 
   const outputs = node.select_list.map((item) => expression(item, scope, true))
   const select = outputs.map((output, i) => `${output.sql} AS ${dialect.quote(`c${i}`)}`)
-  const where = node.where_clause ? booleanSql(expression(node.where_clause, scope, false)) : undefined
+  // A filtered table's own filter names only its columns, as its subquery saw them.
+  const wheres = tables.flatMap(({ filter, table, remoteAlias }) => {
+    if (!filter?.where) return []
+    const alias = (filter.base.alias || filter.base.table_name || '').toLowerCase()
+    const own: Scope = { byAlias: new Map([[alias, { table, remoteAlias }]]), dialect }
+    return [booleanSql(expression(filter.where, own, false))]
+  })
+  if (node.where_clause) wheres.push(booleanSql(expression(node.where_clause, scope, false)))
+  const where = wheres.length > 0 ? wheres.join(' AND ') : undefined
   const groupBy = groups.map((group) => {
     if (isPositional(group)) return String(group.value!.value)
     const generated = expression(group, scope, false)
@@ -228,6 +238,36 @@ function compileNode(
       }
     },
   }
+}
+
+/** A subquery that only picks columns of one table, as they are, and filters its rows. */
+interface FilteredTable {
+  base: TableRef
+  where: Expr | undefined
+}
+
+/**
+ * `(SELECT a, b FROM t WHERE f) AS x` (a table under a row policy, see access-rewrite.ts) is `t AS x`
+ * with the filter `f`: undefined for any other subquery.
+ */
+function filteredTable(ref: TableRef): FilteredTable | undefined {
+  const body = ref.subquery?.node
+  if (!body || body.type !== 'SELECT_NODE' || (ref.column_name_alias ?? []).length > 0 || ref.sample) return undefined
+  if ((body.cte_map?.map ?? []).length > 0 || (body.modifiers ?? []).length > 0 || body.sample || body.qualify) {
+    return undefined
+  }
+  if ((body.group_expressions ?? []).length > 0 || body.having || body.from_table?.type !== 'BASE_TABLE') {
+    return undefined
+  }
+  const plain = body.select_list.every((item) => {
+    const names = item.column_names ?? []
+    return (
+      item.class === 'COLUMN_REF' &&
+      names.length === 1 &&
+      (!item.alias || item.alias.toLowerCase() === names[0]!.toLowerCase())
+    )
+  })
+  return plain ? { base: body.from_table, where: body.where_clause ?? undefined } : undefined
 }
 
 const JOIN_TYPES: Record<string, string> = {
@@ -609,6 +649,7 @@ interface TableRef {
   join_type?: string
   ref_type?: string
   using_columns?: string[]
+  subquery?: { node?: QueryNode }
 }
 
 interface QueryModifier {

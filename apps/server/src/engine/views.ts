@@ -68,6 +68,14 @@ export class CatalogResolver {
     return found
   }
 
+  /** The project an internal catalog name (`internalName`) was handed out for; undefined for the query's own. */
+  scopeOf(catalog: string): string | undefined {
+    for (const [scope, index] of this.#scopes) {
+      if (catalog.startsWith(`${INTERNAL_PREFIX}s${index}_`)) return scope
+    }
+    return undefined
+  }
+
   internalName(name: string, scope: string): string {
     let index = this.#scopes.get(scope)
     if (index === undefined) {
@@ -94,7 +102,7 @@ export function refuseInternalNames(tables: GuardedQuery['tables'], label?: stri
   }
 }
 
-type JsonObject = Record<string, unknown>
+export type JsonObject = Record<string, unknown>
 
 /** A view being inlined: as the query named it, and its key (scope, catalog, schema, table). */
 interface ChainLink {
@@ -221,7 +229,7 @@ class Inliner {
 }
 
 /** Every catalog-qualified table reference under `tree`, with a way to replace it where it sits. */
-function baseTables(tree: unknown): { node: JsonObject; replace: (by: JsonObject) => void }[] {
+export function baseTables(tree: unknown): { node: JsonObject; replace: (by: JsonObject) => void }[] {
   const found: { node: JsonObject; replace: (by: JsonObject) => void }[] = []
   const visit = (value: unknown) => {
     if (Array.isArray(value)) return value.forEach(visit)
@@ -241,6 +249,6 @@ function baseTables(tree: unknown): { node: JsonObject; replace: (by: JsonObject
   return found
 }
 
-function isObject(value: unknown): value is JsonObject {
+export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

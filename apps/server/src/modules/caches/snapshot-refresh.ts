@@ -74,6 +74,8 @@ export async function loadFull(sql: SqlService, store: SnapshotStore, load: Snap
         parameters: load.source.type === 'sql' ? load.source.parameters : undefined,
         timeoutMs: load.timeoutMs,
         fresh: true,
+        // A copy of a table is read under each reader's policies; a query's result, under its owner's.
+        unpoliced: load.source.type === 'table',
       },
       { file: pending.path, table: DATA },
       load.signal,
@@ -141,6 +143,8 @@ export async function loadIncremental(
         parameters: load.source.type === 'sql' ? load.source.parameters : undefined,
         timeoutMs: load.timeoutMs,
         fresh: true,
+        // A copy of a table is read under each reader's policies; a query's result, under its owner's.
+        unpoliced: load.source.type === 'table',
       },
       { file: delta.path, table: DELTA },
       load.signal,

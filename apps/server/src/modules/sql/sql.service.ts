@@ -9,10 +9,12 @@ import {
   type DescribedColumn,
   type EngineColumn,
   type EngineExportQuery,
+  type EngineQuery,
   type EngineParquetResult,
   type EngineTarget,
   type SqlEngine,
 } from '../../engine/engine.js'
+import type { QueryAccess } from '../../engine/access-policy.js'
 import { INTERNAL_CATALOG, type LocalTable } from '../../engine/local-tables.js'
 import type { QueryParameter } from '../../engine/sql-text.js'
 import { AppError, assertNever } from '../../lib/errors.js'
@@ -44,6 +46,12 @@ export interface QueryAdmission {
   admit(organizationId: string): Promise<void>
 }
 
+/** The column masks and row filters a caller is under (the access-policies module, at composition). */
+export interface AccessPolicyProvider {
+  /** What the caller may see of the project's tables; undefined when no policy of the project applies to them. */
+  accessFor(checked: TenantContext, projectId: string): Promise<QueryAccess | undefined>
+}
+
 export interface RunOptions {
   use?: 'query' | 'ask'
   parameters?: Readonly<Record<string, QueryParameter>> | undefined
@@ -56,12 +64,18 @@ export interface WholeQueryInput {
   timeoutMs: number
   /** Read every table from its source, none from a cached copy (a refresh of that copy, for one). */
   fresh?: boolean | undefined
+  /**
+   * Read the tables as they are, under no column mask or row filter: only for a copy of source
+   * tables that queries then read under their callers' policies (caches).
+   */
+  unpoliced?: boolean | undefined
 }
 
 /** Federated SQL over a project's catalogs. */
 export class SqlService {
   #cachedTables: CachedTablesProvider | undefined
   #admission: QueryAdmission | undefined
+  #access: AccessPolicyProvider | undefined
 
   constructor(
     private readonly catalogs: CatalogsService,
@@ -79,6 +93,11 @@ export class SqlService {
   /** Has queries started only within the organization's quota (once, at composition, by the quotas module). */
   useAdmission(admission: QueryAdmission): void {
     this.#admission = admission
+  }
+
+  /** Has every query obey the project's masks and row filters (once, at composition, by the access-policies module). */
+  useAccessPolicies(provider: AccessPolicyProvider): void {
+    this.#access = provider
   }
 
   /**
@@ -162,6 +181,7 @@ export class SqlService {
         parameters,
         resolveCatalogs: (names, scope) => this.#catalogs(checked, scope ?? projectId, names),
         catalogNames: () => this.catalogs.names(checked, projectId),
+        access: this.#accessOf(checked, projectId),
       }),
     )
   }
@@ -174,15 +194,22 @@ export class SqlService {
         sql,
         resolveCatalogs: (names, scope) => this.#catalogs(checked, scope ?? projectId, names),
         catalogNames: () => this.catalogs.names(checked, projectId),
+        access: this.#accessOf(checked, projectId),
       }),
     )
+  }
+
+  /** The caller's policies, for the query's project or the project of a view's catalogs. */
+  #accessOf(checked: TenantContext, projectId: string): EngineQuery['access'] {
+    const provider = this.#access
+    return provider && ((scope) => provider.accessFor(checked, scope ?? projectId))
   }
 
   /** One project check for the whole query; its catalogs are resolved once, all together, when the engine asks. */
   async #query(
     ctx: RequestContext,
     projectId: string,
-    input: { sql: string; timeoutMs: number; fresh?: boolean | undefined },
+    input: { sql: string; timeoutMs: number; fresh?: boolean | undefined; unpoliced?: boolean | undefined },
     signal: AbortSignal | undefined,
     use: RunOptions['use'] = 'query',
     admit = false,
@@ -197,6 +224,8 @@ export class SqlService {
       // project): only views hand one out, and only within the caller's organization.
       resolveCatalogs: (names, scope) => this.#catalogs(checked, scope ?? projectId, names, input.fresh === true),
       catalogNames: () => this.catalogs.names(checked, projectId),
+      // A copy of source tables (a cache) is taken whole; policies apply when it is read.
+      access: input.unpoliced ? undefined : this.#accessOf(checked, projectId),
     }
   }
 
