@@ -165,6 +165,26 @@ export const SqlRequest = z
   .meta({ id: 'SqlRequest' })
 export type SqlRequest = z.infer<typeof SqlRequest>
 
+export const ColumnPrivacy = z.enum(['public', 'masked', 'hidden']).meta({
+  id: 'ColumnPrivacy',
+  description:
+    '`masked`: computed from a column a privacy policy masks for the caller; `hidden`: only from nullified ones',
+})
+
+export const ColumnPrivacyMap = z
+  .record(z.string(), ColumnPrivacy)
+  .meta({ description: "Each result column's privacy class under the caller's privacy policies" })
+
+export const PrivateRowCount = z
+  .number()
+  .int()
+  .nullable()
+  .meta({
+    description:
+      "Rows of the tables the query read that the caller's row policies withhold (each table whole, not only " +
+      'the rows the query asked for); null when no row policy applied',
+  })
+
 export const SqlResult = z
   .object({
     columns: z.array(z.object({ name: z.string(), type: z.string().meta({ description: 'DuckDB type' }) })),
@@ -175,6 +195,7 @@ export const SqlResult = z
     }),
     row_count: z.number().int(),
     truncated: z.boolean().meta({ description: 'More rows matched than `limit`' }),
+    column_privacy: ColumnPrivacyMap,
     stats: z.object({
       elapsed_ms: z.number(),
       rows_scanned: z.number().int(),

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 
 import { Id, ListQuery, Timestamp } from './common.js'
+import { ColumnPrivacyMap, PrivateRowCount } from './connections.js'
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const
 export const JobStatus = z.enum(JOB_STATUSES).meta({
@@ -90,6 +91,7 @@ export const QueryJob = z
     elapsed_ms: z.number().nullable().meta({ description: 'Time the query ran, once it has ended' }),
     rows_scanned: z.number().int().nullable().meta({ description: 'Rows read from the sources' }),
     usage: QueryUsage.nullable().meta({ description: 'What the query read and cost, once it has succeeded' }),
+    private_row_count: PrivateRowCount,
     error: JobError.optional().meta({ description: 'Why it failed; while a retry waits, what went wrong last' }),
   })
   .meta({ id: 'QueryJob' })
@@ -124,9 +126,8 @@ export const ResultPage = z
         'Rows as arrays in column order, JSON-safe as in `/sql`: integers beyond 2^53 and decimals are strings; ' +
         'dates and timestamps ISO-8601 strings; blobs base64; intervals ISO-8601 durations.',
     }),
-    column_privacy: z
-      .record(z.string(), z.enum(['public']))
-      .meta({ description: 'Each column’s privacy class; `public` for all until privacy rules exist' }),
+    column_privacy: ColumnPrivacyMap,
+    private_row_count: PrivateRowCount,
     total_rows: z.number().int(),
     page: z.number().int(),
     page_size: z.number().int(),

@@ -10,6 +10,7 @@ import type {
   WidgetInputParsed,
 } from '@tributary/contract'
 
+import { requireTenant } from '../../auth/access.js'
 import type { Principal, RequestContext, TenantContext } from '../../auth/principal.js'
 import type { QueryParameter } from '../../engine/sql-text.js'
 import type { JobHandler } from '../../jobs/queue.js'
@@ -149,9 +150,10 @@ export class DashboardsService {
     const tenant = await this.deps.projects.require(ctx, projectId, { use: 'dashboards' })
     const row = await this.#find(tenant, projectId, id)
     const widgets = row.widgets.filter(isDataWidget)
-    const cached = await this.#cached(row, widgets)
+    const viewer = await this.#ownViewer(tenant, row)
+    const cached = viewer ? new Map<string, HeldResult>() : await this.#cached(row, widgets)
     const missing = widgets.filter((widget) => !cached.has(widget.id))
-    for (const held of await this.#computeAll(row, missing)) cached.set(held.widgetId, held)
+    for (const held of await this.#computeAll(row, missing, viewer)) cached.set(held.widgetId, held)
     const parts = row.widgets.map((widget) => {
       const held = cached.get(widget.id)
       return spliceJson(
@@ -212,7 +214,8 @@ export class DashboardsService {
   async refresh(ctx: RequestContext, projectId: string, id: string): Promise<Dashboard> {
     const tenant = await this.deps.projects.require(ctx, projectId, { use: 'dashboards' })
     const row = await this.#find(tenant, projectId, id)
-    const computed = await this.#computeAll(row, row.widgets.filter(isDataWidget))
+    const viewer = await this.#ownViewer(tenant, row)
+    const computed = await this.#computeAll(row, row.widgets.filter(isDataWidget), viewer)
     return this.#toDashboard(row, new Map(computed.map((held) => [held.widgetId, held])))
   }
 
@@ -229,8 +232,9 @@ export class DashboardsService {
     const widget = row.widgets.find((candidate) => candidate.id === widgetId)
     if (!widget) throw errors.notFound('widget', widgetId)
     if (!isDataWidget(widget)) throw errors.validation(`widget ${widgetId} is a text widget: it has no data`)
-    const held = refresh ? undefined : (await this.#cached(row, [widget])).get(widget.id)
-    const data = held ?? (await this.#computeAll(row, [widget]))[0]!
+    const viewer = await this.#ownViewer(tenant, row)
+    const held = refresh || viewer ? undefined : (await this.#cached(row, [widget])).get(widget.id)
+    const data = held ?? (await this.#computeAll(row, [widget], viewer))[0]!
     return { widget_id: widgetId, ...toWidgetData(data) }
   }
 
@@ -309,19 +313,41 @@ export class DashboardsService {
     return { sql: widget.sql!, use: 'query' }
   }
 
-  /** Runs each widget's query as the dashboard's author and stores the results; a failure is the widget's error. */
-  async #computeAll(row: DashboardRow, widgets: readonly DataWidget[]): Promise<(HeldResult & { widgetId: string })[]> {
-    const author = authorOf(row)
+  /**
+   * A viewer whose column masks or row filters differ from the author's: widgets compute as them,
+   * and their results are neither cached nor shown to anyone else. Undefined for everyone else.
+   */
+  async #ownViewer(viewer: TenantContext, row: DashboardRow): Promise<TenantContext | undefined> {
+    const author = requireTenant(authorOf(row))
+    const [viewerKey, authorKey] = await Promise.all([
+      this.deps.sql.accessKey(viewer, row.project_id),
+      this.deps.sql.accessKey(author, row.project_id),
+    ])
+    return viewerKey === authorKey ? undefined : viewer
+  }
+
+  /**
+   * Runs each widget's query as the dashboard's author and stores the results, or as a viewer of
+   * their own (see #ownViewer) without storing them; a failure is the widget's error.
+   */
+  async #computeAll(
+    row: DashboardRow,
+    widgets: readonly DataWidget[],
+    viewer?: TenantContext,
+  ): Promise<(HeldResult & { widgetId: string })[]> {
+    const author = viewer ?? authorOf(row)
     const repo = new DashboardsRepo(this.db)
     const computed: (HeldResult & { widgetId: string })[] = []
     const queue = [...widgets]
     const worker = async () => {
       for (let widget = queue.shift(); widget; widget = queue.shift()) {
-        const result = await this.#compute(author, row.project_id, widget)
+        const result = await this.#compute(author, row.project_id, widget, viewer !== undefined)
         const computedAt = new Date()
         const held = { sourceKey: sourceKeyOf(widget), computedAt: computedAt.getTime(), result }
-        await repo.putResult(row.id, widget.id, held.sourceKey, result, computedAt)
-        this.#held.set(widget.id, held)
+        if (!viewer) {
+          await repo.putResult(row.id, widget.id, held.sourceKey, result, computedAt)
+          this.#held.set(widget.id, held)
+        }
         computed.push({ widgetId: widget.id, ...held })
       }
     }
@@ -329,7 +355,13 @@ export class DashboardsService {
     return computed
   }
 
-  async #compute(author: RequestContext, projectId: string, widget: DataWidget): Promise<StoredWidgetResult> {
+  /** `asViewer`: the caller opens the dashboard, which is what lets them run its widgets. */
+  async #compute(
+    author: RequestContext,
+    projectId: string,
+    widget: DataWidget,
+    asViewer: boolean,
+  ): Promise<StoredWidgetResult> {
     try {
       const { sql, parameters, use } = await this.#resolve(author, projectId, widget)
       const result = await this.deps.sql.run(
@@ -337,7 +369,7 @@ export class DashboardsService {
         projectId,
         { sql, limit: rowCapOf(widget), timeout_ms: WIDGET_TIMEOUT_MS },
         undefined,
-        { use, parameters },
+        { use: asViewer ? 'dashboards' : use, parameters },
       )
       // A saved query edited since the dashboard was saved may no longer return what `config` names.
       checkConfig(widget, result.columns, (key) => `config.${key}`)

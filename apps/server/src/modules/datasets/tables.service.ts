@@ -39,6 +39,9 @@ const COMPACT_ABOVE_SEGMENTS = 16
 
 /** What an export or a reader needs to read one internal table. */
 export interface InternalTableSource {
+  /** As queries name it: internal.<schema>.<table>. */
+  schema: string
+  table: string
   columns: StoredColumn[]
   /** Absolute paths of its DuckDB files; each holds the rows in table `data` (see `TableStore`). */
   files: string[]
@@ -273,9 +276,11 @@ export class TablesService {
     tableId: string,
   ): Promise<InternalTableSource> {
     const tenant = await this.projects.require(ctx, projectId, 'read')
-    await findDatasetOr404(this.db, tenant, projectId, datasetId)
+    const dataset = await findDatasetOr404(this.db, tenant, projectId, datasetId)
     const table = await this.#table(tenant, projectId, datasetId, tableId)
     return {
+      schema: dataset.name,
+      table: table.name,
       columns: table.columns,
       files: this.store.segmentPaths({ projectId, tableId }, table.segments),
       rows: Number(table.row_count),

@@ -3,6 +3,11 @@ import type { JobStatus } from '@tributary/contract'
 import { AppError, errors } from '../../lib/errors.js'
 
 export const exportErrors = {
+  policedTable: (table: string) =>
+    errors.authorization(
+      `${table} is under column masks or row filters for you, which a copy of its file would not apply; ` +
+        'export the result of a query over it instead (POST …/query-jobs, then …/query-jobs/{job_id}/exports)',
+    ),
   notReady: (id: string, status: JobStatus) =>
     errors.conflict(
       status === 'queued' || status === 'running'

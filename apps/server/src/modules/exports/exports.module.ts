@@ -3,17 +3,21 @@ import { datasetsModule } from '../datasets/datasets.module.js'
 import { defineModule } from '../module.js'
 import { projectsModule } from '../projects/projects.module.js'
 import { queryJobsModule } from '../query-jobs/query-jobs.module.js'
+import { sqlModule } from '../sql/sql.module.js'
 import { exportDownloadRoutes, exportRoutes } from './exports.routes.js'
 import { ExportsService } from './exports.service.js'
 
 export const exportsModule = defineModule({
   name: 'exports',
-  dependsOn: [projectsModule, queryJobsModule, datasetsModule, auditModule],
-  create: ({ db, jobs, platformDuckDB, fileDirs, exportLinkKey, config }, { projects, queryJobs, datasets, audit }) => {
+  dependsOn: [projectsModule, queryJobsModule, datasetsModule, sqlModule, auditModule],
+  create: (
+    { db, jobs, platformDuckDB, fileDirs, exportLinkKey, config },
+    { projects, queryJobs, datasets, sql, audit },
+  ) => {
     const service = new ExportsService(
       db,
       jobs,
-      { projects, queryJobs, tables: datasets.tables, audit },
+      { projects, queryJobs, tables: datasets.tables, sql, audit },
       platformDuckDB,
       {
         exportsDir: fileDirs.exports,

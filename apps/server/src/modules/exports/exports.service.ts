@@ -7,6 +7,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose'
 
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import { quoteLiteral } from '../../engine/duckdb-sql.js'
+import { INTERNAL_CATALOG } from '../../engine/local-tables.js'
 import type { PlatformDuckDB } from '../../engine/platform-duckdb.js'
 import { attachSegments } from '../../internal-store/table-store.js'
 import type { JobHandler, JobQueue, RunningJob } from '../../jobs/queue.js'
@@ -20,6 +21,7 @@ import type { AuditService } from '../audit/audit.service.js'
 import type { TablesService } from '../datasets/tables.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
 import type { QueryJobsService } from '../query-jobs/query-jobs.service.js'
+import type { SqlService } from '../sql/sql.service.js'
 import { exportContentType, exportFileName, writeExport, type ExportSource } from './export-writer.js'
 import { exportErrors } from './exports.errors.js'
 import { ExportsRepo, type ExportWithJob } from './exports.repo.js'
@@ -72,6 +74,7 @@ export class ExportsService {
       projects: ProjectsService
       queryJobs: QueryJobsService
       tables: TablesService
+      sql: SqlService
       audit: AuditService
     },
     private readonly platform: PlatformDuckDB,
@@ -107,7 +110,15 @@ export class ExportsService {
     input: CreateExport,
   ): Promise<Export> {
     const tenant = await this.dependencies.projects.require(ctx, projectId, { use: 'query' })
-    await this.dependencies.tables.tableSource(ctx, projectId, datasetId, tableId)
+    const source = await this.dependencies.tables.tableSource(ctx, projectId, datasetId, tableId)
+    // The file is copied as it is: what masks or filters would hide from the caller must go through a query.
+    const policed = await this.dependencies.sql.isPoliced(tenant, projectId, {
+      catalog: INTERNAL_CATALOG,
+      schema: source.schema,
+      table: source.table,
+      columns: source.columns,
+    })
+    if (policed) throw exportErrors.policedTable(`${INTERNAL_CATALOG}.${source.schema}.${source.table}`)
     return this.#enqueue(ctx, tenant, projectId, {
       source: 'table',
       dataset_id: datasetId,

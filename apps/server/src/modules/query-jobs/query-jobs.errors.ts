@@ -3,6 +3,10 @@ import type { JobStatus } from '@tributary/contract'
 import { AppError, errors } from '../../lib/errors.js'
 
 export const queryJobErrors = {
+  otherPolicies: (id: string) =>
+    errors.authorization(
+      `query job ${id} ran under other column masks or row filters than yours; run the query yourself to see its results`,
+    ),
   notFinished: (id: string, status: JobStatus) =>
     errors.conflict(
       status === 'queued' || status === 'running'

@@ -12,9 +12,10 @@ import type {
   ResultPageQuery,
 } from '@tributary/contract'
 
+import { requireTenant } from '../../auth/access.js'
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
 import type { Config } from '../../config/config.js'
-import type { EngineColumn, EngineStats } from '../../engine/engine.js'
+import type { ColumnPrivacy, EngineColumn, EngineStats } from '../../engine/engine.js'
 import type { PlatformDuckDB } from '../../engine/platform-duckdb.js'
 import type { QueryParameter } from '../../engine/sql-text.js'
 import { isTerminal, type JobHandler, type JobQueue, type JobRow, type RunningJob } from '../../jobs/queue.js'
@@ -53,6 +54,11 @@ interface QueryJobResult {
   rows_scanned: number
   sources: EngineStats['sources']
   usage: QueryUsage
+  /** Per column, in order; absent on results from before privacy policies (all public). */
+  column_privacy?: ColumnPrivacy[]
+  private_row_count?: number | null
+  /** The key of the policies the result was computed under (SqlService.accessKey); '' or absent: none. */
+  access_key?: string
 }
 
 /** Where what each query job read and cost is kept (the quotas module, at composition). */
@@ -68,6 +74,8 @@ export interface StoredResult {
   path: string
   columns: EngineColumn[]
   totalRows: number
+  columnPrivacy: ColumnPrivacy[] | undefined
+  privateRowCount: number | null
 }
 
 export interface QueryJobsOptions {
@@ -219,7 +227,10 @@ export class QueryJobsService {
     return {
       columns: stored.columns,
       rows,
-      column_privacy: Object.fromEntries(stored.columns.map((column) => [column.name, 'public' as const])),
+      column_privacy: Object.fromEntries(
+        stored.columns.map((column, i) => [column.name, stored.columnPrivacy?.[i] ?? 'public']),
+      ),
+      private_row_count: stored.privateRowCount,
       total_rows: stored.totalRows,
       page,
       page_size: pageSize,
@@ -245,8 +256,19 @@ export class QueryJobsService {
     const row = await this.#find(tenant, projectId, id)
     if (row.status !== 'succeeded') throw queryJobErrors.notFinished(id, row.status)
     const result = row.result as unknown as QueryJobResult
+    // Computed under its caller's masks and row filters: shown only to callers under the same ones.
+    if ((result.access_key ?? '') !== (await this.sql.accessKey(tenant, projectId))) {
+      throw queryJobErrors.otherPolicies(id)
+    }
     if (!(await fileExists(this.#resultFile(id)))) throw queryJobErrors.resultsGone(id)
-    return { jobId: id, path: this.#resultFile(id), columns: result.columns, totalRows: result.total_rows }
+    return {
+      jobId: id,
+      path: this.#resultFile(id),
+      columns: result.columns,
+      totalRows: result.total_rows,
+      columnPrivacy: result.column_privacy,
+      privateRowCount: result.private_row_count ?? null,
+    }
   }
 
   async #run(job: RunningJob<QueryJobPayload>, signal: AbortSignal): Promise<Record<string, unknown>> {
@@ -280,6 +302,10 @@ export class QueryJobsService {
       // The process's CPU time, other work running beside the query included: close enough to price by.
       const usage = queryUsage(this.options.prices, outcome.stats, cpuSince(cpuStart))
       await this.#ledger?.record(job, usage)
+      const privateRows =
+        outcome.privacy && outcome.privacy.filtered.length > 0
+          ? await this.sql.withheldRows(job.caller, job.projectId, outcome.privacy.filtered, signal)
+          : null
       await rename(written, this.#resultFile(job.id))
       const result: QueryJobResult = {
         columns: outcome.columns,
@@ -289,6 +315,9 @@ export class QueryJobsService {
         rows_scanned: outcome.stats.rows_scanned,
         sources: outcome.stats.sources,
         usage,
+        column_privacy: outcome.privacy?.columns ?? outcome.columns.map(() => 'public'),
+        private_row_count: privateRows,
+        access_key: await this.sql.accessKey(requireTenant(job.caller), job.projectId),
       }
       return { ...result }
     } finally {
@@ -330,6 +359,7 @@ function toQueryJob(row: JobRow): QueryJob {
     rows_scanned: result?.rows_scanned ?? null,
     // Jobs that succeeded before usage was recorded have none.
     usage: result?.usage ?? null,
+    private_row_count: result?.private_row_count ?? null,
     ...(error ? { error } : {}),
   }
 }

@@ -121,6 +121,7 @@ describe.skipIf(!postgresUrl)(`query jobs${postgresUrl ? '' : ` [skipped: ${inje
           [3, 'row 3'],
         ],
         column_privacy: { id: 'public', label: 'public' },
+        private_row_count: null,
         total_rows: 10,
         page: 1,
         page_size: 3,

@@ -7,14 +7,17 @@ import {
   EngineError,
   type CatalogHandle,
   type DescribedColumn,
+  type ColumnPrivacy,
   type EngineColumn,
+  type EnginePrivacy,
   type EngineExportQuery,
   type EngineQuery,
   type EngineParquetResult,
   type EngineTarget,
   type SqlEngine,
 } from '../../engine/engine.js'
-import type { QueryAccess } from '../../engine/access-policy.js'
+import type { PolicedTable, QueryAccess, TableAccess } from '../../engine/access-policy.js'
+import { quoteIdentifier } from '../../engine/duckdb-sql.js'
 import { INTERNAL_CATALOG, type LocalTable } from '../../engine/local-tables.js'
 import type { QueryParameter } from '../../engine/sql-text.js'
 import { AppError, assertNever } from '../../lib/errors.js'
@@ -53,7 +56,7 @@ export interface AccessPolicyProvider {
 }
 
 export interface RunOptions {
-  use?: 'query' | 'ask'
+  use?: 'query' | 'ask' | 'dashboards'
   parameters?: Readonly<Record<string, QueryParameter>> | undefined
 }
 
@@ -127,7 +130,59 @@ export class SqlService {
       options.use,
       true,
     )
-    return engineCall(() => this.engine.execute({ ...query, limit: input.limit, parameters: options.parameters }))
+    const { privacy, ...result } = await engineCall(() =>
+      this.engine.execute({ ...query, limit: input.limit, parameters: options.parameters }),
+    )
+    return { ...result, column_privacy: columnPrivacy(result.columns, privacy) }
+  }
+
+  /**
+   * The key of the caller's policies in the project: two callers with one key see the same data,
+   * so a result computed for one may be shown to the other. '' when no policy applies.
+   */
+  async accessKey(checked: TenantContext, projectId: string): Promise<string> {
+    return (await this.#access?.accessFor(checked, projectId))?.key ?? ''
+  }
+
+  /**
+   * The caller's masks and row filter on one table of the project; undefined when neither applies.
+   * For doors that show what was read from a table other than by a query (metadata samples, file copies).
+   */
+  async policyOf(checked: TenantContext, projectId: string, table: PolicedTable): Promise<TableAccess | undefined> {
+    const policy = (await this.#access?.accessFor(checked, projectId))?.table(table)
+    return policy && (policy.masks.size > 0 || policy.rowFilter) ? policy : undefined
+  }
+
+  /** Whether the caller's masks or row filters change what they see of this table of the project. */
+  async isPoliced(checked: TenantContext, projectId: string, table: PolicedTable): Promise<boolean> {
+    return (await this.policyOf(checked, projectId, table)) !== undefined
+  }
+
+  /**
+   * How many rows of these tables the caller's row policies withhold (each table whole), counted on
+   * the sources beneath the policies; tables of other projects' catalogs are not counted.
+   */
+  async withheldRows(
+    ctx: RequestContext,
+    projectId: string,
+    filtered: EnginePrivacy['filtered'],
+    signal?: AbortSignal,
+  ): Promise<number> {
+    const own = filtered.filter((table) => !table.catalog.startsWith('__'))
+    if (own.length === 0) return 0
+    const counts = own.map(
+      (table) =>
+        `SELECT count(*) AS n FROM ${[table.catalog, table.schema, table.table].map(quoteIdentifier).join('.')} ` +
+        `WHERE NOT coalesce(${table.filter}, false)`,
+    )
+    const query = await this.#query(
+      ctx,
+      projectId,
+      { sql: `SELECT sum(n)::BIGINT FROM (${counts.join(' UNION ALL ')})`, timeoutMs: 60_000, unpoliced: true },
+      signal,
+    )
+    const result = await engineCall(() => this.engine.execute({ ...query, limit: 1 }))
+    return Number(result.rows[0]?.[0] ?? 0)
   }
 
   /**
@@ -276,6 +331,14 @@ export class SqlService {
     }
     return handles
   }
+}
+
+/** The result's columns by name with their privacy class (DataCovey's shape: a repeated name is listed once). */
+export function columnPrivacy(
+  columns: readonly EngineColumn[],
+  privacy: EnginePrivacy | undefined,
+): Record<string, ColumnPrivacy> {
+  return Object.fromEntries(columns.map((column, i) => [column.name, privacy?.columns[i] ?? 'public']))
 }
 
 function usableCopy(

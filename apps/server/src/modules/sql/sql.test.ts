@@ -80,7 +80,12 @@ describe('POST /projects/{id}/sql over files and SQLite', () => {
 
   it('describes a query without running it, and refuses what a run refuses', async () => {
     const ctx = {
-      principal: { kind: 'organization' as const, keyId: 'test', organizationId, scopes: ['*' as const] },
+      principal: {
+        kind: 'organization' as const,
+        keyId: '00000000-0000-4000-8000-000000000001',
+        organizationId,
+        scopes: ['*' as const],
+      },
       requestId: 'describe-test',
     }
     const describe = (text: string, parameters?: Parameters<typeof app.tributary.services.sql.describe>[3]) =>
