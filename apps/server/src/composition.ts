@@ -23,8 +23,10 @@ import { deriveKey, SecretBox } from './lib/secret-box.js'
 import { openMetadataStore, type MetadataStore } from './metadata/database.js'
 import { Scheduler } from './scheduler/scheduler.js'
 import { ApiKeysRepo } from './modules/api-keys/api-keys.repo.js'
+import { accessPoliciesModule } from './modules/access-policies/access-policies.module.js'
 import { apiKeysModule } from './modules/api-keys/api-keys.module.js'
 import { agentsModule } from './modules/agents/agents.module.js'
+import { approvalsModule } from './modules/approvals/approvals.module.js'
 import { credentialsModule } from './modules/credentials/credentials.module.js'
 import { webhooksModule } from './modules/webhooks/webhooks.module.js'
 import { askModule } from './modules/ask/ask.module.js'
@@ -82,6 +84,8 @@ const MODULES = [
   askModule,
   queryJobsModule,
   quotasModule,
+  approvalsModule,
+  accessPoliciesModule,
   exportsModule,
   agentsModule,
   credentialsModule,

@@ -60,6 +60,8 @@ type Who = (typeof WHO)[number]
 const USERS: readonly Who[] = ['admin', 'editor', 'viewer']
 const PROJECT_KEYS: readonly Who[] = ["project key ['*']", "project key ['query']"]
 const TENANTS: readonly Who[] = WHO.filter((who) => who !== 'platform key')
+/** Who may ask another organization for access for the fixture project, or withdraw what it asked. */
+const APPROVAL_REQUESTERS: readonly Who[] = ["org key ['*']", "project key ['*']", 'admin', 'editor']
 
 function expectError(response: ApiResponse, status: number, code: string): void {
   const body = response.body as ErrorBody
@@ -168,6 +170,45 @@ describeEachStore('authorization', (kind) => {
     return created.body
   }
   const freshProject = async () => (await createProject(app, f.orgKey, uniqueName('Project'))) as Project
+
+  /** Another organization whose datasets the fixture project asks for, and whose projects ask the fixture. */
+  let lender: { orgKey: string; projectId: string } | undefined
+  const lenderOf = async () => {
+    if (!lender) {
+      const { orgKey } = await createOrganization(app, uniqueName('Lender'))
+      lender = { orgKey, projectId: (await createProject(app, orgKey, 'Lending')).id }
+    }
+    return lender
+  }
+  const lenderDataset = async () => {
+    const { orgKey, projectId } = await lenderOf()
+    const created = await app.request('POST', `${API}/projects/${projectId}/datasets`, {
+      key: orgKey,
+      body: { name: `d_${randomUUID().slice(0, 8)}` },
+    })
+    expect(created.status).toBe(201)
+    return created.body.id as string
+  }
+  /** A pending request of the fixture project, for a fresh dataset of the lender. */
+  const approvalFromFixture = async () => {
+    const asked = await app.request('POST', `${API}/approvals/project-dataset`, {
+      key: f.orgKey,
+      body: { project_id: f.project.id, dataset_id: await lenderDataset(), catalog: `s_${randomUUID().slice(0, 8)}` },
+    })
+    expect(asked.status, JSON.stringify(asked.body)).toBe(201)
+    return asked.body.id as string
+  }
+  /** A pending request of a fresh lender project, asking the fixture organization to share. */
+  const approvalToFixture = async () => {
+    const { orgKey } = await lenderOf()
+    const project = await createProject(app, orgKey, uniqueName('Asking'))
+    const asked = await app.request('POST', `${API}/approvals/project-tenant`, {
+      key: orgKey,
+      body: { project_id: project.id, tenant_id: f.organization.id },
+    })
+    expect(asked.status, JSON.stringify(asked.body)).toBe(201)
+    return asked.body.id as string
+  }
   async function freshInvitee(): Promise<User> {
     const invited = await app.request<Invitation>('POST', `${API}/users/invite`, {
       key: f.orgKey,
@@ -395,6 +436,25 @@ describeEachStore('authorization', (kind) => {
     expect(created.status, JSON.stringify(created.body)).toBe(201)
     return created.body.id
   }
+
+  /** Access policies (issue 15): every member and key of the project reads them; admins and `admin`/`*` keys change them. */
+  const POLICY_READERS = TENANTS
+  const POLICY_MANAGERS: readonly Who[] = ["org key ['*']", "project key ['*']", 'admin']
+  const privacyPath = (rest = '') => `/projects/${f.project.id}/privacy-policies${rest}`
+  const rowPolicyPath = (rest = '') => `/projects/${f.project.id}/row-policies${rest}`
+  const columnTagPath = (rest = '') => `/projects/${f.project.id}/column-tags${rest}`
+  /** A policy (or tag) on a fresh internal table, made by the organization key: its path. */
+  async function freshPolicy(path: (rest?: string) => string, body: (t: { schema: string }) => object) {
+    const table = await freshInternalTable()
+    const created = await app.request<{ id: string }>('POST', `${API}${path()}`, {
+      key: f.orgKey,
+      body: body(table),
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    return path(`/${created.body.id}`)
+  }
+  const onId = (schema: string) => ({ catalog: 'internal', schema, table: 't', column: 'id' })
+  const onTable = (schema: string) => ({ catalog: 'internal', schema, table: 't' })
 
   /** Dashboards: members by role and keys with `dashboards` (or `*`) read and refresh; writers as golden SQL. */
   const DASHBOARD_READERS = ASKERS
@@ -1722,6 +1782,208 @@ describeEachStore('authorization', (kind) => {
       allowed: { "org key ['*']": 200, admin: 200 },
       target: () => ({ path: '/query-costs?page_size=5' }),
       verify: (response) => expect(response.body).toMatchObject({ page: 1, page_size: 5 }),
+    },
+
+    // ── Cross-organization approvals (issue 15): the fixture organization asks (its project's writers)
+    // and is asked (its admins decide); another organization is on the other side of each request.
+    {
+      route: 'POST /approvals/project-tenant',
+      method: 'POST',
+      allowed: only(APPROVAL_REQUESTERS, 201),
+      target: async () => ({
+        path: '/approvals/project-tenant',
+        body: {
+          project_id: f.project.id,
+          tenant_id: (await createOrganization(app, uniqueName('Asked'))).organization.id,
+        },
+        probe: () => readBack(`/approvals?project_id=${f.project.id}`),
+      }),
+    },
+    {
+      route: 'POST /approvals/project-dataset',
+      method: 'POST',
+      allowed: only(APPROVAL_REQUESTERS, 201),
+      target: async () => ({
+        path: '/approvals/project-dataset',
+        body: {
+          project_id: f.project.id,
+          dataset_id: await lenderDataset(),
+          catalog: `shared_${randomUUID().slice(0, 8)}`,
+        },
+        probe: () => readBack(`/approvals?project_id=${f.project.id}`),
+      }),
+    },
+    {
+      route: 'GET /approvals/pending',
+      method: 'GET',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      target: () => ({ path: '/approvals/pending' }),
+    },
+    {
+      route: 'GET /approvals',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: () => ({ path: `/approvals?project_id=${f.project.id}` }),
+    },
+    {
+      route: 'GET /approvals/{approval_id}',
+      method: 'GET',
+      allowed: only(TENANTS, 200),
+      target: async () => ({ path: `/approvals/${await approvalFromFixture()}` }),
+    },
+    {
+      route: 'POST /approvals/{approval_id}/approve',
+      method: 'POST',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      target: async () => {
+        const path = `/approvals/${await approvalToFixture()}`
+        return { path: `${path}/approve`, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'POST /approvals/{approval_id}/reject',
+      method: 'POST',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      target: async () => {
+        const path = `/approvals/${await approvalToFixture()}`
+        return { path: `${path}/reject`, body: { rejection_reason: 'not now' }, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'POST /approvals/{approval_id}/revoke',
+      method: 'POST',
+      allowed: only(APPROVAL_REQUESTERS, 200),
+      target: async () => {
+        const path = `/approvals/${await approvalFromFixture()}`
+        return { path: `${path}/revoke`, probe: () => readBack(path) }
+      },
+    },
+
+    // ── Access policies (issue 15): masks, row filters and column tags.
+    {
+      route: 'POST /projects/{id}/privacy-policies',
+      method: 'POST',
+      allowed: only(POLICY_MANAGERS, 201),
+      target: async () => {
+        const { schema } = await freshInternalTable()
+        return { path: privacyPath(), body: { ...onId(schema), mask: 'hash' }, probe: () => idsOf(privacyPath()) }
+      },
+    },
+    {
+      route: 'GET /projects/{id}/privacy-policies',
+      method: 'GET',
+      allowed: only(POLICY_READERS, 200),
+      target: () => ({ path: privacyPath() }),
+    },
+    {
+      route: 'GET /projects/{id}/privacy-policies/{policy_id}',
+      method: 'GET',
+      allowed: only(POLICY_READERS, 200),
+      target: async () => ({
+        path: await freshPolicy(privacyPath, ({ schema }) => ({ ...onId(schema), mask: 'hash' })),
+      }),
+    },
+    {
+      route: 'PUT /projects/{id}/privacy-policies/{policy_id}',
+      method: 'PUT',
+      allowed: only(POLICY_MANAGERS, 200),
+      target: async () => {
+        const { schema } = await freshInternalTable()
+        const path = await freshPolicy(privacyPath, () => ({ ...onId(schema), mask: 'hash' }))
+        return { path, body: { ...onId(schema), mask: 'redact' }, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'DELETE /projects/{id}/privacy-policies/{policy_id}',
+      method: 'DELETE',
+      allowed: only(POLICY_MANAGERS, 204),
+      target: async () => {
+        const path = await freshPolicy(privacyPath, ({ schema }) => ({ ...onId(schema), mask: 'hash' }))
+        return { path, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'POST /projects/{id}/row-policies',
+      method: 'POST',
+      allowed: only(POLICY_MANAGERS, 201),
+      target: async () => {
+        const { schema } = await freshInternalTable()
+        return {
+          path: rowPolicyPath(),
+          body: { ...onTable(schema), filter: 'id > 0' },
+          probe: () => idsOf(rowPolicyPath()),
+        }
+      },
+    },
+    {
+      route: 'GET /projects/{id}/row-policies',
+      method: 'GET',
+      allowed: only(POLICY_READERS, 200),
+      target: () => ({ path: rowPolicyPath() }),
+    },
+    {
+      route: 'GET /projects/{id}/row-policies/{policy_id}',
+      method: 'GET',
+      allowed: only(POLICY_READERS, 200),
+      target: async () => ({
+        path: await freshPolicy(rowPolicyPath, ({ schema }) => ({ ...onTable(schema), filter: 'id > 0' })),
+      }),
+    },
+    {
+      route: 'PUT /projects/{id}/row-policies/{policy_id}',
+      method: 'PUT',
+      allowed: only(POLICY_MANAGERS, 200),
+      target: async () => {
+        const { schema } = await freshInternalTable()
+        const path = await freshPolicy(rowPolicyPath, () => ({ ...onTable(schema), filter: 'id > 0' }))
+        return { path, body: { ...onTable(schema), filter: 'id > 1' }, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'DELETE /projects/{id}/row-policies/{policy_id}',
+      method: 'DELETE',
+      allowed: only(POLICY_MANAGERS, 204),
+      target: async () => {
+        const path = await freshPolicy(rowPolicyPath, ({ schema }) => ({ ...onTable(schema), filter: 'id > 0' }))
+        return { path, probe: () => readBack(path) }
+      },
+    },
+    {
+      route: 'POST /projects/{id}/column-tags',
+      method: 'POST',
+      allowed: only(POLICY_MANAGERS, 201),
+      target: async () => {
+        const { schema } = await freshInternalTable()
+        return { path: columnTagPath(), body: { ...onId(schema), tag: 'pii' }, probe: () => idsOf(columnTagPath()) }
+      },
+    },
+    {
+      route: 'GET /projects/{id}/column-tags',
+      method: 'GET',
+      allowed: only(POLICY_READERS, 200),
+      target: () => ({ path: columnTagPath() }),
+    },
+    {
+      route: 'DELETE /projects/{id}/column-tags/{tag_id}',
+      method: 'DELETE',
+      allowed: only(POLICY_MANAGERS, 204),
+      target: async () => {
+        const path = await freshPolicy(columnTagPath, ({ schema }) => ({ ...onId(schema), tag: 'pii' }))
+        return { path, probe: () => idsOf(columnTagPath()) }
+      },
+    },
+    {
+      route: 'PATCH /users/{id} {attributes} (one’s own, for users)',
+      method: 'PATCH',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      target: async (who) => {
+        const id = who === 'admin' || who === 'editor' || who === 'viewer' ? f[who].user.id : (await freshInvitee()).id
+        return {
+          path: `/users/${id}`,
+          body: { attributes: { region: `set by ${who}`.replace(/\W+/g, '_') } },
+          probe: () => readBack(`/users/${id}`),
+        }
+      },
     },
   ]
 

@@ -52,6 +52,8 @@ interface Tenant {
 }
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g
+/** The id after a collection's name at the end of a path (`/privacy-policies/<id>`). */
+const UUID_AFTER_KIND = /\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 function expectError(response: ApiResponse, status: number, code: string): void {
   const body = response.body as ErrorBody
@@ -1054,6 +1056,94 @@ describeEachStore('tenant isolation', (kind) => {
     })
   })
 
+  describe('access policies stay in their project', () => {
+    const made: { kind: string; id: string; body: Record<string, unknown> }[] = []
+    const attackers: Attacker[] = [...OUTSIDERS, 'A project 2 key']
+    const ownProject = (attacker: Attacker) => (attacker === 'A project 2 key' ? A.p2.id : B.p1.id)
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+    const target = { catalog: 'internal', schema: 'policed', table: 't' }
+    const bodies: Record<string, Record<string, unknown>> = {
+      'privacy-policies': { ...target, column: 'id', mask: 'hash' },
+      'row-policies': { ...target, filter: 'id > 0' },
+      'column-tags': { ...target, column: 'id', tag: 'pii' },
+    }
+
+    beforeAll(async () => {
+      const dataset = await app.request('POST', `${API}/projects/${A.p1.id}/datasets`, {
+        key: A.orgKey,
+        body: { name: 'policed' },
+      })
+      expect(dataset.status, JSON.stringify(dataset.body)).toBe(201)
+      const table = await app.request('POST', `${API}/projects/${A.p1.id}/datasets/${dataset.body.id}/tables`, {
+        key: A.orgKey,
+        body: { name: 't', schema: [{ name: 'id', type: 'BIGINT' }] },
+      })
+      expect(table.status, JSON.stringify(table.body)).toBe(201)
+      for (const [kind, body] of Object.entries(bodies)) {
+        const created = await app.request('POST', `${API}/projects/${A.p1.id}/${kind}`, { key: A.orgKey, body })
+        expect(created.status, JSON.stringify(created.body)).toBe(201)
+        made.push({ kind, id: created.body.id, body: created.body })
+      }
+      const tagged = await app.request('POST', `${API}/projects/${A.p1.id}/privacy-policies`, {
+        key: A.orgKey,
+        body: { tag: 'pii', mask: 'redact' },
+      })
+      expect(tagged.status, JSON.stringify(tagged.body)).toBe(201)
+    })
+
+    for (const attacker of attackers) {
+      it(`${attacker}: every policy and tag route of A's p1 → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const own = ownProject(attacker)
+        const requests: [string, string, unknown?][] = []
+        for (const { kind, id } of made) {
+          for (const project of [A.p1.id, own]) {
+            const path = `/projects/${project}/${kind}/${id}`
+            if (kind !== 'column-tags') requests.push(['GET', path], ['PUT', path, bodies[kind]])
+            requests.push(['DELETE', path])
+          }
+          requests.push(['GET', `/projects/${A.p1.id}/${kind}`], ['POST', `/projects/${A.p1.id}/${kind}`, bodies[kind]])
+        }
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghostPath = path.replace(A.p1.id, randomUUID()).replace(UUID_AFTER_KIND, `/${randomUUID()}`)
+          const ghost = await app.request(method, `${API}${ghostPath}`, { key, body })
+          expectError(ghost, 404, 'not_found')
+          expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+        }
+        for (const { kind, id } of made) {
+          const listed = await app.request('GET', `${API}/projects/${own}/${kind}`, { key })
+          expect(listed.status).toBe(200)
+          expect(JSON.stringify(listed.body)).not.toContain(id)
+        }
+      })
+    }
+
+    it("A's policies are unchanged afterwards, and apply to A's p1 only", async () => {
+      for (const { kind, id, body } of made) {
+        const listed = await app.request('GET', `${API}/projects/${A.p1.id}/${kind}`, { key: A.viewer.token })
+        expect(listed.body.data.find((item: { id: string }) => item.id === id)).toEqual(body)
+      }
+      const { accessPolicies } = app.tributary.services
+      const ctxOf = async (key: string) => ({
+        principal: await app.tributary.platform.authenticator.authenticate(`Bearer ${key}`),
+        requestId: 'tenant-isolation',
+      })
+      const table = { ...target, columns: [{ name: 'id', type: 'BIGINT' }] }
+      const inP1 = await accessPolicies.accessFor((await ctxOf(A.viewer.token)) as never, A.p1.id)
+      expect(inP1.table(table)?.rowFilter).toBe('(id > 0)')
+      for (const [key, project] of [
+        [B.orgKey, B.p1.id],
+        [A.p2Key.key, A.p2.id],
+        [A.orgKey, A.p2.id],
+      ] as const) {
+        const access = await accessPolicies.accessFor((await ctxOf(key)) as never, project)
+        expect(access.table(table)).toBeUndefined()
+      }
+    })
+  })
+
   describe('materialized queries stay in their project', () => {
     let query: { id: string }
     let settled: unknown
@@ -1626,6 +1716,69 @@ describeEachStore('tenant isolation', (kind) => {
         key: B.orgKey,
         body: { daily_limit: null, monthly_limit: null },
       })
+    })
+  })
+
+  describe('approval requests stay between the two organizations of each (issue 15)', () => {
+    let approvalId: string
+    let lenderKey: string
+    const anonymised = (response: ApiResponse) => (response.body as ErrorBody).error.message.replace(UUID, '<id>')
+
+    beforeAll(async () => {
+      // A's p1 asks a third organization for one of its datasets.
+      lenderKey = (await createOrganization(app, 'Lender')).orgKey
+      const lenderProject = await createProject(app, lenderKey, 'Lending')
+      const dataset = await app.request('POST', `${API}/projects/${lenderProject.id}/datasets`, {
+        key: lenderKey,
+        body: { name: 'lent' },
+      })
+      expect(dataset.status, JSON.stringify(dataset.body)).toBe(201)
+      const asked = await app.request('POST', `${API}/approvals/project-dataset`, {
+        key: A.orgKey,
+        body: { project_id: A.p1.id, dataset_id: dataset.body.id },
+      })
+      expect(asked.status, JSON.stringify(asked.body)).toBe(201)
+      approvalId = asked.body.id
+    })
+
+    for (const attacker of [...OUTSIDERS, 'A project 2 key'] as Attacker[]) {
+      it(`${attacker}: every approval route for A's request → 404, as for ids that exist nowhere`, async () => {
+        const key = keyOf(fixture, attacker)
+        const requests: [string, string, unknown?][] = [
+          ['GET', `/approvals/${approvalId}`],
+          ['POST', `/approvals/${approvalId}/approve`],
+          ['POST', `/approvals/${approvalId}/reject`, { rejection_reason: 'hijacked' }],
+          ['POST', `/approvals/${approvalId}/revoke`],
+        ]
+        for (const [method, path, body] of requests) {
+          const response = await app.request(method, `${API}${path}`, { key, body })
+          expectError(response, 404, 'not_found')
+          const ghost = await app.request(method, `${API}${path.replace(approvalId, randomUUID())}`, { key, body })
+          expect(anonymised(response), `${method} ${path}`).toBe(anonymised(ghost))
+        }
+        // Asking in the name of A's project, listing A's requests.
+        const asked = await app.request('POST', `${API}/approvals/project-tenant`, {
+          key,
+          body: { project_id: A.p1.id, tenant_id: B.organization.id },
+        })
+        expectError(asked, 404, 'not_found')
+        for (const path of ['/approvals', '/approvals/pending']) {
+          const listed = await app.request('GET', `${API}${path}`, { key })
+          expect(JSON.stringify(listed.body), path).not.toContain(approvalId)
+        }
+        if (attacker !== 'A project 2 key') {
+          expectError(await app.request('GET', `${API}/approvals?project_id=${A.p1.id}`, { key }), 404, 'not_found')
+        }
+      })
+    }
+
+    it("A's request is unchanged, and A withdraws it", async () => {
+      const read = await app.request('GET', `${API}/approvals/${approvalId}`, { key: A.p1Key.key })
+      expect(read.body).toMatchObject({ status: 'pending', reviewed_by: null, rejection_reason: null })
+      const pending = await app.request('GET', `${API}/approvals/pending`, { key: lenderKey })
+      expect(JSON.stringify(pending.body)).toContain(approvalId)
+      const withdrawn = await app.request('POST', `${API}/approvals/${approvalId}/revoke`, { key: A.orgKey })
+      expect(withdrawn.body.status).toBe('revoked')
     })
   })
 

@@ -41,6 +41,47 @@ function hasScope(scopes: readonly string[], scope: string): boolean {
   return scopes.includes('*') || scopes.includes(scope)
 }
 
+/**
+ * Requests acting in another organization's project through an approved share (issue 15), by the
+ * projects they act in: both the caller's own context and the one `actAsGuest` returns are marked,
+ * so that every write check refuses them whichever of the two a service passes on.
+ */
+const GUEST_PROJECTS = new WeakMap<RequestContext, Set<string>>()
+
+function markGuest(ctx: RequestContext, projectId: string): void {
+  const projects = GUEST_PROJECTS.get(ctx) ?? new Set<string>()
+  projects.add(projectId)
+  GUEST_PROJECTS.set(ctx, projects)
+}
+
+/** A guest reads and queries; anything else inside the project is as if it did not exist. */
+function refuseGuest(ctx: RequestContext, projectId: string): void {
+  if (GUEST_PROJECTS.get(ctx)?.has(projectId)) throw errors.notFound('project', projectId)
+}
+
+/**
+ * The context a caller acts in inside a project another organization shared with theirs: a viewer
+ * of that organization (a key keeps only the `query` scope), marked so that no write check passes.
+ * For `ProjectsService.require`, once the share is verified.
+ */
+export function actAsGuest(ctx: TenantContext, organizationId: string, projectId: string): TenantContext {
+  const { principal } = ctx
+  if (principal.kind === 'project') throw errors.notFound('project', projectId)
+  const guest: TenantPrincipal =
+    principal.kind === 'user'
+      ? { kind: 'user', userId: principal.userId, organizationId, role: 'viewer' }
+      : {
+          kind: 'organization',
+          keyId: principal.keyId,
+          organizationId,
+          scopes: mayUse(principal, 'query') ? ['query'] : [],
+        }
+  const acting: TenantContext = { requestId: ctx.requestId, principal: guest }
+  markGuest(ctx, projectId)
+  markGuest(acting, projectId)
+  return acting
+}
+
 /** Narrows to a caller that belongs to an organization; the platform key does not. */
 export function requireTenant(ctx: RequestContext): TenantContext {
   if (ctx.principal.kind === 'platform') {
@@ -52,6 +93,9 @@ export function requireTenant(ctx: RequestContext): TenantContext {
 export function requirePermission(ctx: RequestContext, permission: Permission): TenantContext {
   const tenant = requireTenant(ctx)
   if (!hasPermission(tenant.principal, permission)) throw forbidden(tenant.principal, permission)
+  if (permission !== 'organization:read' && GUEST_PROJECTS.has(ctx)) {
+    throw errors.authorization('a request acting in a project shared with your organization may only read and query it')
+  }
   return tenant
 }
 
@@ -68,6 +112,7 @@ export function requireProjectWrite(ctx: RequestContext, projectId: string): Ten
   const tenant = requireTenant(ctx)
   const { principal } = tenant
   assertProjectVisible(principal, projectId)
+  refuseGuest(ctx, projectId)
   if (principal.kind === 'project') {
     if (!hasScope(principal.scopes, 'admin')) throw errors.authorization("this project key lacks the 'admin' scope")
     return tenant
@@ -86,6 +131,7 @@ export function requireProjectRead(ctx: RequestContext, projectId: string): Tena
 /** Using a feature of a project (running SQL, asking): every member by role; keys with the feature's scope. */
 export function requireProjectUse(ctx: RequestContext, projectId: string, scope: Scope): TenantContext {
   const tenant = requireProjectRead(ctx, projectId)
+  if (scope !== 'query') refuseGuest(ctx, projectId)
   if (!mayUse(tenant.principal, scope)) throw errors.authorization(`this key lacks the '${scope}' scope`)
   return tenant
 }
@@ -107,6 +153,7 @@ export function mayWriteContent(principal: TenantPrincipal, scope: Scope): boole
  */
 export function requireProjectContentWrite(ctx: RequestContext, projectId: string, scope: Scope): TenantContext {
   const tenant = requireProjectRead(ctx, projectId)
+  refuseGuest(ctx, projectId)
   const { principal } = tenant
   if (principal.kind === 'user') {
     if (!hasPermission(principal, 'projects:write')) throw forbidden(principal, 'projects:write')

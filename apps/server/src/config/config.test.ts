@@ -44,6 +44,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TRIBUTARY_ADMIN_KEY: '0123456789abcdefghijklmnop' })).toThrow(/TRIBUTARY_ADMIN_KEY.*trb_/)
   })
 
+  it('lets approval requests wait 15 days unless told, and refuses a non-positive wait', () => {
+    expect(loadConfig({}).approvalExpiryDays).toBe(15)
+    expect(loadConfig({ TRIBUTARY_APPROVAL_EXPIRY_DAYS: '30' }).approvalExpiryDays).toBe(30)
+    for (const bad of ['0', '-1', '1.5', 'soon']) {
+      expect(() => loadConfig({ TRIBUTARY_APPROVAL_EXPIRY_DAYS: bad }), bad).toThrow(/TRIBUTARY_APPROVAL_EXPIRY_DAYS/)
+    }
+  })
+
   it('prices queries at nothing unless told, and refuses negative or non-numeric prices', () => {
     expect(loadConfig({}).queryPrices).toEqual({ perTbScanned: 0, perCpuSecond: 0 })
     expect(

@@ -47,6 +47,8 @@ const ConfigSchema = z.object({
   // What a query costs (in the currency quotas are set in): per TB read from sources and per CPU-second.
   TRIBUTARY_PRICE_PER_TB_SCANNED: z.coerce.number().finite().min(0).default(0),
   TRIBUTARY_PRICE_PER_CPU_SECOND: z.coerce.number().finite().min(0).default(0),
+  // How long a cross-organization approval request waits for the other organization before it expires.
+  TRIBUTARY_APPROVAL_EXPIRY_DAYS: positiveInt.default(15),
   TRIBUTARY_JOB_CONCURRENCY: positiveInt.default(2),
   TRIBUTARY_JOB_POLL_INTERVAL_MS: positiveInt.default(1_000),
   TRIBUTARY_JOB_LEASE_MS: z.coerce.number().int().min(1_000).default(30_000),
@@ -104,6 +106,8 @@ export interface Config {
   bodyLimitBytes: number
   /** What queries cost: per TB scanned and per CPU-second, in the currency quotas are set in. */
   queryPrices: { perTbScanned: number; perCpuSecond: number }
+  /** Days a pending cross-organization approval request waits before it expires. */
+  approvalExpiryDays: number
   sessionTtlSeconds: number
   inviteTtlHours: number
   authCacheTtlMs: number
@@ -198,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       perTbScanned: e.TRIBUTARY_PRICE_PER_TB_SCANNED,
       perCpuSecond: e.TRIBUTARY_PRICE_PER_CPU_SECOND,
     }),
+    approvalExpiryDays: e.TRIBUTARY_APPROVAL_EXPIRY_DAYS,
     sessionTtlSeconds: e.TRIBUTARY_SESSION_TTL_SECONDS,
     inviteTtlHours: e.TRIBUTARY_INVITE_TTL_HOURS,
     authCacheTtlMs: e.TRIBUTARY_AUTH_CACHE_TTL_MS,

@@ -197,6 +197,27 @@ const EXPECTED_ROUTES = [
   'GET /query-quota',
   'PUT /query-quota',
   'GET /query-costs',
+  'POST /approvals/project-tenant',
+  'POST /approvals/project-dataset',
+  'GET /approvals/pending',
+  'GET /approvals',
+  'GET /approvals/{approval_id}',
+  'POST /approvals/{approval_id}/approve',
+  'POST /approvals/{approval_id}/reject',
+  'POST /approvals/{approval_id}/revoke',
+  'POST /projects/{project_id}/privacy-policies',
+  'GET /projects/{project_id}/privacy-policies',
+  'GET /projects/{project_id}/privacy-policies/{policy_id}',
+  'PUT /projects/{project_id}/privacy-policies/{policy_id}',
+  'DELETE /projects/{project_id}/privacy-policies/{policy_id}',
+  'POST /projects/{project_id}/row-policies',
+  'GET /projects/{project_id}/row-policies',
+  'GET /projects/{project_id}/row-policies/{policy_id}',
+  'PUT /projects/{project_id}/row-policies/{policy_id}',
+  'DELETE /projects/{project_id}/row-policies/{policy_id}',
+  'POST /projects/{project_id}/column-tags',
+  'GET /projects/{project_id}/column-tags',
+  'DELETE /projects/{project_id}/column-tags/{tag_id}',
   // MCP Streamable HTTP, beside the REST API (`/mcp`, not under `/api/v1`).
   'POST /mcp',
 ]
@@ -223,7 +244,7 @@ describe('OpenAPI document and docs', () => {
       for (const [method, operation] of Object.entries(operations)) {
         const label = `${method.toUpperCase()} ${path}`
         // Actions whose body is optional, and the one route that takes a file upload or JSON.
-        const isAction = /\/(test|refresh|cancel|run|exports|generate|preview)$/.test(path)
+        const isAction = /\/(test|refresh|cancel|run|exports|generate|preview|approve|revoke)$/.test(path)
         const isUpload = method === 'post' && path.endsWith('/imports')
         if ((method === 'post' && !isAction) || method === 'patch') {
           expect(operation.requestBody?.required, label).toBe(!isUpload)

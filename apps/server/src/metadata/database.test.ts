@@ -65,6 +65,8 @@ describeEachStore('metadata store', (kind) => {
       '0020-workflows',
       '0021-webhooks',
       '0022-quotas',
+      '0023-approvals',
+      '0024-access-policies',
     ])
     await migrateToLatest(store.db)
     const after = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(store.db)

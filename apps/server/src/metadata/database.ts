@@ -27,6 +27,8 @@ import * as credentialsMigration from './migrations/0019-credentials.js'
 import * as workflowsMigration from './migrations/0020-workflows.js'
 import * as webhooksMigration from './migrations/0021-webhooks.js'
 import * as quotasMigration from './migrations/0022-quotas.js'
+import * as approvalsMigration from './migrations/0023-approvals.js'
+import * as accessPoliciesMigration from './migrations/0024-access-policies.js'
 import { PGliteDialect } from './pglite-dialect.js'
 import { namingPool } from './prepared.js'
 import type { Database } from './schema.js'
@@ -77,6 +79,8 @@ const MIGRATIONS: readonly { module: string; name: string; migration: Migration 
   { module: 'workflows', name: '0020-workflows', migration: workflowsMigration },
   { module: 'webhooks', name: '0021-webhooks', migration: webhooksMigration },
   { module: 'quotas', name: '0022-quotas', migration: quotasMigration },
+  { module: 'approvals', name: '0023-approvals', migration: approvalsMigration },
+  { module: 'accessPolicies', name: '0024-access-policies', migration: accessPoliciesMigration },
 ]
 
 const migrations: Record<string, Migration> = Object.fromEntries(

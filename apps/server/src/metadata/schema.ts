@@ -1,5 +1,7 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
 
+import type { AccessPoliciesTables } from './access-policies-schema.js'
+import type { ApprovalsTables } from './approvals-schema.js'
 import type { NullableTimestamp, StoredSchedule, Timestamp } from './column-types.js'
 import type { CredentialsTables } from './credentials-schema.js'
 import type { DashboardsTables } from './dashboards-schema.js'
@@ -49,6 +51,8 @@ export interface UsersTable {
   invite_token_hash: string | null
   invite_expires_at: NullableTimestamp
   sessions_valid_after: NullableTimestamp
+  /** Custom attributes for `current_user_props(name)` (issue 15). */
+  attributes: ColumnType<Record<string, string>, string | undefined, string>
   created_at: Timestamp
   updated_at: Timestamp
   archived_at: NullableTimestamp
@@ -63,6 +67,8 @@ export interface ApiKeysTable {
   prefix: string
   secret_hash: string
   scopes: string[]
+  /** Custom attributes for `current_user_props(name)`, for embedded use on behalf of an end user (issue 15). */
+  attributes: ColumnType<Record<string, string>, string | undefined, string>
   expires_at: NullableTimestamp
   last_used_at: NullableTimestamp
   created_at: Timestamp
@@ -624,7 +630,15 @@ export interface AgentRateCountersTable {
   count: number
 }
 
-export interface Database extends DashboardsTables, CredentialsTables, WorkflowsTables, WebhooksTables, QuotasTables {
+export interface Database
+  extends
+    DashboardsTables,
+    CredentialsTables,
+    WorkflowsTables,
+    WebhooksTables,
+    QuotasTables,
+    ApprovalsTables,
+    AccessPoliciesTables {
   organizations: OrganizationsTable
   workspaces: WorkspacesTable
   projects: ProjectsTable

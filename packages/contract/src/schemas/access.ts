@@ -1,6 +1,6 @@
 import { z } from 'zod'
 
-import { Email, Id, Name, Timestamp } from './common.js'
+import { Email, Id, Name, Text, Timestamp } from './common.js'
 
 export const SCOPES = [
   'query',
@@ -20,6 +20,49 @@ export const ROLES = ['admin', 'editor', 'viewer'] as const
 export const Role = z.enum(ROLES)
 export type Role = z.infer<typeof Role>
 
+/** The names `current_user_props(name)` reads from the caller itself; custom attributes may not take them. */
+export const BUILT_IN_USER_PROPS = ['id', 'email', 'name', 'role', 'project'] as const
+
+/** Most custom attributes on one user or API key. */
+export const MAX_ATTRIBUTES = 50
+const ATTRIBUTE_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
+/** Why `name` cannot name a custom attribute; undefined when it can. */
+export function attributeNameProblem(name: string): string | undefined {
+  if (!ATTRIBUTE_NAME.test(name)) {
+    return 'must be lower-case letters, digits and _, starting with a letter or _, at most 63 characters'
+  }
+  if ((BUILT_IN_USER_PROPS as readonly string[]).includes(name)) {
+    return `must not be a built-in name (${BUILT_IN_USER_PROPS.join(', ')})`
+  }
+  return undefined
+}
+
+/**
+ * Custom attributes of a user or API key, read in SQL (row filters, any query) as
+ * `current_user_props('name')`.
+ */
+export const Attributes = z
+  .record(z.string(), z.string().max(1000, 'must be at most 1000 characters').pipe(Text))
+  .superRefine((value, ctx) => {
+    const names = Object.keys(value)
+    if (names.length > MAX_ATTRIBUTES) {
+      ctx.addIssue({ code: 'custom', message: `must have at most ${MAX_ATTRIBUTES} attributes`, input: value })
+    }
+    for (const name of names) {
+      const problem = attributeNameProblem(name)
+      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem, input: name })
+    }
+  })
+  .meta({
+    id: 'Attributes',
+    description:
+      "Custom attributes (string → string), read in SQL as `current_user_props('name')`; names match " +
+      '`^[a-z_][a-z0-9_]{0,62}$` and are not one of the built-in names (id, email, name, role, project)',
+    example: { region: 'EMEA', customer_id: '42' },
+  })
+export type Attributes = z.infer<typeof Attributes>
+
 export const API_KEY_KINDS = ['platform', 'organization', 'project'] as const
 export type ApiKeyKind = (typeof API_KEY_KINDS)[number]
 
@@ -30,6 +73,7 @@ export const ApiKey = z
     name: z.string(),
     prefix: z.string().meta({ description: 'The first characters of the key, to recognise it' }),
     scopes: z.array(Scope),
+    attributes: z.record(z.string(), z.string()).meta({ description: 'Custom attributes for `current_user_props`' }),
     organization_id: Id.nullable(),
     project_id: Id.nullable(),
     expires_at: Timestamp.nullable(),
@@ -54,6 +98,11 @@ export const CreateApiKey = z
       .default(['*'])
       .transform((scopes) => [...new Set(scopes)]),
     expires_at: Timestamp.refine((value) => Date.parse(value) > Date.now(), 'must be in the future').optional(),
+    attributes: Attributes.optional().meta({
+      description:
+        'For a key used on behalf of an end user (embedding): what `current_user_props` reads for it, ' +
+        'as for a user',
+    }),
   })
   .meta({ id: 'CreateApiKey' })
 export type CreateApiKey = z.infer<typeof CreateApiKey>
@@ -68,6 +117,7 @@ export const User = z
     name: z.string().nullable(),
     role: Role,
     status: z.enum(USER_STATUSES),
+    attributes: z.record(z.string(), z.string()).meta({ description: 'Custom attributes for `current_user_props`' }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -104,7 +154,13 @@ export const CreatedUser = User.extend({
 export type CreatedUser = z.infer<typeof CreatedUser>
 
 export const UpdateUser = z
-  .strictObject({ name: Name.nullable().optional(), password: Password.optional() })
+  .strictObject({
+    name: Name.nullable().optional(),
+    password: Password.optional(),
+    attributes: Attributes.optional().meta({
+      description: 'Replaces every custom attribute; organization admins only (a user may not change their own)',
+    }),
+  })
   .refine((body) => Object.keys(body).length > 0, { message: 'provide at least one field to change' })
   .meta({ id: 'UpdateUser' })
 export type UpdateUser = z.infer<typeof UpdateUser>

@@ -16,6 +16,8 @@ export interface NewApiKey {
   secret_hash: string
   scopes: string[]
   expires_at: string | null
+  /** JSON text of the custom attributes; none when left out. */
+  attributes?: string
 }
 
 /** The keys one list or revoke may touch: a platform key, one organization's, or one project's. */
@@ -123,6 +125,7 @@ export function toApiKey(row: ApiKeyRow): ApiKey {
     name: row.name,
     prefix: row.prefix,
     scopes: row.scopes as ApiKey['scopes'],
+    attributes: row.attributes ?? {},
     organization_id: row.organization_id,
     project_id: row.project_id,
     expires_at: toIsoOrNull(row.expires_at),

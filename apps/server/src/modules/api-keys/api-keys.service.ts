@@ -89,7 +89,9 @@ export class ApiKeysService {
     if (ctx.principal.kind !== 'platform') assertProjectVisible(ctx.principal, projectId)
     // A project's own keys may not mint or revoke keys: this needs the organization-level permission.
     const { principal } = requirePermission(ctx, 'projects:write')
-    await this.dependencies.projects.require(ctx, projectId, 'read')
+    const checked = await this.dependencies.projects.require(ctx, projectId, 'read')
+    // A project another organization shares with the caller's is not the caller's to hold keys for.
+    if (checked.principal.organizationId !== principal.organizationId) throw errors.notFound('project', projectId)
     return { kind: 'project', organizationId: principal.organizationId, projectId }
   }
 
@@ -104,13 +106,20 @@ export class ApiKeysService {
       secret_hash: sha256(key),
       scopes: input.scopes,
       expires_at: input.expires_at ?? null,
+      ...(input.attributes === undefined ? {} : { attributes: JSON.stringify(input.attributes) }),
     })
     await this.dependencies.audit.record(trx, ctx, {
       action: 'api_key.create',
       resourceType: 'api_key',
       resourceId: row.id,
       organizationId: row.organization_id,
-      details: { kind: row.kind, name: row.name, scopes: row.scopes, project_id: row.project_id },
+      details: {
+        kind: row.kind,
+        name: row.name,
+        scopes: row.scopes,
+        project_id: row.project_id,
+        attributes: Object.keys(row.attributes ?? {}),
+      },
     })
     return { ...toApiKey(row), key }
   }

@@ -2,9 +2,11 @@ import type { GoldenSql, MetadataRelation, ParameterValue, TableMetadata } from 
 import { sql } from 'kysely'
 
 import type { TenantContext } from '../../auth/principal.js'
+import type { QueryAccess } from '../../engine/access-policy.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { GoldenSqlService } from '../golden-sql/golden-sql.service.js'
 import type { MetadataService } from '../metadata/metadata.service.js'
+import { hiddenKey, withoutHiddenValues } from '../metadata/value-privacy.js'
 
 /**
  * What a question is answered against: the tables AI may use that the caller may read, with their
@@ -52,9 +54,10 @@ export async function loadAskSchema(
   tenant: TenantContext,
   projectId: string,
   now: Date,
+  options: { unpoliced?: boolean } = {},
 ): Promise<AskSchema> {
   const [all, golden] = await Promise.all([
-    sources.metadata.allTables(tenant, projectId),
+    sources.metadata.allTables(tenant, projectId, options),
     sources.goldenSql.all(tenant, projectId),
   ])
   const tables = all.filter((table) => table.use_with_ai && !table.missing)
@@ -68,11 +71,39 @@ export async function loadAskSchema(
   return { tables, relations: [...relations.values()], golden, now }
 }
 
+/**
+ * The cached schema as a caller sees it: no sample or categorical values hidden from them. One object
+ * per set of hidden values, so that the offline engine's lexicon (kept per object) is built once.
+ */
+function visibleSchema(entry: CachedSchema, access: QueryAccess | undefined): Omit<AskSchema, 'now'> {
+  const hidden = hiddenKey(access, entry.schema.tables)
+  if (hidden === '') return entry.schema
+  let visible = entry.visible.get(hidden)
+  if (!visible) {
+    visible = { ...entry.schema, tables: withoutHiddenValues(access, entry.schema.tables) }
+    entry.visible.set(hidden, visible)
+    while (entry.visible.size > VISIBLE_VARIANTS) entry.visible.delete(entry.visible.keys().next().value!)
+  }
+  return visible
+}
+
 function keyOf(table: { catalog: string; schema: string; table: string }): string {
   return JSON.stringify([table.catalog, table.schema, table.table])
 }
 
 type SchemaSources = { metadata: MetadataService; goldenSql: GoldenSqlService }
+
+interface CachedSchema {
+  version: string
+  listing: unknown
+  /** With every stored value: each caller is given `visible`'s copy for what is hidden from them. */
+  schema: Omit<AskSchema, 'now'>
+  /** By what is hidden from callers (`hiddenKey`): the schema as they see it, built once. */
+  visible: Map<string, Omit<AskSchema, 'now'>>
+}
+
+/** Variants of one project's schema kept for callers under different policies; the oldest go first. */
+const VISIBLE_VARIANTS = 20
 
 /** Projects whose semantic layer is kept; the least recently asked go first. */
 const CACHED_PROJECTS = 100
@@ -88,7 +119,7 @@ const CACHED_PROJECTS = 100
  * and the catalogs' live listing, which the metadata service itself rereads after a few seconds.
  */
 export class AskSchemaCache {
-  readonly #entries = new Map<string, { version: string; listing: unknown; schema: Omit<AskSchema, 'now'> }>()
+  readonly #entries = new Map<string, CachedSchema>()
   readonly #changes = new Map<string, number>()
 
   constructor(
@@ -101,23 +132,22 @@ export class AskSchemaCache {
   async load(tenant: TenantContext, projectId: string, now: Date): Promise<AskSchema> {
     const organizationId = tenant.principal.organizationId
     const key = `${organizationId}\u0000${projectId}`
-    const [version, listing] = await Promise.all([
+    const [version, listing, access] = await Promise.all([
       this.#version(organizationId, projectId),
       this.sources.metadata.liveCatalogs(tenant, projectId),
+      this.sources.metadata.accessOf(tenant, projectId),
     ])
-    const cached = this.#entries.get(key)
-    if (cached && cached.version === version && cached.listing === listing) {
-      // Most recently used last: the map's order is the eviction order.
-      this.#entries.delete(key)
-      this.#entries.set(key, cached)
-      return { ...cached.schema, now }
+    let entry = this.#entries.get(key)
+    if (!entry || entry.version !== version || entry.listing !== listing) {
+      const { now: _now, ...schema } = await loadAskSchema(this.sources, tenant, projectId, now, { unpoliced: true })
+      void _now
+      entry = { version, listing, schema, visible: new Map() }
     }
-    const { now: _now, ...schema } = await loadAskSchema(this.sources, tenant, projectId, now)
-    void _now
+    // Most recently used last: the map's order is the eviction order.
     this.#entries.delete(key)
-    this.#entries.set(key, { version, listing, schema })
+    this.#entries.set(key, entry)
     while (this.#entries.size > CACHED_PROJECTS) this.#entries.delete(this.#entries.keys().next().value!)
-    return { ...schema, now }
+    return { ...visibleSchema(entry, access), now }
   }
 
   async #version(organizationId: string, projectId: string): Promise<string> {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import type { MaterializedQueryStatus, SavedQuery } from '@tributary/contract'
 
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
+import type { ViewDefinition } from '../../engine/catalog-handle.js'
 import type { LocalTable } from '../../engine/local-tables.js'
 import type { SnapshotStore } from '../../internal-store/snapshot-store.js'
 import { JobAbortedError, type JobHandler, type JobQueue, type RunningJob } from '../../jobs/queue.js'
@@ -13,6 +14,7 @@ import type { MaterializationRow } from '../../metadata/schema.js'
 import { toIsoOrNull } from '../../metadata/store-errors.js'
 import type { ScheduledPayload, Scheduler } from '../../scheduler/scheduler.js'
 import type { ProjectsService } from '../projects/projects.service.js'
+import type { SavedQueryView } from '../saved-queries/query-views.js'
 import type { SavedQueriesService, SavedQueryWrite } from '../saved-queries/saved-queries.service.js'
 import type { SqlService } from '../sql/sql.service.js'
 import { MaterializationsRepo, type Completion } from './materialized-queries.repo.js'
@@ -32,7 +34,12 @@ export interface MaterializedTable {
   name: string
   columns: { name: string; type: string }[]
   local: LocalTable
+  /** The query itself, for a reader who must not read the stored copy (see QueriesCatalog). */
+  view: ViewDefinition
 }
+
+const viewOf = (view: SavedQueryView): ViewDefinition =>
+  view.error === undefined ? { sql: view.sql } : { sql: '', error: view.error }
 
 export interface MaterializedQueriesDependencies {
   projects: ProjectsService
@@ -126,7 +133,12 @@ export class MaterializedQueriesService {
     const completed = new Map(rows.filter((row) => row.version_id).map((row) => [row.query_id, row]))
     if (completed.size === 0) return []
     const tables: MaterializedTable[] = []
-    for (const query of await this.deps.savedQueries.listAll(checked, projectId)) {
+    const [queries, views] = await Promise.all([
+      this.deps.savedQueries.listAll(checked, projectId),
+      this.deps.savedQueries.views(checked, projectId),
+    ])
+    const viewsById = new Map(views.map((view) => [view.id, view]))
+    for (const query of queries) {
       const row = completed.get(query.id)
       if (!row || query.query_type !== 'MATERIALIZED') continue
       tables.push({
@@ -136,6 +148,7 @@ export class MaterializedQueriesService {
           segments: [this.deps.snapshots.versionPath(this.#location(projectId, query.id), row.version_id!)],
           rows: Number(row.row_count ?? 0),
         },
+        view: viewOf(viewsById.get(query.id)!),
       })
     }
     return tables

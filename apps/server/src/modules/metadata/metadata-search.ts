@@ -12,7 +12,9 @@ import {
 } from '../../lib/text-search.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { ProjectsService } from '../projects/projects.service.js'
+import type { SqlService } from '../sql/sql.service.js'
 import type { MetadataService } from './metadata.service.js'
+import { hiddenKey, withoutHiddenValues } from './value-privacy.js'
 
 /** A table as the search index holds it. */
 interface TableDoc {
@@ -62,6 +64,13 @@ const FIELD_NAMES: Record<string, MetadataSearchHit['matches'][number]['field']>
  */
 export class MetadataSearch {
   readonly #cache = new TextIndexCache<TableDoc>(100)
+  /**
+   * Indexes without the values some callers may not see (by project and what is hidden), so that no
+   * search finds a table by them for those callers. Callers from whom nothing is hidden use `#cache`.
+   */
+  readonly #policed = new TextIndexCache<TableDoc>(100)
+  /** The tables each index of `#cache` was built from, for building its policed variants. */
+  readonly #tables = new WeakMap<TextIndex<TableDoc>, readonly TableMetadata[]>()
   readonly #versions = new Map<string, number>()
   /** Embedding models (by key) that just failed, and until when searches do without them. */
   readonly #embeddingDown = new Map<string, number>()
@@ -72,6 +81,8 @@ export class MetadataSearch {
     private readonly metadata: MetadataService,
     private readonly embedderFor?: EmbedderFor,
     private readonly logger?: Logger,
+    /** The callers' masks and row filters: a search finds no table by a value hidden from its caller. */
+    private readonly sql?: Pick<SqlService, 'accessOf'>,
   ) {
     metadata.onChange((projectId) => {
       this.#versions.set(projectId, (this.#versions.get(projectId) ?? 0) + 1)
@@ -84,13 +95,24 @@ export class MetadataSearch {
     const organizationId = tenant.principal.organizationId
     const embedding = await this.#embedding(tenant, projectId)
     const version = `${await this.#version(organizationId, projectId)}:${embedding?.key ?? ''}`
-    const index = await this.#cache.get(projectId, version, async () => {
-      const tables = await this.metadata.allTables(tenant, projectId)
-      return buildIndex(
-        tables.filter((table) => table.use_with_ai && !table.missing),
-        embedding?.embedder,
-      )
-    })
+    const [shared, access] = await Promise.all([
+      this.#cache.get(projectId, version, async () => {
+        const all = await this.metadata.allTables(tenant, projectId, { unpoliced: true })
+        const tables = all.filter((table) => table.use_with_ai && !table.missing)
+        const index = buildIndex(tables, embedding?.embedder)
+        this.#tables.set(index, tables)
+        return index
+      }),
+      this.sql?.accessOf(tenant, projectId),
+    ])
+    const tables = this.#tables.get(shared) ?? []
+    const hidden = hiddenKey(access, tables)
+    const index =
+      hidden === ''
+        ? shared
+        : await this.#policed.get(`${projectId}\u0000${hidden}`, version, async () =>
+            buildIndex(withoutHiddenValues(access, tables), embedding?.embedder),
+          )
     const hits = await this.#search(index, q, limit, embedding?.key)
     return hits.map((hit) => ({
       catalog: hit.doc.catalog,

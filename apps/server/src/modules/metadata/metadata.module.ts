@@ -21,7 +21,7 @@ export const metadataModule = defineModule({
   dependsOn: [projectsModule, auditModule, connectionsModule, catalogsModule, sqlModule, aiModule],
   create: ({ db, jobs, scheduler, logger, callbackKey }, { projects, audit, connections, catalogs, sql, ai }) => {
     const log = logger.child({ module: 'metadata' })
-    const metadata = new MetadataService(db, { projects, catalogs, connections, audit })
+    const metadata = new MetadataService(db, { projects, catalogs, connections, audit, sql })
     const refresh = new MetadataRefresh(
       db,
       jobs,
@@ -35,6 +35,7 @@ export const metadataModule = defineModule({
       metadata,
       (tenant, projectId) => ai.embedder(tenant, { projectId, feature: 'search' }),
       log,
+      sql,
     )
     const relations = new RelationsService(db, { projects, catalogs, sql, audit }, log)
     const categorical = new CategoricalService(db, { projects, sql, audit, metadata, scheduler })

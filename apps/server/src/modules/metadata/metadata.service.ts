@@ -9,6 +9,7 @@ import type {
 } from '@tributary/contract'
 
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
+import type { QueryAccess } from '../../engine/access-policy.js'
 import type { SourceSchema, SourceTable } from '../../engine/connectors/source-catalog.js'
 import { INTERNAL_CATALOG } from '../../engine/local-tables.js'
 import { isAppError } from '../../lib/errors.js'
@@ -24,9 +25,11 @@ import type { AuditService } from '../audit/audit.service.js'
 import type { CatalogsService } from '../catalogs/catalogs.service.js'
 import type { ConnectionsService, OpenedConnection } from '../connections/connections.service.js'
 import type { ProjectsService } from '../projects/projects.service.js'
+import type { SqlService } from '../sql/sql.service.js'
 import { metadataErrors } from './metadata.errors.js'
 import { MetadataRepo, type TableKey } from './metadata.repo.js'
 import { mergeColumns } from './merge.js'
+import { withoutHiddenValues } from './value-privacy.js'
 
 /** A catalog of a project as it is now: its tables, or undefined when its source could not be read. */
 export interface LiveCatalog {
@@ -69,6 +72,8 @@ export interface MetadataDependencies {
   catalogs: CatalogsService
   connections: ConnectionsService
   audit: AuditService
+  /** The callers' masks and row filters: stored values from the data are shown beneath them. */
+  sql?: Pick<SqlService, 'accessOf'>
 }
 
 /**
@@ -110,9 +115,37 @@ export class MetadataService {
     return { data, next_cursor: more && last ? encodeKeyCursor(last.key) : null }
   }
 
-  /** Every table of the project, for a checked caller (the search index is built from it). */
-  async allTables(tenant: TenantContext, projectId: string): Promise<TableMetadata[]> {
-    return this.#describe(tenant, projectId, await this.#keys(tenant, projectId, {}))
+  /**
+   * Every table of the project, for a checked caller. `unpoliced`: with every stored value, whatever
+   * the caller's policies: only for what is shared between callers and shown to each through
+   * `visibleTo` (the search index, the ask schema).
+   */
+  async allTables(
+    tenant: TenantContext,
+    projectId: string,
+    options: { unpoliced?: boolean } = {},
+  ): Promise<TableMetadata[]> {
+    const tables = await this.#describe(tenant, projectId, await this.#keys(tenant, projectId, {}), true)
+    return options.unpoliced ? tables : [...(await this.visibleTo(tenant, projectId, tables))]
+  }
+
+  /**
+   * The tables as the caller may see them: no sample or categorical values of a column they see
+   * masked, nor of any column of a table they are under a row filter on. The same array when nothing
+   * is hidden from them.
+   */
+  async visibleTo(
+    tenant: TenantContext,
+    projectId: string,
+    tables: readonly TableMetadata[],
+  ): Promise<readonly TableMetadata[]> {
+    if (tables.length === 0) return tables
+    return withoutHiddenValues(await this.accessOf(tenant, projectId), tables)
+  }
+
+  /** The caller's masks and row filters in the project, read once (undefined without a policy module). */
+  async accessOf(tenant: TenantContext, projectId: string): Promise<QueryAccess | undefined> {
+    return this.deps.sql?.accessOf(tenant, projectId)
   }
 
   /** One table's metadata, for a checked caller; 404 naming the catalog, schema or table. */
@@ -323,6 +356,7 @@ export class MetadataService {
     tenant: TenantContext,
     projectId: string,
     entries: readonly { key: TableKey; current: SourceTable | undefined }[],
+    unpoliced = false,
   ): Promise<TableMetadata[]> {
     if (entries.length === 0) return []
     const organizationId = tenant.principal.organizationId
@@ -353,10 +387,11 @@ export class MetadataService {
         relationsByTable.set(end, list)
       }
     }
-    return entries.map(({ key, current }) => {
+    const tables = entries.map(({ key, current }) => {
       const id = tableKeyString(key)
       return toTableMetadata(key, current, byKey.get(id), scopeOf, relationsByTable.get(id) ?? [])
     })
+    return unpoliced ? tables : [...(await this.visibleTo(tenant, projectId, tables))]
   }
 }
 

@@ -1,6 +1,7 @@
 import type { CreateProject, ListQuery, Page, Project, Scope, UpdateProject } from '@tributary/contract'
 
 import {
+  actAsGuest,
   assertProjectVisible,
   requirePermission,
   requireProjectContentWrite,
@@ -27,11 +28,19 @@ import { ProjectsRepo, toProject } from './projects.repo.js'
  */
 export type ProjectNeed = 'read' | { use: Scope } | { write: Scope }
 
+/**
+ * Whether an organization may read a project of another one (an approved share, issue 15): the
+ * organization that owns the project, or undefined. Registered at composition by the approvals module.
+ */
+export type GuestAccess = (callerOrganizationId: string, projectId: string) => Promise<string | undefined>
+
 export interface ProjectListQuery extends ListQuery {
   workspace_id?: string | undefined
 }
 
 export class ProjectsService {
+  readonly #guestAccess: GuestAccess[] = []
+
   constructor(
     private readonly db: MetadataDb,
     private readonly access: AccessCache,
@@ -46,12 +55,40 @@ export class ProjectsService {
   async require(ctx: RequestContext, projectId: string, need: ProjectNeed): Promise<TenantContext> {
     const tenant = requireProjectRead(ctx, projectId)
     if (!(await new ProjectsRepo(this.db).findActive(tenant.principal.organizationId, projectId))) {
+      const guest = need === 'read' || ('use' in need && need.use === 'query')
+      if (guest) {
+        const owner = await this.#sharedOwner(tenant, projectId)
+        if (owner !== undefined) {
+          // The caller's own rights still count: a key needs the `query` scope to query.
+          if (need !== 'read') requireProjectUse(ctx, projectId, 'query')
+          return actAsGuest(tenant, owner, projectId)
+        }
+      }
       throw errors.notFound('project', projectId)
     }
     if (need === 'read') return tenant
     return 'use' in need
       ? requireProjectUse(ctx, projectId, need.use)
       : requireProjectContentWrite(ctx, projectId, need.write)
+  }
+
+  /**
+   * Lets members of other organizations read and query a project their organization was granted
+   * (`ProjectsService.require` with `read` or `{use: 'query'}` only; every write check refuses them).
+   */
+  useGuestAccess(check: GuestAccess): void {
+    this.#guestAccess.push(check)
+  }
+
+  /** The organization that shares a live project with the caller's, if one does. */
+  async #sharedOwner(tenant: TenantContext, projectId: string): Promise<string | undefined> {
+    const { principal } = tenant
+    if (principal.kind === 'project') return undefined
+    for (const check of this.#guestAccess) {
+      const owner = await check(principal.organizationId, projectId)
+      if (owner !== undefined && (await new ProjectsRepo(this.db).findActive(owner, projectId))) return owner
+    }
+    return undefined
   }
 
   async create(ctx: RequestContext, input: CreateProject): Promise<Project> {
@@ -92,8 +129,12 @@ export class ProjectsService {
     const { principal } = requireTenant(ctx)
     assertProjectVisible(principal, id)
     const row = await new ProjectsRepo(this.db).findActive(principal.organizationId, id)
-    if (!row) throw errors.notFound('project', id)
-    return toProject(row)
+    if (row) return toProject(row)
+    // A project shared with the caller's organization reads as its own; changing it does not pass.
+    const guest = await this.require(ctx, id, 'read')
+    const shared = await new ProjectsRepo(this.db).findActive(guest.principal.organizationId, id)
+    if (!shared) throw errors.notFound('project', id)
+    return toProject(shared)
   }
 
   async update(ctx: RequestContext, id: string, input: UpdateProject): Promise<Project> {

@@ -1,5 +1,6 @@
 import type { TenantContext } from '../../auth/principal.js'
 import type { SourceCatalog } from '../../engine/connectors/connector.js'
+import type { ViewDefinition } from '../../engine/catalog-handle.js'
 import type { CatalogContributor, ContributedCatalog, ContributedCatalogEntry } from '../catalogs/catalogs.service.js'
 import type { LocalTable } from '../../engine/local-tables.js'
 import type { MaterializedQueriesService } from '../materialized-queries/materialized-queries.service.js'
@@ -23,6 +24,8 @@ export class QueriesCatalog implements CatalogContributor {
   constructor(
     private readonly savedQueries: SavedQueriesService,
     private readonly materialized: MaterializedQueriesService,
+    /** Whether the caller is under a column mask or row filter of the project. */
+    private readonly policed: (checked: TenantContext, projectId: string) => Promise<boolean>,
   ) {}
 
   async list(): Promise<ContributedCatalogEntry[]> {
@@ -44,12 +47,20 @@ export class QueriesCatalog implements CatalogContributor {
       schema.tables.push({ name: view.name, kind: 'view', columns: [] })
     }
     // Stored results of materialized queries: `queries.materialized."<name>"`, read from their files.
+    // A stored result was computed under its materializer's policies: a caller under policies of
+    // their own reads the query itself instead, beneath theirs.
+    const [tables, policed] = await Promise.all([
+      this.materialized.tables(checked, projectId),
+      this.policed(checked, projectId),
+    ])
     const stored = new Map<string, LocalTable>()
+    const recomputed = new Map<string, ViewDefinition>()
     const materialized: SourceCatalog['schemas'][number] = { name: MATERIALIZED_SCHEMA, tables: [] }
-    for (const table of await this.materialized.tables(checked, projectId)) {
+    for (const table of tables) {
       const key = table.name.toLowerCase()
-      if (stored.has(key)) continue
-      stored.set(key, table.local)
+      if (stored.has(key) || recomputed.has(key)) continue
+      if (policed) recomputed.set(key, table.view)
+      else stored.set(key, table.local)
       materialized.tables.push({
         name: table.name,
         kind: 'table',
@@ -68,7 +79,7 @@ export class QueriesCatalog implements CatalogContributor {
         type: 'queries',
         catalog: { schemas: [...schemas.values()] },
         views: (schema, table) => {
-          if (schema.toLowerCase() === MATERIALIZED_SCHEMA) return undefined
+          if (schema.toLowerCase() === MATERIALIZED_SCHEMA) return recomputed.get(table.toLowerCase())
           const view = byName.get(nameKey(schema, table))
           if (!view) return undefined
           return view.error === undefined ? { sql: view.sql } : { sql: '', error: view.error }

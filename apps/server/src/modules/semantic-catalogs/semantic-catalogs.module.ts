@@ -1,3 +1,4 @@
+import type { TenantContext } from '../../auth/principal.js'
 import { auditModule } from '../audit/audit.module.js'
 import { catalogsModule } from '../catalogs/catalogs.module.js'
 import { connectionsModule } from '../connections/connections.module.js'
@@ -24,7 +25,9 @@ export const semanticCatalogsModule = defineModule({
   ],
   create: ({ db }, { projects, audit, connections, catalogs, sql, savedQueries, materializedQueries }) => {
     const service = new SemanticCatalogsService(db, projects, catalogs, sql, savedQueries, audit)
-    catalogs.contribute(new QueriesCatalog(savedQueries, materializedQueries))
+    const policed = async (checked: TenantContext, projectId: string) =>
+      (await sql.accessKey(checked, projectId)) !== ''
+    catalogs.contribute(new QueriesCatalog(savedQueries, materializedQueries, policed))
     catalogs.contribute(service)
     connections.reserveCatalogNames((checked, projectId, name) => service.isTaken(checked, projectId, name))
     savedQueries.beforeArchive((checked, projectId, id) => service.checkQueryUnused(checked, projectId, id))

@@ -331,6 +331,15 @@ export class SqlService {
     }
     return handles
   }
+
+  /**
+   * The caller's whole access in the project (every table's masks and row filters), read once: for
+   * doors that show what was read from many tables other than by a query (metadata samples, search).
+   * Undefined when no policy module is composed.
+   */
+  async accessOf(checked: TenantContext, projectId: string): Promise<QueryAccess | undefined> {
+    return this.#access?.accessFor(checked, projectId)
+  }
 }
 
 /** The result's columns by name with their privacy class (DataCovey's shape: a repeated name is listed once). */

@@ -107,6 +107,8 @@ export class UsersRepo {
     changes: Partial<
       Pick<NewUser, 'name' | 'role' | 'password_hash' | 'status' | 'invite_token_hash' | 'invite_expires_at'> & {
         sessions_valid_after: Date
+        /** JSON text of the custom attributes. */
+        attributes: string
       }
     >,
   ): Promise<UserRow | undefined> {
@@ -152,6 +154,7 @@ export function toUser(row: UserRow): User {
     name: row.name,
     role: row.role,
     status: row.status,
+    attributes: row.attributes ?? {},
     created_at: toIso(row.created_at),
     updated_at: toIso(row.updated_at),
   }

@@ -115,24 +115,31 @@ export class UsersService {
     return toUser(await this.#find(this.db, principal.organizationId, principal.userId))
   }
 
-  /** Admins change anyone; every user may change their own name and password. */
+  /**
+   * Admins change anyone; every user may change their own name and password. Custom attributes
+   * (what row filters read through `current_user_props`) are for admins only, their own included.
+   */
   async update(ctx: RequestContext, id: string, input: UpdateUser): Promise<User> {
     const tenant = requireTenant(ctx)
     const isSelf = tenant.principal.kind === 'user' && tenant.principal.userId === id
     const { principal } = isSelf ? tenant : requirePermission(ctx, 'organization:read')
     await this.#find(this.db, principal.organizationId, id)
-    if (!isSelf) requirePermission(ctx, 'organization:admin')
+    if (!isSelf || input.attributes !== undefined) requirePermission(ctx, 'organization:admin')
     const passwordHash = input.password === undefined ? undefined : await hashPassword(input.password)
     const row = await this.db.transaction().execute(async (trx) => {
       const updated = await new UsersRepo(trx).update(principal.organizationId, id, {
         ...(input.name === undefined ? {} : { name: input.name }),
         ...(passwordHash === undefined ? {} : { password_hash: passwordHash, sessions_valid_after: new Date() }),
+        ...(input.attributes === undefined ? {} : { attributes: JSON.stringify(input.attributes) }),
       })
       if (!updated) throw errors.notFound('user', id)
       await this.audit.recordTenantWrite(trx, ctx, principal, 'user', {
         action: 'user.update',
         id,
-        details: { fields: Object.keys(input) },
+        details: {
+          fields: Object.keys(input),
+          ...(input.attributes === undefined ? {} : { attributes: Object.keys(input.attributes) }),
+        },
       })
       return updated
     })

@@ -114,7 +114,7 @@ describe('users, invitations and sessions', () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201)
     expect(created.body).toMatchObject({ email: 'chosen@example.com', role: 'viewer', status: 'active' })
     expect(Object.keys(created.body).sort()).toEqual(
-      ['id', 'organization_id', 'email', 'name', 'role', 'status', 'created_at', 'updated_at'].sort(),
+      ['id', 'organization_id', 'email', 'name', 'role', 'status', 'attributes', 'created_at', 'updated_at'].sort(),
     )
     const login = await app.request('POST', `${API}/auth/login`, {
       body: { email: 'chosen@example.com', password: 'chosen by the admin' },

@@ -1,0 +1,170 @@
+import type { MetadataDb } from '../../metadata/database.js'
+import type { ApprovalRequestsTable } from '../../metadata/approvals-schema.js'
+import type { Insertable, Selectable } from 'kysely'
+
+export type ApprovalRow = Selectable<ApprovalRequestsTable>
+
+/** An approval request with the names a reader needs: the requesting project's and the requester's. */
+export type ApprovalView = ApprovalRow & {
+  project_name: string
+  project_archived_at: Date | null
+  dataset_name: string | null
+  requester_user_name: string | null
+  requester_email: string | null
+  requester_key_name: string | null
+}
+
+export class ApprovalsRepo {
+  constructor(private readonly db: MetadataDb) {}
+
+  async insert(values: Insertable<ApprovalRequestsTable>): Promise<ApprovalRow> {
+    return this.db.insertInto('approval_requests').values(values).returningAll().executeTakeFirstOrThrow()
+  }
+
+  async find(id: string): Promise<ApprovalView | undefined> {
+    return this.#views().where('a.id', '=', id).executeTakeFirst()
+  }
+
+  /** Locks the row for a decision: concurrent deciders wait, then see what the first one did. */
+  async lock(id: string): Promise<ApprovalRow | undefined> {
+    return this.db.selectFrom('approval_requests').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+  }
+
+  async update(id: string, changes: Partial<ApprovalRow>): Promise<void> {
+    await this.db.updateTable('approval_requests').set(changes).where('id', '=', id).execute()
+  }
+
+  /** Requests waiting for the target organization, oldest first (those already past their time included). */
+  async pendingFor(targetOrganizationId: string): Promise<ApprovalView[]> {
+    return this.#views()
+      .where('a.target_organization_id', '=', targetOrganizationId)
+      .where('a.status', '=', 'pending')
+      .where('p.archived_at', 'is', null)
+      .orderBy('a.id')
+      .execute()
+  }
+
+  /** Requests of the requesting organization, newest first. */
+  async listOf(organizationId: string, projectId: string | undefined): Promise<ApprovalView[]> {
+    let query = this.#views().where('a.organization_id', '=', organizationId)
+    if (projectId !== undefined) query = query.where('a.project_id', '=', projectId)
+    return query.orderBy('a.id', 'desc').limit(500).execute()
+  }
+
+  /** Marks every pending request past its time expired; returns their ids. */
+  async expireDue(now: Date, only?: { projectId: string; targetOrganizationId: string }): Promise<string[]> {
+    let query = this.db
+      .updateTable('approval_requests')
+      .set({ status: 'expired', updated_at: now })
+      .where('status', '=', 'pending')
+      .where('expires_at', '<=', now)
+    if (only) {
+      query = query
+        .where('project_id', '=', only.projectId)
+        .where('target_organization_id', '=', only.targetOrganizationId)
+    }
+    const rows = await query.returning('id').execute()
+    return rows.map((row) => row.id)
+  }
+
+  /** The project's approved dataset shares, for its catalogs. */
+  async approvedDatasets(organizationId: string, projectId: string): Promise<ApprovalRow[]> {
+    return this.db
+      .selectFrom('approval_requests')
+      .selectAll()
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where('kind', '=', 'project_dataset')
+      .where('status', '=', 'approved')
+      .orderBy('catalog')
+      .execute()
+  }
+
+  /** Whether a live (pending or approved) dataset request of the project holds the catalog name. */
+  async catalogHeld(organizationId: string, projectId: string, catalog: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('approval_requests')
+      .select('id')
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where('kind', '=', 'project_dataset')
+      .where('status', 'in', ['pending', 'approved'])
+      .where('catalog', '=', catalog)
+      .executeTakeFirst()
+    return row !== undefined
+  }
+
+  /** The organization that shares the project with `targetOrganizationId` (an approved `project_tenant`), if any. */
+  async tenantGrantOwner(targetOrganizationId: string, projectId: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('approval_requests')
+      .select('organization_id')
+      .where('target_organization_id', '=', targetOrganizationId)
+      .where('project_id', '=', projectId)
+      .where('kind', '=', 'project_tenant')
+      .where('status', '=', 'approved')
+      .executeTakeFirst()
+    return row?.organization_id
+  }
+
+  /**
+   * Removes what the project stored about a catalog that is no longer shared with it (descriptions,
+   * columns and categorical values of the metadata module, its scopes, relations and categorical
+   * schedules), so that nothing of the other organization stays behind; returns the categorical
+   * schedules' ids, whose scheduler entries go with them. The tables are the metadata module's: a
+   * `MetadataService.forgetCatalog` would be their better home.
+   */
+  async forgetCatalog(organizationId: string, projectId: string, catalog: string): Promise<string[]> {
+    for (const table of ['table_metadata', 'metadata_scopes'] as const) {
+      await this.db
+        .deleteFrom(table)
+        .where('organization_id', '=', organizationId)
+        .where('project_id', '=', projectId)
+        .where('catalog', '=', catalog)
+        .execute()
+    }
+    await this.db
+      .deleteFrom('table_relations')
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where((eb) => eb.or([eb('from_catalog', '=', catalog), eb('to_catalog', '=', catalog)]))
+      .execute()
+    const schedules = await this.db
+      .deleteFrom('categorical_schedules')
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where('catalog', '=', catalog)
+      .returning('id')
+      .execute()
+    return schedules.map((row) => row.id)
+  }
+
+  #views() {
+    return this.db
+      .selectFrom('approval_requests as a')
+      .innerJoin('projects as p', 'p.id', 'a.project_id')
+      .leftJoin('datasets as d', 'd.id', 'a.dataset_id')
+      .leftJoin('users as u', (join) =>
+        join.on((eb) =>
+          eb.and([eb('a.requested_by_type', '=', 'user'), eb(eb.cast('u.id', 'text'), '=', eb.ref('a.requested_by'))]),
+        ),
+      )
+      .leftJoin('api_keys as k', (join) =>
+        join.on((eb) =>
+          eb.and([
+            eb('a.requested_by_type', '=', 'api_key'),
+            eb(eb.cast('k.id', 'text'), '=', eb.ref('a.requested_by')),
+          ]),
+        ),
+      )
+      .selectAll('a')
+      .select([
+        'p.name as project_name',
+        'p.archived_at as project_archived_at',
+        'd.name as dataset_name',
+        'u.name as requester_user_name',
+        'u.email as requester_email',
+        'k.name as requester_key_name',
+      ])
+  }
+}
