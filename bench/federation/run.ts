@@ -520,7 +520,32 @@ interface SqlAnswer {
 
 interface RunningTributary {
   sql(sql: string): Promise<SqlAnswer>
+  /**
+   * The same query in a second project over the same sources, whose key is under a column mask and a
+   * row filter (see POLICIES); undefined when the code benchmarked has no policies.
+   */
+  sqlUnderPolicies: ((sql: string) => Promise<SqlAnswer>) | undefined
 }
+
+/**
+ * Issue 15's overhead case: one masked column (a hash of l_comment) and one row filter on lineitem that
+ * reads the caller's attribute. The filter keeps every row (no flag is 'X'), so answers stay comparable,
+ * and is one the sources can apply: it must reach PostgreSQL.
+ */
+const POLICIES = {
+  mask: { catalog: 'pg', schema: 'public', table: 'lineitem', column: 'l_comment', mask: 'hash' },
+  rowFilter: {
+    catalog: 'pg',
+    schema: 'public',
+    table: 'lineitem',
+    filter: "l_returnflag <> current_user_props('hidden_flag')",
+    applies_to_roles: ['api_key'],
+  },
+  attributes: { hidden_flag: 'X' },
+}
+
+/** The queries measured under POLICIES too. */
+const POLICY_QUERIES: readonly QueryKey[] = ['a', 'b']
 
 async function startTributary(app: AppModules, settings: Settings, location: DataLocation): Promise<RunningTributary> {
   const { loadConfig, generateToken, createTributary, createLogger } = app
@@ -561,30 +586,47 @@ async function startTributary(app: AppModules, settings: Settings, location: Dat
   const { key } = await call<{ key: string }>('POST', `/organizations/${organization.id}/api-keys`, platformKey, {
     name: 'bench key',
   })
-  const project = await call<{ id: string }>('POST', '/projects', key, { name: 'federation bench' })
   const postgres = new URL(location.postgresUrl)
-  await call('POST', `/projects/${project.id}/connections`, key, {
-    name: 'TPC-H PostgreSQL',
-    type: 'postgresql',
-    catalog: 'pg',
-    config: {
-      host: postgres.hostname,
-      port: Number(postgres.port || 5432),
-      database: settings.database,
-      user: decodeURIComponent(postgres.username || 'postgres'),
-      password: decodeURIComponent(postgres.password),
-    },
-  })
-  await call('POST', `/projects/${project.id}/connections`, key, {
-    name: 'TPC-H MariaDB',
-    type: 'mysql',
-    catalog: 'my',
-    config: location.mysql,
-  })
-  return {
-    sql: (sql) =>
-      call<SqlAnswer>('POST', `/projects/${project.id}/sql`, key, { sql, limit: 10_000, timeout_ms: 600_000 }),
+  const addProject = async (name: string) => {
+    const project = await call<{ id: string }>('POST', '/projects', key, { name })
+    await call('POST', `/projects/${project.id}/connections`, key, {
+      name: 'TPC-H PostgreSQL',
+      type: 'postgresql',
+      catalog: 'pg',
+      config: {
+        host: postgres.hostname,
+        port: Number(postgres.port || 5432),
+        database: settings.database,
+        user: decodeURIComponent(postgres.username || 'postgres'),
+        password: decodeURIComponent(postgres.password),
+      },
+    })
+    await call('POST', `/projects/${project.id}/connections`, key, {
+      name: 'TPC-H MariaDB',
+      type: 'mysql',
+      catalog: 'my',
+      config: location.mysql,
+    })
+    return project.id
   }
+  const sqlIn = (projectId: string, as: string) => (sql: string) =>
+    call<SqlAnswer>('POST', `/projects/${projectId}/sql`, as, { sql, limit: 10_000, timeout_ms: 600_000 })
+  const plain = await addProject('federation bench')
+  let sqlUnderPolicies: RunningTributary['sqlUnderPolicies']
+  try {
+    const policed = await addProject('federation bench under policies')
+    await call('POST', `/projects/${policed}/privacy-policies`, key, POLICIES.mask)
+    await call('POST', `/projects/${policed}/row-policies`, key, POLICIES.rowFilter)
+    const viewer = await call<{ key: string }>('POST', `/projects/${policed}/api-keys`, key, {
+      name: 'bench key under policies',
+      scopes: ['query'],
+      attributes: POLICIES.attributes,
+    })
+    sqlUnderPolicies = sqlIn(policed, viewer.key)
+  } catch (error) {
+    console.log(`Policies not measured (the code benchmarked has none?): ${message(error)}`)
+  }
+  return { sql: sqlIn(plain, key), sqlUnderPolicies }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -925,6 +967,8 @@ interface QueryResult {
   problems: string[]
   /** Fraction of lineitem rows that matched (b). */
   selectivity?: number
+  /** The answer under POLICIES, for the queries measured so. */
+  policyAnswer?: SqlAnswer
 }
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error))
@@ -954,6 +998,18 @@ async function measureQuery(
     { key: 'duckdb', run: async () => ({ rows: await clients.duckdb.rows(local) }) },
   ]
   if (answer) methods.unshift({ key: 'tributary', run: async () => ({ answer: await tributary.sql(federated) }) })
+  const underPolicies = POLICY_QUERIES.includes(def.key) ? tributary.sqlUnderPolicies : undefined
+  let policyAnswer: SqlAnswer | undefined
+  if (answer && underPolicies) {
+    // Right after the plain run, so that both meet the same machine.
+    methods.splice(1, 0, {
+      key: 'policies',
+      run: async () => {
+        policyAnswer = await underPolicies(federated)
+        return { answer: policyAnswer }
+      },
+    })
+  }
   if (def.postgresAlone) {
     methods.push({
       key: 'postgres',
@@ -1025,7 +1081,7 @@ async function measureQuery(
       const wall = (performance.now() - startedAt) / 1000
       const after = sampleCpu()
       check(method.key, outcome)
-      if (outcome.answer) answer = outcome.answer
+      if (outcome.answer && method.key === 'tributary') answer = outcome.answer
       if (measured) {
         const spent = { ...cpuSpent(before, after), wall }
         const entry = times.get(method.key)!
@@ -1037,7 +1093,7 @@ async function measureQuery(
     process.stdout.write(measured ? '.' : 'w')
   }
   process.stdout.write('\n')
-  const result: QueryResult = { def, times, answer, problems }
+  const result: QueryResult = { def, times, answer, problems, ...(policyAnswer ? { policyAnswer } : {}) }
   if (def.key === 'b' || def.key === 'b_idx') {
     result.selectivity = Number(normalise(reference[0]?.[0])) / data.scale.lineitem
   }
@@ -1152,8 +1208,31 @@ function report(context: ReportContext): string {
       ]
     }),
   )
+  const policed = results.filter((result) => result.policyAnswer)
+  const policies = markdownTable(
+    ['query', 'Tributary /sql', 'under a mask and a row filter', 'ratio', 'target', 'verdict', 'filter at the source'],
+    ['l', 'r', 'r', 'r', 'r', 'l', 'l'],
+    policed.map((result) => {
+      const plain = medianOf(result, 'tributary')
+      const under = medianOf(result, 'policies')
+      const value = plain !== undefined && under !== undefined ? under / plain : undefined
+      const reached = result.policyAnswer!.stats.sources.some(
+        (source) => source.catalog === 'pg' && source.remote_sql.includes('l_returnflag'),
+      )
+      return [
+        result.def.label.split(' ')[0]!,
+        seconds(plain),
+        seconds(under),
+        ratio(value),
+        '≤ 1.10×',
+        result.problems.length > 0 ? '**FAILED**' : value !== undefined && value <= 1.1 ? 'met' : '**missed**',
+        reached ? 'yes' : '**no**',
+      ]
+    }),
+  )
   const labels: Record<string, string> = {
     tributary: 'Tributary /sql',
+    policies: 'Tributary /sql under a mask and a row filter',
     floor: 'transfer floor',
     engine_sql: "engine's remote SQL to nowhere",
     parse: "DuckDB parses the floor's CSV (file)",
@@ -1216,6 +1295,16 @@ function report(context: ReportContext): string {
     '',
     main,
     '',
+    ...(policed.length > 0
+      ? [
+          'Under policies (issue 15): the same query in a second project over the same sources, by a key whose ' +
+            "row filter `l_returnflag <> current_user_props('hidden_flag')` (keeping every row) and a hash mask " +
+            'on `l_comment` apply, measured right after the plain run in each round:',
+          '',
+          policies,
+          '',
+        ]
+      : []),
     'Where the time goes: CPU seconds per run (mean of the measured runs) by owner. "JS thread" is this ' +
       "process's event loop (Tributary's HTTP, drivers and CSV relay, or the bench's clients); \"other threads\" " +
       'are its DuckDB and libuv threads, and for the DuckDB rows the separate process holding the preloaded ' +

@@ -348,6 +348,19 @@ describe('privacy policies against hostile queries', () => {
     })
   }
 
+  it('fails a query whose cast breaks on a value without quoting it', async () => {
+    for (const sql of [
+      `SELECT count(*) FROM ${CUSTOMER} WHERE CAST(LastName AS INTEGER) = 1`,
+      `SELECT CAST(Email AS DATE) FROM ${CUSTOMER}`,
+      `SELECT count(*) FROM ${CUSTOMER} WHERE CAST(lower(LastName) || Country AS INTEGER) > 0`,
+    ]) {
+      const answer = await sqlAs(viewer, sql)
+      expect(answer.status, sql).toBe(400)
+      expect(answer.body.error.message).toMatch(/withheld/)
+      expectNoLeak(answer.body, sql)
+    }
+  })
+
   it('refuses the reserved names of shared catalogs and reports privacy per column', async () => {
     const internal = await sqlAs(viewer, 'SELECT * FROM __s0_chinook.main.Customer')
     expect(internal.status).toBe(400)

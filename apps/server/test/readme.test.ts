@@ -44,6 +44,7 @@ it('the README walk-through works when pasted against a fresh server', async () 
     'walkthrough-semantic',
     'walkthrough-ask',
     'walkthrough-automate',
+    'walkthrough-govern',
   ]
     .map(walkthrough)
     .join('\n')
@@ -57,7 +58,7 @@ it('the README walk-through works when pasted against a fresh server', async () 
     env: { PATH: process.env.PATH ?? '' },
   })
   const lines = stdout.trim().split('\n')
-  expect(lines).toHaveLength(25)
+  expect(lines).toHaveLength(27)
   const [projects, me, created, refused, audit, catalogs, orders, federated, page] = lines
     .slice(0, 9)
     .map((line) => JSON.parse(line))
@@ -157,6 +158,19 @@ it('the README walk-through works when pasted against a fresh server', async () 
     ],
   })
   expect(event).toMatch(/^\/events \{"id":"[^"]+","type":"workflow.run.completed"/)
+
+  // One query, two callers: the key sees every order; Ada (an editor in Germany) her country's, amounts masked.
+  expect(lines.slice(25, 27).map((line) => JSON.parse(line))).toEqual([
+    [
+      [
+        ['Germany', 12.5],
+        ['Brazil', 3],
+        ['France', 7.25],
+      ],
+      { country: 'public', amount: 'public' },
+    ],
+    [[['Germany', '****']], { country: 'public', amount: 'masked' }],
+  ])
 }, 120_000)
 
 /** A port nothing listens on now, for the README's webhook receiver. */

@@ -145,3 +145,16 @@ describe('policies beneath the query', () => {
     ])
   })
 })
+
+describe('errors under a row filter', () => {
+  it('do not show values of withheld rows, even when the filter cannot reach the source', async () => {
+    const policy = { rowFilter: "lower(region) = lower(current_user_props('region'))" }
+    const failing = run(
+      'SELECT count(*) FROM crm.main.people WHERE CAST(name AS INTEGER) = 1',
+      { region: 'eu' },
+      policy,
+    )
+    await expect(failing).rejects.toThrow(/withheld/)
+    await expect(failing).rejects.not.toThrow(/Bob/)
+  })
+})

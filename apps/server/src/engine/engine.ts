@@ -427,12 +427,15 @@ export class SqlEngine {
     signal.addEventListener('abort', scope.interrupt, { once: true })
     // Stopped while it was being prepared: the listener just added will not fire, and nothing may start.
     if (signal.aborted) scope.interrupt()
+    // Once rows are read, an error may quote a value: under policies, one the caller must not see.
+    let reading = false
     try {
       const main = await scope.connect()
       // Timestamps with time zones come out in UTC whatever the machine's zone.
       await main.run("SET TimeZone = 'UTC'")
       const plan = await planQuery(main, guarded, bound, tables, catalogs, viewAliases)
       const privacy = applied && (await privacyOf(main, unpoliced, tables, applied))
+      reading = true
       const sources = await this.#loadSources(scope, plan, signal)
       if (access.attach) await main.run(`ATTACH ${quoteLiteral(access.attach)} AS ${quoteIdentifier(INTO_CATALOG)}`)
       await lockDown(main, access.writableDirectory)
@@ -442,7 +445,9 @@ export class SqlEngine {
       return { result, stats: queryStats(started, sources), privacy }
     } catch (error) {
       failed = true
-      throw signal.aborted ? signal.reason : toEngineError(error, this.options.memoryLimit)
+      if (signal.aborted) throw signal.reason
+      const engineError = toEngineError(error, this.options.memoryLimit)
+      throw applied && reading ? withheldDetails(engineError) : engineError
     } finally {
       signal.removeEventListener('abort', scope.interrupt)
       // A failed query returns once its sources have stopped; a finished one need not wait for the
@@ -885,6 +890,21 @@ async function privacyOf(
     return masks.every((mask) => mask?.privacy === 'hidden') ? 'hidden' : 'masked'
   })
   return { columns, filtered }
+}
+
+/**
+ * An error raised while a query under policies read or computed rows, without its details: the
+ * order in which DuckDB (or a source) applies the query's conditions and the policy's row filter is
+ * its own, so a failing cast, say, may quote a value of a row the filter withholds.
+ */
+function withheldDetails(error: unknown): unknown {
+  if (!(error instanceof EngineError) || (error.kind !== 'query' && error.kind !== 'source')) return error
+  const kind = /^[A-Za-z ]+ Error/.exec(error.message)?.[0] ?? 'an error'
+  return new EngineError(
+    error.kind,
+    `the query failed while reading rows (${kind}); its details are withheld because column masks or row filters ` +
+      'apply to you: check casts and functions over columns whose values may not all fit them',
+  )
 }
 
 function toEngineError(error: unknown, memoryLimit: string): unknown {
