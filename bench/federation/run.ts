@@ -529,8 +529,8 @@ interface RunningTributary {
 
 /**
  * Issue 15's overhead case: one masked column (a hash of l_comment) and one row filter on lineitem that
- * reads the caller's attribute. The filter keeps every row (no flag is 'X'), so answers stay comparable,
- * and is one the sources can apply: it must reach PostgreSQL.
+ * reads the caller's attribute. The filter keeps every row (none shipped before 1990), so answers stay
+ * comparable, and is one the sources can apply: it must reach PostgreSQL.
  */
 const POLICIES = {
   mask: { catalog: 'pg', schema: 'public', table: 'lineitem', column: 'l_comment', mask: 'hash' },
@@ -538,10 +538,10 @@ const POLICIES = {
     catalog: 'pg',
     schema: 'public',
     table: 'lineitem',
-    filter: "l_returnflag <> current_user_props('hidden_flag')",
+    filter: "l_shipdate >= CAST(current_user_props('shipped_since') AS DATE)",
     applies_to_roles: ['api_key'],
   },
-  attributes: { hidden_flag: 'X' },
+  attributes: { shipped_since: '1990-01-01' },
 }
 
 /** The queries measured under POLICIES too. */
@@ -1217,7 +1217,7 @@ function report(context: ReportContext): string {
       const under = medianOf(result, 'policies')
       const value = plain !== undefined && under !== undefined ? under / plain : undefined
       const reached = result.policyAnswer!.stats.sources.some(
-        (source) => source.catalog === 'pg' && source.remote_sql.includes('l_returnflag'),
+        (source) => source.catalog === 'pg' && source.remote_sql.includes("'1990-01-01'"),
       )
       return [
         result.def.label.split(' ')[0]!,
@@ -1298,7 +1298,7 @@ function report(context: ReportContext): string {
     ...(policed.length > 0
       ? [
           'Under policies (issue 15): the same query in a second project over the same sources, by a key whose ' +
-            "row filter `l_returnflag <> current_user_props('hidden_flag')` (keeping every row) and a hash mask " +
+            "row filter `l_shipdate >= CAST(current_user_props('shipped_since') AS DATE)` (keeping every row) and a hash mask " +
             'on `l_comment` apply, measured right after the plain run in each round:',
           '',
           policies,

@@ -58,7 +58,7 @@ it('the README walk-through works when pasted against a fresh server', async () 
     env: { PATH: process.env.PATH ?? '' },
   })
   const lines = stdout.trim().split('\n')
-  expect(lines).toHaveLength(27)
+  expect(lines).toHaveLength(31)
   const [projects, me, created, refused, audit, catalogs, orders, federated, page] = lines
     .slice(0, 9)
     .map((line) => JSON.parse(line))
@@ -171,6 +171,9 @@ it('the README walk-through works when pasted against a fresh server', async () 
     ],
     [[['Germany', '****']], { country: 'public', amount: 'masked' }],
   ])
+  // Shared with Globex on approval, read by its key, then revoked: Globex no longer finds the project.
+  expect(JSON.parse(lines[27]!)).toEqual([['Sales analytics', 'pending']])
+  expect(lines.slice(28, 31)).toEqual(['[ [ 3 ] ]', 'revoked', '404'])
 }, 120_000)
 
 /** A port nothing listens on now, for the README's webhook receiver. */
