@@ -27,6 +27,10 @@ export const approvalsModule = defineModule({
       now,
       expiryDays: config.approvalExpiryDays,
       accessChanged: (projectId) => metadata.metadata.changed(projectId),
+      forgetCatalog: async (trx, organizationId, projectId, catalog) => {
+        await metadata.metadata.forgetCatalog(trx, organizationId, projectId, catalog)
+        await metadata.categorical.forgetCatalog(trx, organizationId, projectId, catalog)
+      },
       logger: logger.child({ module: 'approvals' }),
     })
     catalogs.contribute(new SharedCatalogs(db, datasets.internal))

@@ -107,38 +107,6 @@ export class ApprovalsRepo {
     return row?.organization_id
   }
 
-  /**
-   * Removes what the project stored about a catalog that is no longer shared with it (descriptions,
-   * columns and categorical values of the metadata module, its scopes, relations and categorical
-   * schedules), so that nothing of the other organization stays behind; returns the categorical
-   * schedules' ids, whose scheduler entries go with them. The tables are the metadata module's: a
-   * `MetadataService.forgetCatalog` would be their better home.
-   */
-  async forgetCatalog(organizationId: string, projectId: string, catalog: string): Promise<string[]> {
-    for (const table of ['table_metadata', 'metadata_scopes'] as const) {
-      await this.db
-        .deleteFrom(table)
-        .where('organization_id', '=', organizationId)
-        .where('project_id', '=', projectId)
-        .where('catalog', '=', catalog)
-        .execute()
-    }
-    await this.db
-      .deleteFrom('table_relations')
-      .where('organization_id', '=', organizationId)
-      .where('project_id', '=', projectId)
-      .where((eb) => eb.or([eb('from_catalog', '=', catalog), eb('to_catalog', '=', catalog)]))
-      .execute()
-    const schedules = await this.db
-      .deleteFrom('categorical_schedules')
-      .where('organization_id', '=', organizationId)
-      .where('project_id', '=', projectId)
-      .where('catalog', '=', catalog)
-      .returning('id')
-      .execute()
-    return schedules.map((row) => row.id)
-  }
-
   #views() {
     return this.db
       .selectFrom('approval_requests as a')

@@ -27,9 +27,6 @@ import { approvalErrors } from './approvals.errors.js'
 import { type ApprovalRow, ApprovalsRepo, type ApprovalView } from './approvals.repo.js'
 import { sharedDatasetOf } from './shared-catalogs.js'
 
-/** The metadata module's categorical schedules (`CATEGORICAL_TASK`), removed with a shared catalog's metadata. */
-const CATEGORICAL_TASK_NAME = 'metadata.categorical'
-
 /** The scheduled task (and job kind) that marks pending requests past their time expired. */
 export const APPROVAL_EXPIRY_TASK = 'approvals.expire'
 
@@ -44,6 +41,8 @@ export interface ApprovalsDeps {
   expiryDays: number
   /** Told when what a project sees of another organization changed: metadata listings and search forget it. */
   accessChanged?: (projectId: string) => void
+  /** Removes what the project stored about a catalog no longer shared with it (the metadata module's), in `trx`. */
+  forgetCatalog?: (trx: MetadataDb, organizationId: string, projectId: string, catalog: string) => Promise<void>
   logger?: Logger
 }
 
@@ -180,8 +179,7 @@ export class ApprovalsService {
       await repo.update(id, { status: 'revoked', revoked_at: now, revoked_by: actor, updated_at: now })
       await this.deps.scheduler.remove(trx, APPROVAL_EXPIRY_TASK, id)
       if (status === 'approved' && row.kind === 'project_dataset') {
-        const schedules = await repo.forgetCatalog(row.organization_id, row.project_id, row.catalog!)
-        for (const schedule of schedules) await this.deps.scheduler.remove(trx, CATEGORICAL_TASK_NAME, schedule)
+        await this.deps.forgetCatalog?.(trx, row.organization_id, row.project_id, row.catalog!)
       }
       await this.deps.audit.recordTenantWrite(trx, ctx, tenant.principal, 'approval', {
         action: status === 'pending' ? 'approval.withdraw' : 'approval.revoke',

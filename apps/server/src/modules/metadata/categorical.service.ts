@@ -71,6 +71,18 @@ export class CategoricalService {
     private readonly deps: CategoricalDependencies,
   ) {}
 
+  /** Drops the categorical schedules of one catalog of a project, with their scheduler entries, in the caller's transaction. */
+  async forgetCatalog(trx: MetadataDb, organizationId: string, projectId: string, catalog: string): Promise<void> {
+    const schedules = await trx
+      .deleteFrom('categorical_schedules')
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where('catalog', '=', catalog)
+      .returning('id')
+      .execute()
+    for (const { id } of schedules) await this.deps.scheduler.remove(trx, CATEGORICAL_TASK.name, id)
+  }
+
   readonly jobHandler: JobHandler<CategoricalJobPayload> = {
     kind: CATEGORICAL_JOB_KIND,
     // It only reads the source and replaces the values: running it twice is harmless.

@@ -103,6 +103,27 @@ export class MetadataService {
     for (const listener of this.#listeners) listener(projectId)
   }
 
+  /**
+   * Removes what a project stored about one of its catalogs (descriptions, columns, scopes,
+   * relations) in the caller's transaction: for a catalog another organization no longer shares.
+   */
+  async forgetCatalog(trx: MetadataDb, organizationId: string, projectId: string, catalog: string): Promise<void> {
+    for (const table of ['table_metadata', 'metadata_scopes'] as const) {
+      await trx
+        .deleteFrom(table)
+        .where('organization_id', '=', organizationId)
+        .where('project_id', '=', projectId)
+        .where('catalog', '=', catalog)
+        .execute()
+    }
+    await trx
+      .deleteFrom('table_relations')
+      .where('organization_id', '=', organizationId)
+      .where('project_id', '=', projectId)
+      .where((eb) => eb.or([eb('from_catalog', '=', catalog), eb('to_catalog', '=', catalog)]))
+      .execute()
+  }
+
   async list(ctx: RequestContext, projectId: string, query: MetadataListQuery): Promise<Page<TableMetadata>> {
     const tenant = await this.deps.projects.require(ctx, projectId, 'read')
     const after = decodeKeyCursor(query.cursor)
