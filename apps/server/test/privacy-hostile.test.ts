@@ -535,6 +535,15 @@ describe('privacy policies against hostile queries', () => {
     expect(forViewer.status, JSON.stringify(forViewer.body)).toBe(200)
     expect(forViewer.body.widgets[0].data.rows).toHaveLength(brazil())
     expectNoLeak(forViewer.body, 'dashboard')
+    // Kept for callers under the viewer's policies, apart from the author's: the second opening reads it.
+    const again = await app.request('GET', url, { key: viewer })
+    expect(again.body.widgets[0].data.computed_at).toBe(forViewer.body.widgets[0].data.computed_at)
+    expectNoLeak(again.body, 'dashboard opened again')
+    const refreshed = await app.request('GET', `${url}/widgets/${created.body.widgets[0].id}/data?refresh=true`, {
+      key: viewer,
+    })
+    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200)
+    expect(refreshed.body.rows).toHaveLength(brazil())
     // The admin's cached result is still the admin's.
     expect((await app.request('GET', url, { key: admin })).body.widgets[0].data.rows).toHaveLength(customers.length)
   })

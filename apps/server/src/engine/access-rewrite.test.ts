@@ -106,6 +106,18 @@ describe('policies beneath the query', () => {
     expect(nullified.rows).toEqual([[0]])
   })
 
+  it('applies the same policies to a query with parameters', async () => {
+    const result = await engine.execute({
+      sql: 'SELECT name, email FROM crm.main.people WHERE id >= {{from}} ORDER BY id',
+      parameters: { from: { type: 'integer', value: 2 } },
+      limit: 10,
+      timeoutMs: 10_000,
+      ...fixedCatalogs(handle),
+      access: async () => access({ region: 'eu' }),
+    })
+    expect(result.rows).toEqual([['Cid', '***********.com']])
+  })
+
   it('substitutes current_user_props in any query, with an empty string for what the caller lacks', async () => {
     const result = await run("SELECT current_user_props('region') AS r, current_user_props('nope') AS n")
     expect(result.rows).toEqual([['eu', '']])

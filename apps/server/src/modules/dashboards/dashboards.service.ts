@@ -56,6 +56,14 @@ interface RefreshPayload extends Partial<ScheduledPayload> {
 }
 
 /** A cached result as this process holds it: valid while the stored row still has this `computed_at`. */
+/** A caller whose policies differ from the dashboard author's, and the key of those policies. */
+interface OwnViewer {
+  context: TenantContext
+  key: string
+}
+
+const viewerKeyOf = (viewer: OwnViewer, widget: DataWidget) => `${viewer.key}\u0000${widget.id}`
+
 interface HeldResult {
   sourceKey: string
   computedAt: number
@@ -87,6 +95,8 @@ export interface DashboardsDependencies {
  */
 export class DashboardsService {
   readonly #held = new Lru<string, HeldResult>(RESULT_CACHE_ENTRIES)
+  /** Results computed for viewers of their own (see #ownViewer), by their policies' key and widget. */
+  readonly #viewerHeld = new Lru<string, HeldResult>(RESULT_CACHE_ENTRIES)
 
   constructor(
     private readonly db: MetadataDb,
@@ -151,7 +161,7 @@ export class DashboardsService {
     const row = await this.#find(tenant, projectId, id)
     const widgets = row.widgets.filter(isDataWidget)
     const viewer = await this.#ownViewer(tenant, row)
-    const cached = viewer ? new Map<string, HeldResult>() : await this.#cached(row, widgets)
+    const cached = viewer ? await this.#viewerCached(row, widgets, viewer) : await this.#cached(row, widgets)
     const missing = widgets.filter((widget) => !cached.has(widget.id))
     for (const held of await this.#computeAll(row, missing, viewer)) cached.set(held.widgetId, held)
     const parts = row.widgets.map((widget) => {
@@ -233,7 +243,9 @@ export class DashboardsService {
     if (!widget) throw errors.notFound('widget', widgetId)
     if (!isDataWidget(widget)) throw errors.validation(`widget ${widgetId} is a text widget: it has no data`)
     const viewer = await this.#ownViewer(tenant, row)
-    const held = refresh || viewer ? undefined : (await this.#cached(row, [widget])).get(widget.id)
+    const held = refresh
+      ? undefined
+      : (viewer ? await this.#viewerCached(row, [widget], viewer) : await this.#cached(row, [widget])).get(widget.id)
     const data = held ?? (await this.#computeAll(row, [widget], viewer))[0]!
     return { widget_id: widgetId, ...toWidgetData(data) }
   }
@@ -315,15 +327,34 @@ export class DashboardsService {
 
   /**
    * A viewer whose column masks or row filters differ from the author's: widgets compute as them,
-   * and their results are neither cached nor shown to anyone else. Undefined for everyone else.
+   * and their results are kept apart, for callers under the same policies. Undefined for everyone else.
    */
-  async #ownViewer(viewer: TenantContext, row: DashboardRow): Promise<TenantContext | undefined> {
+  async #ownViewer(viewer: TenantContext, row: DashboardRow): Promise<OwnViewer | undefined> {
     const author = requireTenant(authorOf(row))
     const [viewerKey, authorKey] = await Promise.all([
       this.deps.sql.accessKey(viewer, row.project_id),
       this.deps.sql.accessKey(author, row.project_id),
     ])
-    return viewerKey === authorKey ? undefined : viewer
+    return viewerKey === authorKey ? undefined : { context: viewer, key: viewerKey }
+  }
+
+  /**
+   * The results held for callers under the viewer's policies that are as fresh as the shared ones:
+   * computed for the widget's current definition, and not before the shared result was.
+   */
+  async #viewerCached(
+    row: DashboardRow,
+    widgets: readonly DataWidget[],
+    viewer: OwnViewer,
+  ): Promise<Map<string, HeldResult>> {
+    const shared = new Map((await new DashboardsRepo(this.db).stamps(row.id)).map((stamp) => [stamp.widget_id, stamp]))
+    const found = new Map<string, HeldResult>()
+    for (const widget of widgets) {
+      const held = this.#viewerHeld.get(viewerKeyOf(viewer, widget))
+      const since = shared.get(widget.id)?.computed_at.getTime() ?? 0
+      if (held && held.sourceKey === sourceKeyOf(widget) && held.computedAt >= since) found.set(widget.id, held)
+    }
+    return found
   }
 
   /**
@@ -333,9 +364,9 @@ export class DashboardsService {
   async #computeAll(
     row: DashboardRow,
     widgets: readonly DataWidget[],
-    viewer?: TenantContext,
+    viewer?: OwnViewer,
   ): Promise<(HeldResult & { widgetId: string })[]> {
-    const author = viewer ?? authorOf(row)
+    const author = viewer?.context ?? authorOf(row)
     const repo = new DashboardsRepo(this.db)
     const computed: (HeldResult & { widgetId: string })[] = []
     const queue = [...widgets]
@@ -344,7 +375,8 @@ export class DashboardsService {
         const result = await this.#compute(author, row.project_id, widget, viewer !== undefined)
         const computedAt = new Date()
         const held = { sourceKey: sourceKeyOf(widget), computedAt: computedAt.getTime(), result }
-        if (!viewer) {
+        if (viewer) this.#viewerHeld.set(viewerKeyOf(viewer, widget), held)
+        else {
           await repo.putResult(row.id, widget.id, held.sourceKey, result, computedAt)
           this.#held.set(widget.id, held)
         }
