@@ -83,8 +83,9 @@ async function policeTree(
       schema: typeof node.schema_name === 'string' && node.schema_name !== '' ? node.schema_name : 'main',
       table: node.table_name as string,
     })
-    const access = table && context.accessFor(table)?.table(table)
-    if (!table || !access || (access.masks.size === 0 && !access.rowFilter)) continue
+    const scoped = table && context.accessFor(table)
+    const access = table && scoped?.table(table)
+    if (!table || !scoped || !access || (access.masks.size === 0 && !access.rowFilter)) continue
     const columns: string[] = []
     for (const column of table.columns) {
       const mask = access.masks.get(column.name)
@@ -103,10 +104,9 @@ async function policeTree(
     const parsed = (await parseTree(connection, text)) as { statements: { node: JsonObject }[] }
     const body = parsed.statements[0]!.node
     if (node.at_clause) (body.from_table as JsonObject).at_clause = node.at_clause
-    if (access.rowFilter) {
-      substituteProps(body.where_clause, props)
-      filtered.push({ table, filter: await printExpression(connection, body.where_clause) })
-    }
+    // The policy's own project says who the caller is there (across organizations, less than at home).
+    substituteProps(body, scoped.props)
+    if (access.rowFilter) filtered.push({ table, filter: await printExpression(connection, body.where_clause) })
     replace({
       type: 'SUBQUERY',
       alias: typeof node.alias === 'string' && node.alias !== '' ? node.alias : node.table_name,

@@ -22,6 +22,21 @@ export interface CatalogHandle {
    * each one where it is named. Names match case-insensitively; undefined for a table that is no view.
    */
   views?: (schema: string, table: string) => ViewDefinition | undefined
+  /**
+   * Set when the catalog's tables are another project's own (a dataset another organization shares):
+   * that project's policies apply to them, as it names them there (`catalog`, same schema and table).
+   */
+  policyOwner?: PolicyOwner
+}
+
+/** Whose policies apply to a table: a project (of another organization, when `organizationId` is set). */
+export interface AccessScope {
+  projectId: string
+  organizationId?: string
+}
+
+export interface PolicyOwner extends Required<AccessScope> {
+  catalog: string
 }
 
 /** A table defined by a query over other catalogs. */

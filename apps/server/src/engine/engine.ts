@@ -17,7 +17,7 @@ import {
 } from './planner.js'
 import { pushDown, type PushedQuery } from './pushdown-plan.js'
 import type { ParsedStatement } from './pushdown.js'
-import type { CatalogHandle, ViewDefinition } from './catalog-handle.js'
+import type { AccessScope, CatalogHandle, ViewDefinition } from './catalog-handle.js'
 import type { QueryAccess } from './access-policy.js'
 import { applyAccess, type AppliedAccess } from './access-rewrite.js'
 import { attachLocalTable } from './local-tables.js'
@@ -27,7 +27,7 @@ import { loadTable } from './table-load.js'
 import { columnConverter } from './values.js'
 import { CatalogResolver, inlineViews, refuseInternalNames } from './views.js'
 
-export type { CatalogHandle, ViewDefinition }
+export type { AccessScope, CatalogHandle, ViewDefinition }
 
 export interface EngineQuery {
   sql: string
@@ -47,9 +47,10 @@ export interface EngineQuery {
   parameters?: Readonly<Record<string, QueryParameter>> | undefined
   /**
    * The masks and row filters the caller is under, for the catalogs of the query's own project
-   * (`scope` unset) or of the project a view's catalogs belong to. Unset: no policy applies.
+   * (`scope` unset), of the project a view's catalogs belong to, or of the project that owns a
+   * catalog's tables (CatalogHandle.policyOwner). Unset: no policy applies.
    */
-  access?: ((scope: string | undefined) => Promise<QueryAccess | undefined>) | undefined
+  access?: ((scope: AccessScope | undefined) => Promise<QueryAccess | undefined>) | undefined
 }
 
 /** A query whose whole result goes to a file rather than back to the caller. */
@@ -498,15 +499,20 @@ export class SqlEngine {
     tables: PlannedTable[],
     resolver: CatalogResolver,
   ): Promise<AppliedAccess | undefined> {
-    const scopes = new Map<string | undefined, Promise<QueryAccess | undefined>>()
-    const scopeOf = (catalog: string) => resolver.scopeOf(catalog)
-    for (const scope of new Set([undefined, ...tables.map((table) => scopeOf(table.catalog))])) {
-      scopes.set(scope, accessOf(scope))
+    // Whose policies each table is under: the query's project, a view's, or the owner of its rows.
+    const scopeOf = (catalog: string): AccessScope | undefined => {
+      const owner = catalogs.get(catalog)?.policyOwner
+      if (owner) return { projectId: owner.projectId, organizationId: owner.organizationId }
+      const viewScope = resolver.scopeOf(catalog)
+      return viewScope === undefined ? undefined : { projectId: viewScope }
     }
-    const accesses = new Map<string | undefined, QueryAccess | undefined>()
-    for (const [scope, access] of scopes) accesses.set(scope, await access)
-    const own = accesses.get(undefined)
-    if (!own && [...accesses.values()].every((access) => !access)) return undefined
+    const scopeKey = (scope: AccessScope | undefined) => JSON.stringify(scope ?? null)
+    const scopes = new Map<string, AccessScope | undefined>([[scopeKey(undefined), undefined]])
+    for (const table of tables) scopes.set(scopeKey(scopeOf(table.catalog)), scopeOf(table.catalog))
+    const accesses = new Map<string, QueryAccess | undefined>()
+    await Promise.all([...scopes].map(async ([key, scope]) => accesses.set(key, await accessOf(scope))))
+    const own = accesses.get(scopeKey(undefined))
+    if ([...accesses.values()].every((access) => !access)) return undefined
     const byKey = new Map(tables.map((table) => [JSON.stringify([table.catalog, table.schema, table.table]), table]))
     try {
       return await applyAccess(
@@ -523,9 +529,11 @@ export class SqlEngine {
             }
           },
           accessFor: (table) => {
-            const access = accesses.get(scopeOf(table.catalog))
-            const label = catalogs.get(table.catalog)?.label
-            return access && label ? { ...access, table: (t) => access.table({ ...t, catalog: label }) } : access
+            const access = accesses.get(scopeKey(scopeOf(table.catalog)))
+            const handle = catalogs.get(table.catalog)
+            // The policies name the table as its project does.
+            const named = handle?.policyOwner?.catalog ?? handle?.label
+            return access && named ? { ...access, table: (t) => access.table({ ...t, catalog: named }) } : access
           },
         },
         own?.props ?? {},

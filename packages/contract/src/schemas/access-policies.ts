@@ -12,8 +12,11 @@ export const MaskKind = z.enum(MASK_KINDS, { error: `must be one of ${MASK_KINDS
 })
 export type MaskKind = z.infer<typeof MaskKind>
 
-/** Whom a policy names: the three user roles, and `api_key` for every key. */
-export const POLICY_ROLES = ['admin', 'editor', 'viewer', 'api_key'] as const
+/**
+ * Whom a policy names: the three user roles, `api_key` for every key, and `guest` for callers of
+ * another organization reading a dataset shared with them by approval.
+ */
+export const POLICY_ROLES = ['admin', 'editor', 'viewer', 'api_key', 'guest'] as const
 export const PolicyRole = z.enum(POLICY_ROLES, { error: `must be one of ${POLICY_ROLES.join(', ')}` })
 export type PolicyRole = z.infer<typeof PolicyRole>
 
@@ -69,7 +72,10 @@ export const PrivacyPolicyInput = z
         "`custom` only: one SQL expression over the table's columns, `{col}` standing for the masked column " +
         "(e.g. `regexp_replace({col}, '@.*', '@…')`)",
     }),
-    except_roles: uniqueList(PolicyRole, 'Roles that see the column unmasked (`api_key`: every API key)'),
+    except_roles: uniqueList(
+      PolicyRole,
+      'Roles that see the column unmasked (`api_key`: every API key; `guest`: another organization reading a shared dataset)',
+    ),
     except_users: uniqueList(Id, 'Users (or API keys, by id) that see the column unmasked'),
   })
   .superRefine((body, ctx) => {
@@ -143,7 +149,10 @@ export const RowPolicyInput = z
         "role, project, or a custom attribute), e.g. `region = current_user_props('region')`. Rows for which " +
         'it is not true are withheld',
     }),
-    applies_to_roles: uniqueList(PolicyRole, 'The roles it applies to (`api_key`: every API key); empty: everyone'),
+    applies_to_roles: uniqueList(
+      PolicyRole,
+      'The roles it applies to (`api_key`: every API key; `guest`: another organization reading a shared dataset); empty: everyone',
+    ),
   })
   .meta({ id: 'RowPolicyInput' })
 export type RowPolicyInput = z.infer<typeof RowPolicyInput>

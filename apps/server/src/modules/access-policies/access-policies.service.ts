@@ -291,9 +291,13 @@ export class AccessPoliciesService implements AccessPolicyProvider {
    * The masks and row filters the caller is under in the project, and their props for
    * `current_user_props`: always an answer, policies or not.
    */
-  async accessFor(checked: TenantContext, projectId: string): Promise<QueryAccess> {
+  async accessFor(checked: TenantContext, projectId: string, ownerOrganizationId?: string): Promise<QueryAccess> {
     const { principal } = checked
-    const organizationId = principal.organizationId
+    // A dataset another organization shares is under that organization's policies, and there the
+    // caller is nobody it knows: no exemption by role or id, and none of the caller's own attributes
+    // (which their organization sets) to satisfy its filters.
+    const foreign = ownerOrganizationId !== undefined && ownerOrganizationId !== principal.organizationId
+    const organizationId = foreign ? ownerOrganizationId : principal.organizationId
     const repo = new AccessPoliciesRepo(this.db)
     if (this.#checking.has(checked)) {
       const props = propsOf(undefined, { id: '', role: roleOf(principal), project: projectId })
@@ -302,10 +306,10 @@ export class AccessPoliciesService implements AccessPolicyProvider {
     const [privacy, rows, caller] = await Promise.all([
       repo.allPrivacy(organizationId, projectId),
       repo.allRow(organizationId, projectId),
-      callerOf(repo, principal),
+      foreign ? undefined : callerOf(repo, principal),
     ])
-    const role = roleOf(principal)
-    const callerId = principal.kind === 'user' ? principal.userId : principal.keyId
+    const role: PolicyRole = foreign ? 'guest' : roleOf(principal)
+    const callerId = foreign ? '' : principal.kind === 'user' ? principal.userId : principal.keyId
     const props = propsOf(caller, { id: callerId, role, project: projectId })
     const masks = privacy.filter(
       (policy) => !policy.except_roles.includes(role) && !policy.except_users.includes(callerId),

@@ -189,6 +189,44 @@ describeEachStore('cross-organization approvals', (kind) => {
       [2, 20],
     ])
     expect((await query(ORDERS, requesterViewer)).status).toBe(200)
+
+    // The owner's policies on the dataset follow it across: its admins and keys are exempt at home,
+    // the other organization is a `guest` there, whatever its own roles and attributes.
+    const table = { catalog: 'internal', schema: 'sales', table: 'orders' }
+    const mask = await call('POST', `/projects/${targetProjectId}/privacy-policies`, targetKey, {
+      ...table,
+      column: 'amount',
+      mask: 'nullify',
+      except_roles: ['admin', 'api_key'],
+    })
+    expect(mask.status, JSON.stringify(mask.body)).toBe(201)
+    const filter = await call('POST', `/projects/${targetProjectId}/row-policies`, targetKey, {
+      ...table,
+      filter: "id = 1 OR current_user_props('team') = 'all'",
+      applies_to_roles: ['guest'],
+    })
+    expect(filter.status, JSON.stringify(filter.body)).toBe(201)
+    const fromOwner = await call('POST', `/projects/${targetProjectId}/sql`, targetKey, {
+      sql: 'select id, amount from internal.sales.orders order by id',
+    })
+    expect(fromOwner.body.rows).toEqual([
+      [1, 10.5],
+      [2, 20],
+    ])
+    // An attribute the requesting organization gives its own user does not open the owner's filter.
+    const me = await call('GET', '/users/me', requesterViewer)
+    const given = await call('PATCH', `/users/${me.body.id}`, requesterKey, { attributes: { team: 'all' } })
+    expect(given.status, JSON.stringify(given.body)).toBe(200)
+    for (const key of [requesterKey, requesterViewer]) {
+      const guarded = await query(ORDERS, key)
+      expect(guarded.status, JSON.stringify(guarded.body)).toBe(200)
+      expect(guarded.body.rows).toEqual([[1, null]])
+      expect(guarded.body.column_privacy).toEqual({ id: 'public', amount: 'hidden' })
+    }
+    await call('DELETE', `/projects/${targetProjectId}/privacy-policies/${mask.body.id}`, targetKey)
+    await call('DELETE', `/projects/${targetProjectId}/row-policies/${filter.body.id}`, targetKey)
+    expect((await query(ORDERS)).body.rows).toHaveLength(2)
+
     const catalogs = await call('GET', `/projects/${projectId}/catalogs`, requesterKey)
     expect(catalogs.body.data).toContainEqual({
       name: 'shared_sales',

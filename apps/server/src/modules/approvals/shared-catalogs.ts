@@ -1,4 +1,5 @@
 import type { TenantContext } from '../../auth/principal.js'
+import { INTERNAL_CATALOG } from '../../engine/local-tables.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import type { CatalogContributor, ContributedCatalog, ContributedCatalogEntry } from '../catalogs/catalogs.service.js'
 import type { InternalCatalogService, SharedDataset } from '../datasets/internal-catalog.service.js'
@@ -50,6 +51,12 @@ export class SharedCatalogs implements CatalogContributor {
             catalog: { schemas: [shared.schema] },
             views: () => undefined,
             localTables: (schema, table) => (schema === shared.schema.name ? shared.localTables(table) : undefined),
+            // The owner's masks and row filters on the dataset still apply across organizations.
+            policyOwner: {
+              organizationId: shared.organizationId,
+              projectId: shared.projectId,
+              catalog: INTERNAL_CATALOG,
+            },
           },
         ]
       }),

@@ -1,7 +1,7 @@
 import type { Catalog, CatalogRefresh, CatalogSchema, CatalogTable, TableDetail } from '@tributary/contract'
 
 import type { RequestContext, TenantContext } from '../../auth/principal.js'
-import type { ViewDefinition } from '../../engine/catalog-handle.js'
+import type { PolicyOwner, ViewDefinition } from '../../engine/catalog-handle.js'
 import type { SourceCatalog } from '../../engine/connectors/connector.js'
 import { INTERNAL_CATALOG, type InternalCatalog, type LocalTable } from '../../engine/local-tables.js'
 import { errors } from '../../lib/errors.js'
@@ -43,6 +43,8 @@ export interface ContributedCatalog extends ContributedCatalogEntry {
   views(schema: string, table: string): ViewDefinition | undefined
   /** Tables of the catalog whose rows are the platform's own files (materialized results): attached, not inlined. */
   localTables?(schema: string, table: string): LocalTable | undefined
+  /** Whose policies apply to its tables, when they are another project's (see CatalogHandle). */
+  policyOwner?: PolicyOwner
 }
 
 /**

@@ -51,8 +51,12 @@ export interface QueryAdmission {
 
 /** The column masks and row filters a caller is under (the access-policies module, at composition). */
 export interface AccessPolicyProvider {
-  /** What the caller may see of the project's tables; undefined when no policy of the project applies to them. */
-  accessFor(checked: TenantContext, projectId: string): Promise<QueryAccess | undefined>
+  /**
+   * What the caller may see of the project's tables; undefined when no policy of the project applies
+   * to them. `organizationId`: the project's organization when it is not the caller's (a dataset that
+   * organization shares, CatalogHandle.policyOwner).
+   */
+  accessFor(checked: TenantContext, projectId: string, organizationId?: string): Promise<QueryAccess | undefined>
 }
 
 export interface RunOptions {
@@ -254,10 +258,10 @@ export class SqlService {
     )
   }
 
-  /** The caller's policies, for the query's project or the project of a view's catalogs. */
+  /** The caller's policies, for the query's project, the project of a view's catalogs, or a catalog's owner. */
   #accessOf(checked: TenantContext, projectId: string): EngineQuery['access'] {
     const provider = this.#access
-    return provider && ((scope) => provider.accessFor(checked, scope ?? projectId))
+    return provider && ((scope) => provider.accessFor(checked, scope?.projectId ?? projectId, scope?.organizationId))
   }
 
   /** One project check for the whole query; its catalogs are resolved once, all together, when the engine asks. */
@@ -327,6 +331,7 @@ export class SqlService {
         catalog: found.catalog,
         views: (schema, table) => found.views(schema, table),
         ...(found.localTables ? { localTables: found.localTables.bind(found) } : {}),
+        ...(found.policyOwner ? { policyOwner: found.policyOwner } : {}),
       })
     }
     return handles
