@@ -61,12 +61,6 @@ type RowValues = Omit<RowPolicyRow, 'id' | 'organization_id' | 'project_id' | 'c
  * on one table: each narrows (AND).
  */
 export class AccessPoliciesService implements AccessPolicyProvider {
-  /**
-   * The contexts of this module's own checks at save time: they read the tables' real columns
-   * and types (metadata, not rows), beneath the masks, which would change both.
-   */
-  readonly #checking = new WeakSet<object>()
-
   constructor(
     private readonly db: MetadataDb,
     private readonly deps: AccessPoliciesDependencies,
@@ -299,10 +293,6 @@ export class AccessPoliciesService implements AccessPolicyProvider {
     const foreign = ownerOrganizationId !== undefined && ownerOrganizationId !== principal.organizationId
     const organizationId = foreign ? ownerOrganizationId : principal.organizationId
     const repo = new AccessPoliciesRepo(this.db)
-    if (this.#checking.has(checked)) {
-      const props = propsOf(undefined, { id: '', role: roleOf(principal), project: projectId })
-      return { props, key: sha256(`policy-check:${projectId}`), table: () => undefined }
-    }
     const [privacy, rows, caller] = await Promise.all([
       repo.allPrivacy(organizationId, projectId),
       repo.allRow(organizationId, projectId),
@@ -469,11 +459,8 @@ export class AccessPoliciesService implements AccessPolicyProvider {
     projectId: string,
     sql: string,
   ): Promise<{ columns: EngineColumn[] } | { problem: string }> {
-    // A context of its own (the project check passes it through as is), known to `accessFor`.
-    const checking: TenantContext = { ...tenant }
-    this.#checking.add(checking)
     try {
-      return { columns: await this.deps.sql.describe(checking, projectId, sql) }
+      return { columns: await this.deps.sql.describe(tenant, projectId, sql, undefined, { unpoliced: true }) }
     } catch (error) {
       if (isAppError(error, 'query_error')) return { problem: error.message }
       throw error

@@ -226,12 +226,15 @@ export class SqlService {
    * catalogs, planner). A query the engine would refuse throws AppError `query_error` (422) with
    * the engine's message, as `run` does. `parameters` fill `{{name}}` placeholders; each one the SQL
    * uses needs a value. Reading a project's catalog metadata only needs read access to it.
+   * `unpoliced`: the columns as the tables have them, beneath the caller's masks (names and types,
+   * never rows: for checking a policy).
    */
   async describe(
     ctx: RequestContext,
     projectId: string,
     sql: string,
     parameters?: Readonly<Record<string, QueryParameter>>,
+    options: { unpoliced?: boolean } = {},
   ): Promise<EngineColumn[]> {
     const checked = await this.projects.require(ctx, projectId, 'read')
     return engineCall(() =>
@@ -240,7 +243,8 @@ export class SqlService {
         parameters,
         resolveCatalogs: (names, scope) => this.#catalogs(checked, scope ?? projectId, names),
         catalogNames: () => this.catalogs.names(checked, projectId),
-        access: this.#accessOf(checked, projectId),
+        // Checking a policy itself needs the tables' own columns and types, which masks change.
+        access: options.unpoliced ? undefined : this.#accessOf(checked, projectId),
       }),
     )
   }
