@@ -403,6 +403,34 @@ describe('privacy policies against hostile queries', () => {
     })
     expect([200, 202], JSON.stringify(run.body)).toContain(run.status)
     expectNoLeak(run.body, 'saved query run')
+    // A semantic table over the saved query, read here and from another project it is shared with:
+    // there too the tables below it are under this project's policies.
+    const semantic = await app.request('POST', `${API}/projects/${projectId}/semantic-catalogs`, {
+      key: admin,
+      body: { name: 'crm' },
+    })
+    expect(semantic.status, JSON.stringify(semantic.body)).toBe(201)
+    const published = await app.request('POST', `${API}/projects/${projectId}/semantic-catalogs/crm/tables`, {
+      key: admin,
+      body: { table: 'customers', query_id: saved.body.id },
+    })
+    expect(published.status, JSON.stringify(published.body)).toBe(201)
+    const elsewhere = (await createProject(app, orgKey, 'Elsewhere')).id
+    const shared = await app.request('POST', `${API}/projects/${projectId}/semantic-catalogs/crm/share`, {
+      key: admin,
+      body: { project_id: elsewhere },
+    })
+    expect([200, 201], JSON.stringify(shared.body)).toContain(shared.status)
+    for (const project of [projectId, elsewhere]) {
+      const answer = await app.request('POST', `${API}/projects/${project}/sql`, {
+        key: viewer,
+        body: { sql: 'SELECT * FROM crm.main.customers' },
+      })
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200)
+      expect(answer.body.rows).toHaveLength(brazil())
+      expectNoLeak(answer.body.rows, `semantic table in ${project === projectId ? 'its project' : 'another'}`)
+    }
+
     // The admin's stored result holds every email; the viewer reads the query itself instead.
     for (let i = 0; i < 100; i += 1) {
       const state = await app.request('GET', `${API}/projects/${projectId}/queries/${materialized.body.id}`, {
