@@ -66,150 +66,140 @@ export class AccessPoliciesService implements AccessPolicyProvider {
     private readonly deps: AccessPoliciesDependencies,
   ) {}
 
-  // ── Privacy policies
+  // ── Privacy policies and row policies: the same life, kept by PRIVACY and ROW below
 
   async createPrivacy(ctx: RequestContext, projectId: string, input: PrivacyPolicyInput): Promise<PrivacyPolicy> {
-    const tenant = await this.#manage(ctx, projectId)
-    const values = await this.#privacyValues(tenant, projectId, input)
-    const { principal } = tenant
-    return this.db.transaction().execute(async (trx) => {
-      const row = await new AccessPoliciesRepo(trx).insertPrivacy({
-        organization_id: principal.organizationId,
-        project_id: projectId,
-        ...values,
-      })
-      await this.deps.audit.recordTenantWrite(trx, ctx, principal, 'privacy_policy', {
-        action: 'privacy_policy.create',
-        id: row.id,
-        details: { project_id: projectId, ...values },
-      })
-      return toPrivacyPolicy(row)
-    })
+    return this.#create(PRIVACY, ctx, projectId, (tenant) => this.#privacyValues(tenant, projectId, input))
   }
 
-  async listPrivacy(ctx: RequestContext, projectId: string, query: ListQuery): Promise<Page<PrivacyPolicy>> {
-    const { principal } = await this.deps.projects.require(ctx, projectId, 'read')
-    const rows = await new AccessPoliciesRepo(this.db).listPrivacy(
-      principal.organizationId,
-      projectId,
-      decodeCursor(query.cursor),
-      query.limit,
-    )
-    return toPage(rows, query.limit, toPrivacyPolicy)
+  listPrivacy(ctx: RequestContext, projectId: string, query: ListQuery): Promise<Page<PrivacyPolicy>> {
+    return this.#list(PRIVACY, ctx, projectId, query)
   }
 
-  async getPrivacy(ctx: RequestContext, projectId: string, id: string): Promise<PrivacyPolicy> {
-    const { principal } = await this.deps.projects.require(ctx, projectId, 'read')
-    const row = await new AccessPoliciesRepo(this.db).findPrivacy(principal.organizationId, projectId, id)
-    if (!row) throw accessPolicyErrors.privacyNotFound(id)
-    return toPrivacyPolicy(row)
+  getPrivacy(ctx: RequestContext, projectId: string, id: string): Promise<PrivacyPolicy> {
+    return this.#get(PRIVACY, ctx, projectId, id)
   }
 
   /** A full replace, checked as a new policy is; it keeps its place (created_at) among the masks on a column. */
-  async replacePrivacy(
+  replacePrivacy(
     ctx: RequestContext,
     projectId: string,
     id: string,
     input: PrivacyPolicyInput,
   ): Promise<PrivacyPolicy> {
-    const tenant = await this.#manage(ctx, projectId)
-    const { principal } = tenant
-    if (!(await new AccessPoliciesRepo(this.db).findPrivacy(principal.organizationId, projectId, id))) {
-      throw accessPolicyErrors.privacyNotFound(id)
-    }
-    const values = await this.#privacyValues(tenant, projectId, input)
-    return this.db.transaction().execute(async (trx) => {
-      const row = await new AccessPoliciesRepo(trx).replacePrivacy(principal.organizationId, projectId, id, values)
-      if (!row) throw accessPolicyErrors.privacyNotFound(id)
-      await this.deps.audit.recordTenantWrite(trx, ctx, principal, 'privacy_policy', {
-        action: 'privacy_policy.update',
-        id,
-        details: { project_id: projectId, ...values },
-      })
-      return toPrivacyPolicy(row)
-    })
+    return this.#replace(PRIVACY, ctx, projectId, id, (tenant) => this.#privacyValues(tenant, projectId, input))
   }
 
-  async deletePrivacy(ctx: RequestContext, projectId: string, id: string): Promise<void> {
-    const { principal } = await this.#manage(ctx, projectId)
-    await this.db.transaction().execute(async (trx) => {
-      if (!(await new AccessPoliciesRepo(trx).delete('privacy_policies', principal.organizationId, projectId, id))) {
-        throw accessPolicyErrors.privacyNotFound(id)
-      }
-      await this.deps.audit.recordTenantWrite(trx, ctx, principal, 'privacy_policy', {
-        action: 'privacy_policy.delete',
-        id,
-        details: { project_id: projectId },
-      })
-    })
+  deletePrivacy(ctx: RequestContext, projectId: string, id: string): Promise<void> {
+    return this.#delete(PRIVACY, ctx, projectId, id)
   }
 
-  // ── Row policies
+  createRow(ctx: RequestContext, projectId: string, input: RowPolicyInput): Promise<RowPolicy> {
+    return this.#create(ROW, ctx, projectId, (tenant) => this.#rowValues(tenant, projectId, input))
+  }
 
-  async createRow(ctx: RequestContext, projectId: string, input: RowPolicyInput): Promise<RowPolicy> {
+  listRow(ctx: RequestContext, projectId: string, query: ListQuery): Promise<Page<RowPolicy>> {
+    return this.#list(ROW, ctx, projectId, query)
+  }
+
+  getRow(ctx: RequestContext, projectId: string, id: string): Promise<RowPolicy> {
+    return this.#get(ROW, ctx, projectId, id)
+  }
+
+  replaceRow(ctx: RequestContext, projectId: string, id: string, input: RowPolicyInput): Promise<RowPolicy> {
+    return this.#replace(ROW, ctx, projectId, id, (tenant) => this.#rowValues(tenant, projectId, input))
+  }
+
+  deleteRow(ctx: RequestContext, projectId: string, id: string): Promise<void> {
+    return this.#delete(ROW, ctx, projectId, id)
+  }
+
+  async #create<Row extends { id: string }, Api, Values extends object>(
+    kind: PolicyKind<Row, Api, Values>,
+    ctx: RequestContext,
+    projectId: string,
+    valuesOf: (tenant: TenantContext) => Promise<Values>,
+  ): Promise<Api> {
     const tenant = await this.#manage(ctx, projectId)
-    const values = await this.#rowValues(tenant, projectId, input)
+    const values = await valuesOf(tenant)
     const { principal } = tenant
     return this.db.transaction().execute(async (trx) => {
-      const row = await new AccessPoliciesRepo(trx).insertRow({
+      const row = await kind.insert(new AccessPoliciesRepo(trx), {
         organization_id: principal.organizationId,
         project_id: projectId,
         ...values,
       })
-      await this.deps.audit.recordTenantWrite(trx, ctx, principal, 'row_policy', {
-        action: 'row_policy.create',
+      await this.deps.audit.recordTenantWrite(trx, ctx, principal, kind.entity, {
+        action: `${kind.entity}.create`,
         id: row.id,
         details: { project_id: projectId, ...values },
       })
-      return toRowPolicy(row)
+      return kind.toApi(row)
     })
   }
 
-  async listRow(ctx: RequestContext, projectId: string, query: ListQuery): Promise<Page<RowPolicy>> {
+  async #list<Row extends { id: string }, Api, Values>(
+    kind: PolicyKind<Row, Api, Values>,
+    ctx: RequestContext,
+    projectId: string,
+    query: ListQuery,
+  ): Promise<Page<Api>> {
     const { principal } = await this.deps.projects.require(ctx, projectId, 'read')
-    const rows = await new AccessPoliciesRepo(this.db).listRow(
-      principal.organizationId,
-      projectId,
-      decodeCursor(query.cursor),
-      query.limit,
-    )
-    return toPage(rows, query.limit, toRowPolicy)
+    const repo = new AccessPoliciesRepo(this.db)
+    const rows = await kind.list(repo, principal.organizationId, projectId, decodeCursor(query.cursor), query.limit)
+    return toPage(rows, query.limit, kind.toApi)
   }
 
-  async getRow(ctx: RequestContext, projectId: string, id: string): Promise<RowPolicy> {
+  async #get<Row extends { id: string }, Api, Values>(
+    kind: PolicyKind<Row, Api, Values>,
+    ctx: RequestContext,
+    projectId: string,
+    id: string,
+  ): Promise<Api> {
     const { principal } = await this.deps.projects.require(ctx, projectId, 'read')
-    const row = await new AccessPoliciesRepo(this.db).findRow(principal.organizationId, projectId, id)
-    if (!row) throw accessPolicyErrors.rowNotFound(id)
-    return toRowPolicy(row)
+    const row = await kind.find(new AccessPoliciesRepo(this.db), principal.organizationId, projectId, id)
+    if (!row) throw kind.notFound(id)
+    return kind.toApi(row)
   }
 
-  async replaceRow(ctx: RequestContext, projectId: string, id: string, input: RowPolicyInput): Promise<RowPolicy> {
+  async #replace<Row extends { id: string }, Api, Values extends object>(
+    kind: PolicyKind<Row, Api, Values>,
+    ctx: RequestContext,
+    projectId: string,
+    id: string,
+    valuesOf: (tenant: TenantContext) => Promise<Values>,
+  ): Promise<Api> {
     const tenant = await this.#manage(ctx, projectId)
     const { principal } = tenant
-    if (!(await new AccessPoliciesRepo(this.db).findRow(principal.organizationId, projectId, id))) {
-      throw accessPolicyErrors.rowNotFound(id)
+    if (!(await kind.find(new AccessPoliciesRepo(this.db), principal.organizationId, projectId, id))) {
+      throw kind.notFound(id)
     }
-    const values = await this.#rowValues(tenant, projectId, input)
+    const values = await valuesOf(tenant)
     return this.db.transaction().execute(async (trx) => {
-      const row = await new AccessPoliciesRepo(trx).replaceRow(principal.organizationId, projectId, id, values)
-      if (!row) throw accessPolicyErrors.rowNotFound(id)
-      await this.deps.audit.recordTenantWrite(trx, ctx, principal, 'row_policy', {
-        action: 'row_policy.update',
+      const row = await kind.replace(new AccessPoliciesRepo(trx), principal.organizationId, projectId, id, values)
+      if (!row) throw kind.notFound(id)
+      await this.deps.audit.recordTenantWrite(trx, ctx, principal, kind.entity, {
+        action: `${kind.entity}.update`,
         id,
         details: { project_id: projectId, ...values },
       })
-      return toRowPolicy(row)
+      return kind.toApi(row)
     })
   }
 
-  async deleteRow(ctx: RequestContext, projectId: string, id: string): Promise<void> {
+  async #delete<Row extends { id: string }, Api, Values>(
+    kind: PolicyKind<Row, Api, Values>,
+    ctx: RequestContext,
+    projectId: string,
+    id: string,
+  ): Promise<void> {
     const { principal } = await this.#manage(ctx, projectId)
     await this.db.transaction().execute(async (trx) => {
-      if (!(await new AccessPoliciesRepo(trx).delete('row_policies', principal.organizationId, projectId, id))) {
-        throw accessPolicyErrors.rowNotFound(id)
+      if (!(await new AccessPoliciesRepo(trx).delete(kind.table, principal.organizationId, projectId, id))) {
+        throw kind.notFound(id)
       }
-      await this.deps.audit.recordTenantWrite(trx, ctx, principal, 'row_policy', {
-        action: 'row_policy.delete',
+      await this.deps.audit.recordTenantWrite(trx, ctx, principal, kind.entity, {
+        action: `${kind.entity}.delete`,
         id,
         details: { project_id: projectId },
       })
@@ -589,6 +579,53 @@ function tableLabel(name: TableName): string {
 }
 
 // ── Responses
+
+/** What tells privacy policies and row policies apart in their create, list, read, replace and delete. */
+interface PolicyKind<Row extends { id: string }, Api, Values> {
+  table: 'privacy_policies' | 'row_policies'
+  /** The audit log's entity, and the prefix of its actions. */
+  entity: 'privacy_policy' | 'row_policy'
+  notFound: (id: string) => Error
+  toApi: (row: Row) => Api
+  insert: (repo: AccessPoliciesRepo, values: Values & { organization_id: string; project_id: string }) => Promise<Row>
+  find: (repo: AccessPoliciesRepo, organizationId: string, projectId: string, id: string) => Promise<Row | undefined>
+  list: (
+    repo: AccessPoliciesRepo,
+    organizationId: string,
+    projectId: string,
+    after: string | undefined,
+    limit: number,
+  ) => Promise<Row[]>
+  replace: (
+    repo: AccessPoliciesRepo,
+    organizationId: string,
+    projectId: string,
+    id: string,
+    values: Values,
+  ) => Promise<Row | undefined>
+}
+
+const PRIVACY: PolicyKind<PrivacyPolicyRow, PrivacyPolicy, PrivacyValues> = {
+  table: 'privacy_policies',
+  entity: 'privacy_policy',
+  notFound: accessPolicyErrors.privacyNotFound,
+  toApi: toPrivacyPolicy,
+  insert: (repo, values) => repo.insertPrivacy(values),
+  find: (repo, organizationId, projectId, id) => repo.findPrivacy(organizationId, projectId, id),
+  list: (repo, organizationId, projectId, after, limit) => repo.listPrivacy(organizationId, projectId, after, limit),
+  replace: (repo, organizationId, projectId, id, values) => repo.replacePrivacy(organizationId, projectId, id, values),
+}
+
+const ROW: PolicyKind<RowPolicyRow, RowPolicy, RowValues> = {
+  table: 'row_policies',
+  entity: 'row_policy',
+  notFound: accessPolicyErrors.rowNotFound,
+  toApi: toRowPolicy,
+  insert: (repo, values) => repo.insertRow(values),
+  find: (repo, organizationId, projectId, id) => repo.findRow(organizationId, projectId, id),
+  list: (repo, organizationId, projectId, after, limit) => repo.listRow(organizationId, projectId, after, limit),
+  replace: (repo, organizationId, projectId, id, values) => repo.replaceRow(organizationId, projectId, id, values),
+}
 
 function toPrivacyPolicy(row: PrivacyPolicyRow): PrivacyPolicy {
   return {
