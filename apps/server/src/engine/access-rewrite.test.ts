@@ -158,6 +158,17 @@ describe('policies beneath the query', () => {
   })
 })
 
+describe('a policy that would change the query', () => {
+  it('is refused, failing the query', async () => {
+    const injected = '1 = 1) UNION ALL SELECT * FROM crm.main.people WHERE (1 = 1'
+    await expect(run('SELECT name FROM crm.main.people', {}, { rowFilter: injected })).rejects.toThrow(
+      /do not form one filter/,
+    )
+    const masked = { masks: new Map([['email', { expression: "'x' AS a, name", privacy: 'masked' as const }]]) }
+    await expect(run('SELECT email FROM crm.main.people', {}, masked)).rejects.toThrow(/do not form one filter/)
+  })
+})
+
 describe('errors under a row filter', () => {
   it('do not show values of withheld rows, even when the filter cannot reach the source', async () => {
     const policy = { rowFilter: "lower(region) = lower(current_user_props('region'))" }

@@ -102,7 +102,11 @@ async function policeTree(
       .join('.')
     const text = `SELECT ${columns.join(', ')} FROM ${from}${access.rowFilter ? ` WHERE (${access.rowFilter})` : ''}`
     const parsed = (await parseTree(connection, text)) as { statements: { node: JsonObject }[] }
-    const body = parsed.statements[0]!.node
+    const body = parsed.statements[0]?.node
+    // Policies are checked when saved; this makes sure no text in one can change the query's shape.
+    if (parsed.statements.length !== 1 || !isPolicyView(body, columns.length)) {
+      throw new SqlGuardError(`the policies on ${from} do not form one filter and one column each`)
+    }
     if (node.at_clause) (body.from_table as JsonObject).at_clause = node.at_clause
     // The policy's own project says who the caller is there (across organizations, less than at home).
     substituteProps(body, scoped.props)
@@ -119,6 +123,22 @@ async function policeTree(
   }
   if (substituteProps(tree, props)) changed = true
   return { changed, masked, filtered }
+}
+
+/** The subquery a policy makes: one SELECT of `columns` items from one table, at most a WHERE. */
+function isPolicyView(node: JsonObject | undefined, columns: number): node is JsonObject {
+  const list = (key: string) => (Array.isArray(node?.[key]) ? (node[key] as unknown[]) : [])
+  return (
+    node?.type === 'SELECT_NODE' &&
+    (node.from_table as JsonObject | undefined)?.type === 'BASE_TABLE' &&
+    list('select_list').length === columns &&
+    list('modifiers').length === 0 &&
+    list('group_expressions').length === 0 &&
+    !node.having &&
+    !node.qualify &&
+    !node.sample &&
+    ((node.cte_map as { map?: unknown[] } | undefined)?.map ?? []).length === 0
+  )
 }
 
 /**
