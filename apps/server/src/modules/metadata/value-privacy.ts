@@ -30,7 +30,8 @@ export function hiddenColumns(
 
 /**
  * The tables as the caller may see them: the same array when nothing is hidden from them (no access
- * given, or no policy touching these tables), else copies without the hidden values.
+ * given, or no policy touching these tables), else copies without the hidden values, nor the
+ * descriptions a model generated about them.
  */
 export function withoutHiddenValues(
   access: QueryAccess | undefined,
@@ -42,10 +43,20 @@ export function withoutHiddenValues(
     const hidden = hiddenColumns(access, table)
     if (!hidden) return table
     changed = true
+    // A description a model wrote from the samples may quote them; a person's is kept.
+    const everyColumn = hidden.size === table.columns.length
     return {
       ...table,
+      ...(everyColumn && table.source === 'generated' ? { description: null, source: null } : {}),
       columns: table.columns.map((column) =>
-        hidden.has(column.name) ? { ...column, sample_values: [], categorical_values: [] } : column,
+        hidden.has(column.name)
+          ? {
+              ...column,
+              sample_values: [],
+              categorical_values: [],
+              ...(column.description_source === 'generated' ? { description: null, description_source: null } : {}),
+            }
+          : column,
       ),
     }
   })
