@@ -162,6 +162,8 @@ export class MetadataRefresh {
     const caller = job.caller
     const projectId = job.projectId
     const tenant = await this.deps.projects.require(caller, projectId, { write: 'metadata' })
+    // Taken before the sources are listed: a table written since then is newer than this listing.
+    const stamp = new Date()
     const live = await this.deps.metadata.liveCatalogs(tenant, projectId, job.payload.catalog ?? undefined, {
       fresh: true,
     })
@@ -188,7 +190,6 @@ export class MetadataRefresh {
       () => true,
       () => false,
     )
-    const stamp = new Date()
     const result: RefreshResult = { tables: 0, missing_tables: 0, missing_columns: 0, relations: null }
     for (const catalog of refreshed) {
       progress.catalog = catalog.name

@@ -124,7 +124,8 @@ export class MetadataRepo {
 
   /**
    * After a refresh of a catalog: its tables that this refresh did not see (refreshed at another
-   * time or never) are marked missing, with their columns. Returns how many.
+   * time or never) are marked missing, with their columns. Returns how many. A table written after
+   * the refresh listed its sources (`refreshedAt`) is left alone: it may have been created since.
    */
   async markMissing(organizationId: string, projectId: string, catalog: string, refreshedAt: Date): Promise<number> {
     const rows = await this.db
@@ -139,6 +140,7 @@ export class MetadataRepo {
       .where('catalog', '=', catalog)
       .where('status', '=', 'present')
       .where((eb) => eb.or([eb('refreshed_at', 'is', null), eb('refreshed_at', '<>', refreshedAt)]))
+      .where('updated_at', '<', refreshedAt)
       .returning('id')
       .execute()
     return rows.length
