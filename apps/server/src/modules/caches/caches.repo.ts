@@ -112,6 +112,8 @@ export class CachesRepo {
   /**
    * Makes `jobId` the cache's refresh unless another refresh's job is still queued or running: at
    * most one refresh writes a cache at a time. False when another one holds it (or the cache is gone).
+   * A refresh lets go when it records its end, before the queue records its job's: a cache that reads
+   * COMPLETED, FAILED or CANCELLED takes a new refresh at once.
    */
   async claim(id: string, jobId: string): Promise<boolean> {
     const claimed = await this.db
@@ -119,7 +121,12 @@ export class CachesRepo {
       .set({ status: 'RUNNING', job_id: jobId, updated_at: sql`now()` })
       .where('id', '=', id)
       .where((eb) =>
-        eb.or([eb('job_id', 'is', null), eb('job_id', '=', jobId), eb.not(jobActive(sql.ref('caches.job_id')))]),
+        eb.or([
+          eb('status', '<>', 'RUNNING'),
+          eb('job_id', 'is', null),
+          eb('job_id', '=', jobId),
+          eb.not(jobActive(sql.ref('caches.job_id'))),
+        ]),
       )
       .returning('id')
       .executeTakeFirst()

@@ -220,6 +220,15 @@ for (const kind of STORE_KINDS) {
         // The cache reads refreshed before the queue has stored the job's result: wait for the job.
         const job = await waitForJob(done.job_id!, 'succeeded')
         expect((job.result as { remote_sql: string[] }).remote_sql[0]).toMatch(/WHERE.*"id" > 1/)
+
+        // A refresh records its end before the queue records its job's: in between, a new refresh is taken.
+        const jobs = app.tributary.platform.db.updateTable('jobs').where('id', '=', job.id)
+        await jobs.set({ status: 'running' }).execute()
+        try {
+          expect(await refresh(cache.id, 'incremental')).toMatchObject({ status: 'COMPLETED' })
+        } finally {
+          await jobs.set({ status: 'succeeded' }).execute()
+        }
         await app.request('DELETE', `${base()}/${cache.id}`, { key: orgKey })
       })
 
