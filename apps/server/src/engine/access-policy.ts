@@ -6,7 +6,7 @@ import { quoteIdentifier } from './duckdb-sql.js'
  * it without code of its own.
  */
 export interface QueryAccess {
-  /** The caller's attributes, for `current_user_props(name)`; a name missing here reads as ''. */
+  /** The caller's attributes, for `current_user_props(name)`; a name missing here reads as NULL. */
   props: Readonly<Record<string, string>>
   /** The policies on one table the query reads (names as the catalog lists them); undefined when none applies. */
   table(table: PolicedTable): TableAccess | undefined

@@ -118,9 +118,23 @@ describe('policies beneath the query', () => {
     expect(result.rows).toEqual([['Cid', '***********.com']])
   })
 
-  it('substitutes current_user_props in any query, with an empty string for what the caller lacks', async () => {
-    const result = await run("SELECT current_user_props('region') AS r, current_user_props('nope') AS n")
-    expect(result.rows).toEqual([['eu', '']])
+  it('substitutes current_user_props in any query, with NULL for what the caller lacks', async () => {
+    const result = await run(
+      "SELECT current_user_props('region') AS r, current_user_props('nope') AS n, " +
+        "CAST(current_user_props('nope') AS INTEGER) AS i, 'x' <> current_user_props('nope') AS differs",
+    )
+    expect(result.rows).toEqual([['eu', null, null, null]])
+  })
+
+  it('withholds every row from a caller who lacks the attribute a filter reads, whatever the comparison', async () => {
+    for (const rowFilter of [
+      "region = current_user_props('region')",
+      "region <> current_user_props('region')",
+      "id < CAST(current_user_props('region') AS INTEGER)",
+    ]) {
+      const result = await run('SELECT count(*) FROM crm.main.people', {}, { rowFilter })
+      expect(result.rows, rowFilter).toEqual([[0]])
+    }
   })
 
   it('refuses current_user_props with anything but a literal name', async () => {

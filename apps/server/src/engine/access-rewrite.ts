@@ -200,13 +200,18 @@ function propConstant(call: JsonObject, props: Readonly<Record<string, string>>)
       typeof call.query_location === 'number' ? call.query_location : undefined,
     )
   }
-  const value = Object.hasOwn(props, argument.value) ? props[argument.value]! : ''
+  // An attribute the caller lacks is NULL: every comparison with it fails, so a filter fails closed
+  // (`<>` as much as `=`), and a cast of it to a number is NULL rather than an error.
+  const value = Object.hasOwn(props, argument.value) ? props[argument.value]! : null
   return {
     class: 'CONSTANT',
     type: 'VALUE_CONSTANT',
     alias: typeof call.alias === 'string' ? call.alias : '',
     query_location: call.query_location,
-    value: { type: { id: 'VARCHAR', type_info: null }, is_null: false, value },
+    value:
+      value === null
+        ? { type: { id: 'VARCHAR', type_info: null }, is_null: true }
+        : { type: { id: 'VARCHAR', type_info: null }, is_null: false, value },
   }
 }
 

@@ -44,7 +44,8 @@ const MASKS =
 const FILTERS =
   'A row policy applies to `applies_to_roles` (empty: everyone); several on one table each narrow the rows ' +
   "(AND). The filter is one boolean expression over the table’s columns and `current_user_props('name')` " +
-  "(id, email, name, role, project, or a custom attribute of the user or key; a missing one reads as ''). " +
+  '(id, email, name, role, project, or a custom attribute of the user or key, as text; a missing one is NULL, ' +
+  'so a caller without it gets no rows). ' +
   'A filter that does not parse, is not boolean, or reads anything else (subqueries, other tables, ' +
   'aggregates, windows) is refused with 422.'
 

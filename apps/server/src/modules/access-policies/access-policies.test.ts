@@ -37,7 +37,7 @@ describe('checkPolicyExpression', () => {
   it('accepts one expression and writes current_user_props as a literal to bind it', () => {
     expect(
       checkPolicyExpression(`Country = current_user_props('country') AND "select" <> 'from'`, { userProps: true }),
-    ).toEqual({ bindable: `Country = '' AND "select" <> 'from'` })
+    ).toEqual({ bindable: `Country = CAST(NULL AS VARCHAR) AND "select" <> 'from'` })
     expect(checkPolicyExpression(`regexp_replace("Email", '@.*', '@…')`, { userProps: false }).problem).toBeUndefined()
     expect(checkPolicyExpression('len(filter([1, 2], x -> x > 1)) > 0', { userProps: false }).problem).toBeUndefined()
     expect(checkPolicyExpression(`E'it\\'s' = "Name"`, { userProps: false }).problem).toBeUndefined()
@@ -265,9 +265,14 @@ describeEachStore('access policies', (kind) => {
     )
 
     // A prop is text; compared with a number column it is cast as a literal is.
-    const numeric = await post(rowPolicies(), { ...CUSTOMER, filter: "CustomerId = current_user_props('customer_id')" })
-    expect(numeric.status, JSON.stringify(numeric.body)).toBe(201)
-    await app.request('DELETE', rowPolicies(`/${numeric.body.id}`), { key: orgKey })
+    for (const filter of [
+      "CustomerId = current_user_props('customer_id')",
+      "CustomerId = CAST(current_user_props('customer_id') AS INTEGER)",
+    ]) {
+      const numeric = await post(rowPolicies(), { ...CUSTOMER, filter })
+      expect(numeric.status, JSON.stringify(numeric.body)).toBe(201)
+      await app.request('DELETE', rowPolicies(`/${numeric.body.id}`), { key: orgKey })
+    }
 
     const replaced = await app.request('PUT', rowPolicies(`/${id}`), {
       key: orgKey,

@@ -39,7 +39,10 @@ const REFUSED_WORDS = new Set([
 export interface PolicyExpressionCheck {
   /** Why the text is not one scalar expression of the allowed kind; undefined when it is. */
   problem?: string
-  /** The text with each `current_user_props('…')` written as `''`, to bind it where the function is unknown. */
+  /**
+   * The text with each `current_user_props('…')` written as a text NULL (what a missing attribute
+   * reads as), to bind it where the function is unknown.
+   */
   bindable: string
 }
 
@@ -92,7 +95,7 @@ export function checkPolicyExpression(text: string, options: { userProps: boolea
         const call = /^\s*\(\s*'((?:[^']|'')*)'\s*\)/.exec(text.slice(end))
         if (!call)
           return fail(`${USER_PROPS_FUNCTION} takes one name in single quotes, e.g. ${USER_PROPS_FUNCTION}('email')`)
-        bindable += "''"
+        bindable += 'CAST(NULL AS VARCHAR)'
         index = end + call[0].length
         continue
       }
