@@ -1826,6 +1826,12 @@ describeEachStore('authorization', (kind) => {
       target: () => ({ path: `/approvals?project_id=${f.project.id}` }),
     },
     {
+      route: 'GET /approvals?direction=received',
+      method: 'GET',
+      allowed: { "org key ['*']": 200, admin: 200 },
+      target: () => ({ path: '/approvals?direction=received' }),
+    },
+    {
       route: 'GET /approvals/{approval_id}',
       method: 'GET',
       allowed: only(TENANTS, 200),

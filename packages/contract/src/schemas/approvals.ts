@@ -1,7 +1,7 @@
 import { z } from 'zod'
 
 import { CatalogName } from './connections.js'
-import { Id, Text, Timestamp } from './common.js'
+import { Id, ListQuery, listOf, Text, Timestamp } from './common.js'
 
 export const APPROVAL_KINDS = ['project_tenant', 'project_dataset'] as const
 export const ApprovalKind = z.enum(APPROVAL_KINDS).meta({
@@ -90,11 +90,19 @@ export const PendingApprovals = z
   .meta({ id: 'PendingApprovals' })
 export type PendingApprovals = z.infer<typeof PendingApprovals>
 
-export const ApprovalListQuery = z.strictObject({
-  project_id: Id.optional().meta({ description: 'Only the requests of this project' }),
+export const ApprovalListQuery = ListQuery.extend({
+  direction: z
+    .enum(['made', 'received'])
+    .default('made')
+    .meta({
+      description:
+        '`made`: the requests of the caller’s organization (default); `received`: the requests made to it, ' +
+        'whatever their status (its admins only), e.g. `status=approved` for what it shares and may revoke',
+    }),
+  project_id: Id.optional().meta({ description: 'Only the requests of this (requesting) project' }),
   status: ApprovalStatus.optional(),
 })
 export type ApprovalListQuery = z.infer<typeof ApprovalListQuery>
 
-export const ApprovalList = z.object({ data: z.array(Approval) }).meta({ id: 'ApprovalList' })
+export const ApprovalList = listOf(Approval).meta({ id: 'ApprovalList' })
 export type ApprovalList = z.infer<typeof ApprovalList>

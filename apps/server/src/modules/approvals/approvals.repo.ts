@@ -44,11 +44,38 @@ export class ApprovalsRepo {
       .execute()
   }
 
-  /** Requests of the requesting organization, newest first. */
-  async listOf(organizationId: string, projectId: string | undefined): Promise<ApprovalView[]> {
-    let query = this.#views().where('a.organization_id', '=', organizationId)
-    if (projectId !== undefined) query = query.where('a.project_id', '=', projectId)
-    return query.orderBy('a.id', 'desc').limit(500).execute()
+  /**
+   * A page of the requests an organization made or received, newest first: `limit + 1` rows after the
+   * cursor's. A status is matched as readers see it: a pending request past its time is expired.
+   */
+  async page(
+    side: 'requester' | 'target',
+    organizationId: string,
+    filter: { projectId?: string; status?: ApprovalRow['status']; now: Date; after?: string; limit: number },
+  ): Promise<ApprovalView[]> {
+    let query = this.#views().where(
+      side === 'requester' ? 'a.organization_id' : 'a.target_organization_id',
+      '=',
+      organizationId,
+    )
+    // An archived project asks nothing of anyone (as the pending list).
+    if (side === 'target') query = query.where('p.archived_at', 'is', null)
+    if (filter.projectId !== undefined) query = query.where('a.project_id', '=', filter.projectId)
+    const { status, now } = filter
+    if (status === 'pending') query = query.where('a.status', '=', 'pending').where('a.expires_at', '>', now)
+    else if (status === 'expired') {
+      query = query.where((eb) =>
+        eb.or([
+          eb('a.status', '=', 'expired'),
+          eb.and([eb('a.status', '=', 'pending'), eb('a.expires_at', '<=', now)]),
+        ]),
+      )
+    } else if (status !== undefined) query = query.where('a.status', '=', status)
+    if (filter.after !== undefined) query = query.where('a.id', '<', filter.after)
+    return query
+      .orderBy('a.id', 'desc')
+      .limit(filter.limit + 1)
+      .execute()
   }
 
   /** Marks every pending request past its time expired; returns their ids. */

@@ -97,10 +97,12 @@ export function approvalsRoutes(approvals: ApprovalsService) {
         method: 'get',
         path: '/approvals',
         tags,
-        summary: 'List the requests the caller’s organization made',
+        summary: 'List the requests the caller’s organization made or received',
         description:
-          'Members of the requesting organization; a project key sees its project’s only. Newest first (at most ' +
-          '500). `dataset_name` is shown once a dataset request is approved.',
+          '`direction=made` (default): members of the requesting organization; a project key sees its project’s ' +
+          'only; `dataset_name` is shown once a dataset request is approved. `direction=received`: the ' +
+          'organization’s admins (others get 403), every request made to it whatever its status. Newest first, ' +
+          'paged by `cursor`.',
         security: bearerSecurity,
         request: { query: ApprovalListQuery },
         responses: {

@@ -15,6 +15,7 @@ import { actorOf, type RequestContext, type TenantContext } from '../../auth/pri
 import type { JobHandler } from '../../jobs/queue.js'
 import { errors } from '../../lib/errors.js'
 import { newId } from '../../lib/ids.js'
+import { decodeCursor, toPage } from '../../lib/pagination.js'
 import type { Logger } from '../../lib/logger.js'
 import type { MetadataDb } from '../../metadata/database.js'
 import { isUniqueViolation, toIso, toIsoOrNull } from '../../metadata/store-errors.js'
@@ -132,16 +133,25 @@ export class ApprovalsService {
     }
   }
 
-  /** The requests of the caller's organization (a project key: its project's), newest first. */
+  /**
+   * The requests the caller's organization made (a project key: its project's), or, for its admins,
+   * those made to it; newest first, a page at a time.
+   */
   async list(ctx: RequestContext, query: ApprovalListQuery): Promise<ApprovalList> {
-    const tenant = requireTenant(ctx)
-    const { principal } = tenant
+    const after = decodeCursor(query.cursor)
+    const filter = { status: query.status, now: this.deps.now(), after, limit: query.limit }
+    const repo = new ApprovalsRepo(this.db)
+    if (query.direction === 'received') {
+      const { principal } = this.#admin(ctx)
+      const rows = await repo.page('target', principal.organizationId, { ...filter, projectId: query.project_id })
+      return toPage(rows, query.limit, (row) => this.#toApproval(row, 'target'))
+    }
+    const { principal } = requireTenant(ctx)
     let projectId = query.project_id
     if (projectId !== undefined) await this.deps.projects.require(ctx, projectId, 'read')
     if (principal.kind === 'project') projectId = principal.projectId
-    const rows = await new ApprovalsRepo(this.db).listOf(principal.organizationId, projectId)
-    const data = rows.map((row) => this.#toApproval(row, 'requester'))
-    return { data: query.status === undefined ? data : data.filter((view) => view.status === query.status) }
+    const rows = await repo.page('requester', principal.organizationId, { ...filter, projectId })
+    return toPage(rows, query.limit, (row) => this.#toApproval(row, 'requester'))
   }
 
   async get(ctx: RequestContext, id: string): Promise<Approval> {

@@ -532,4 +532,62 @@ describeEachStore('cross-organization approvals', (kind) => {
     expect((await call('POST', `/approvals/${id}/revoke`, targetKey)).status).toBe(409)
     expect((await call('GET', '/approvals/pending', app.platformKey)).status).toBe(403)
   })
+
+  it('lists what an organization asked and was asked, newest first, a page at a time', async () => {
+    const asking = await createOrganization(app, 'Asking')
+    const ids: string[] = []
+    for (const name of ['One', 'Two', 'Three']) {
+      const project = (await createProject(app, asking.orgKey, name)).id
+      const asked = await call('POST', '/approvals/project-tenant', asking.orgKey, {
+        project_id: project,
+        tenant_id: targetId,
+      })
+      expect(asked.status, JSON.stringify(asked.body)).toBe(201)
+      ids.unshift(asked.body.id)
+    }
+    const pages = async (path: string, key: string) => {
+      const seen: { id: string; status: string }[] = []
+      let cursor: string | null = null
+      do {
+        const page = await call('GET', `${path}&limit=2${cursor ? `&cursor=${cursor}` : ''}`, key)
+        expect(page.status, JSON.stringify(page.body)).toBe(200)
+        expect(page.body.data.length).toBeLessThanOrEqual(2)
+        seen.push(...page.body.data)
+        cursor = page.body.next_cursor
+      } while (cursor)
+      return seen
+    }
+    const received = await pages('/approvals?direction=received', targetAdmin)
+    expect(received.map((item) => item.id).filter((id) => ids.includes(id))).toEqual(ids)
+    expect(new Set(received.map((item) => item.id)).size).toBe(received.length)
+    // The requesting side sees the same three, and nothing made to it.
+    expect((await pages('/approvals?direction=made', asking.orgKey)).map((item) => item.id)).toEqual(ids)
+    expect((await call('GET', '/approvals?direction=received', asking.orgKey)).body.data).toEqual([])
+
+    const approved = await call('POST', `/approvals/${ids[1]}/approve`, targetKey)
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200)
+    const granted = await pages('/approvals?direction=received&status=approved', targetKey)
+    expect(granted.map((item) => item.id)).toContain(ids[1])
+    expect(granted.every((item) => item.status === 'approved')).toBe(true)
+    const waiting = (await pages('/approvals?direction=received&status=pending', targetKey)).map((item) => item.id)
+    expect(waiting.filter((id) => ids.includes(id))).toEqual([ids[0], ids[2]])
+
+    // Past their time, the pending ones list as expired before the scheduled job marks them.
+    const before = clock
+    clock = new Date(clock.getTime() + 16 * DAY_MS)
+    try {
+      const expired = (await pages('/approvals?direction=received&status=expired', targetKey)).map((item) => item.id)
+      expect(expired.filter((id) => ids.includes(id))).toEqual([ids[0], ids[2]])
+      const stillWaiting = await pages('/approvals?direction=received&status=pending', targetKey)
+      expect(stillWaiting.map((item) => item.id).filter((id) => ids.includes(id))).toEqual([])
+    } finally {
+      clock = before
+    }
+
+    // What was asked of an organization is for its admins; others' lists stay their own.
+    expect((await call('GET', '/approvals?direction=received', targetViewer)).status).toBe(403)
+    expect((await call('GET', '/approvals?direction=received', otherKey)).body.data).toEqual([])
+    expect((await call('GET', '/approvals?direction=sideways', targetKey)).status).toBe(422)
+    expect((await call('GET', '/approvals?cursor=nope', targetKey)).status).toBe(422)
+  })
 })
