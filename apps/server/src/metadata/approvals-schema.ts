@@ -20,7 +20,8 @@ export interface ApprovalRequestsTable {
   rejection_reason: string | null
   revoked_by: string | null
   revoked_at: NullableTimestamp
-  expires_at: Timestamp
+  /** When a pending request expires, or an approved one's access ends (null: until revoked). */
+  expires_at: NullableTimestamp
   created_at: Timestamp
   updated_at: Timestamp
 }

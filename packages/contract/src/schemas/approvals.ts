@@ -18,7 +18,8 @@ export const ApprovalStatus = z.enum(APPROVAL_STATUSES).meta({
   id: 'ApprovalStatus',
   description:
     '`pending` until an admin of the target organization approves or rejects it, or it expires ' +
-    '(`TRIBUTARY_APPROVAL_EXPIRY_DAYS`, 15 by default); `approved` access lasts until it is `revoked`',
+    '(`TRIBUTARY_APPROVAL_EXPIRY_DAYS`, 15 by default); `approved` access lasts until it is `revoked`, or ' +
+    'until it expires after the `access_days` it was approved for',
 })
 export type ApprovalStatus = z.infer<typeof ApprovalStatus>
 
@@ -42,7 +43,9 @@ export const Approval = z
     requester_email: z.string().nullable(),
     reviewed_by: z.string().nullable().meta({ description: 'The id of the user or key that approved or rejected' }),
     created_at: Timestamp,
-    expires_at: Timestamp.meta({ description: 'When a pending request expires' }),
+    expires_at: Timestamp.nullable().meta({
+      description: 'When a pending request expires, or an approved one’s access ends (null: until revoked)',
+    }),
     reviewed_at: Timestamp.nullable(),
     rejection_reason: z.string().nullable(),
     revoked_at: Timestamp.nullable(),
@@ -81,6 +84,18 @@ export const RejectApproval = z
   })
   .meta({ id: 'RejectApproval' })
 export type RejectApproval = z.infer<typeof RejectApproval>
+
+export const ApproveApproval = z
+  .strictObject({
+    access_days: z
+      .int('must be a whole number of days')
+      .min(1, 'must be at least 1')
+      .max(3650, 'must be at most 3650')
+      .optional()
+      .meta({ description: 'Days the access lasts, after which it expires; without it, until revoked' }),
+  })
+  .meta({ id: 'ApproveApproval' })
+export type ApproveApproval = z.infer<typeof ApproveApproval>
 
 export const PendingApprovals = z
   .object({

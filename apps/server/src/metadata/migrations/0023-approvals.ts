@@ -26,7 +26,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       rejection_reason text,
       revoked_by text,
       revoked_at timestamptz,
-      expires_at timestamptz not null,
+      -- When a pending request expires, or an approved one's access ends (null: until revoked).
+      expires_at timestamptz,
       created_at timestamptz not null,
       updated_at timestamptz not null,
       check ((kind = 'project_dataset') = (dataset_id is not null and catalog is not null))

@@ -20,8 +20,12 @@ export const approvalErrors = {
   requesterCannotDecide: () =>
     errors.authorization('the requesting organization cannot approve or reject its own request; its target decides'),
   notPending: (status: string) => errors.conflict(`this request is ${status}, no longer pending`),
-  expired: (at: Date) =>
-    errors.conflict(`this request expired at ${at.toISOString()} without a decision; the project may ask again`),
+  expired: (row: { expires_at: Date | null; reviewed_at: Date | null }) =>
+    errors.conflict(
+      row.reviewed_at === null
+        ? `this request expired at ${row.expires_at?.toISOString()} without a decision; the project may ask again`
+        : `this access expired at ${row.expires_at?.toISOString()}; the project may ask again`,
+    ),
   notApproved: (status: string) =>
     errors.conflict(`this request is ${status}: only pending or approved access is revoked`),
   projectGone: (id: string) =>

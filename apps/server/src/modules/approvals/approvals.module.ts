@@ -33,7 +33,7 @@ export const approvalsModule = defineModule({
       },
       logger: logger.child({ module: 'approvals' }),
     })
-    catalogs.contribute(new SharedCatalogs(db, datasets.internal))
+    catalogs.contribute(new SharedCatalogs(db, datasets.internal, now))
     projects.useGuestAccess((organizationId, projectId) => service.sharedProjectOwner(organizationId, projectId))
     connections.reserveCatalogNames((checked, projectId, name) => service.isCatalogHeld(checked, projectId, name))
     return {

@@ -1,6 +1,6 @@
 import type { MetadataDb } from '../../metadata/database.js'
 import type { ApprovalRequestsTable } from '../../metadata/approvals-schema.js'
-import type { Insertable, Selectable } from 'kysely'
+import { type ExpressionBuilder, type Insertable, type Selectable, sql } from 'kysely'
 
 export type ApprovalRow = Selectable<ApprovalRequestsTable>
 
@@ -12,6 +12,16 @@ export type ApprovalView = ApprovalRow & {
   requester_user_name: string | null
   requester_email: string | null
   requester_key_name: string | null
+}
+
+/** Not yet past its time: no end, or an end still to come. */
+function inTime<DB, TB extends keyof DB>(
+  eb: ExpressionBuilder<DB, TB>,
+  column: 'expires_at' | 'a.expires_at',
+  now: Date,
+) {
+  const ref = sql.ref<Date | null>(column)
+  return eb.or([eb(ref, 'is', null), eb(ref, '>', now)])
 }
 
 export class ApprovalsRepo {
@@ -46,7 +56,7 @@ export class ApprovalsRepo {
 
   /**
    * A page of the requests an organization made or received, newest first: `limit + 1` rows after the
-   * cursor's. A status is matched as readers see it: a pending request past its time is expired.
+   * cursor's. A status is matched as readers see it: a pending or approved request past its time is expired.
    */
   async page(
     side: 'requester' | 'target',
@@ -62,12 +72,13 @@ export class ApprovalsRepo {
     if (side === 'target') query = query.where('p.archived_at', 'is', null)
     if (filter.projectId !== undefined) query = query.where('a.project_id', '=', filter.projectId)
     const { status, now } = filter
-    if (status === 'pending') query = query.where('a.status', '=', 'pending').where('a.expires_at', '>', now)
-    else if (status === 'expired') {
+    if (status === 'pending' || status === 'approved') {
+      query = query.where('a.status', '=', status).where((eb) => inTime(eb, 'a.expires_at', now))
+    } else if (status === 'expired') {
       query = query.where((eb) =>
         eb.or([
           eb('a.status', '=', 'expired'),
-          eb.and([eb('a.status', '=', 'pending'), eb('a.expires_at', '<=', now)]),
+          eb.and([eb('a.status', 'in', ['pending', 'approved']), eb('a.expires_at', '<=', now)]),
         ]),
       )
     } else if (status !== undefined) query = query.where('a.status', '=', status)
@@ -78,24 +89,23 @@ export class ApprovalsRepo {
       .execute()
   }
 
-  /** Marks every pending request past its time expired; returns their ids. */
-  async expireDue(now: Date, only?: { projectId: string; targetOrganizationId: string }): Promise<string[]> {
+  /** Marks every pending request, and every approved access, past its time expired; returns them. */
+  async expireDue(now: Date, only?: { projectId: string; targetOrganizationId: string }): Promise<ApprovalRow[]> {
     let query = this.db
       .updateTable('approval_requests')
       .set({ status: 'expired', updated_at: now })
-      .where('status', '=', 'pending')
+      .where('status', 'in', ['pending', 'approved'])
       .where('expires_at', '<=', now)
     if (only) {
       query = query
         .where('project_id', '=', only.projectId)
         .where('target_organization_id', '=', only.targetOrganizationId)
     }
-    const rows = await query.returning('id').execute()
-    return rows.map((row) => row.id)
+    return query.returningAll().execute()
   }
 
-  /** The project's approved dataset shares, for its catalogs. */
-  async approvedDatasets(organizationId: string, projectId: string): Promise<ApprovalRow[]> {
+  /** The project's approved dataset shares still in time, for its catalogs. */
+  async approvedDatasets(organizationId: string, projectId: string, now: Date): Promise<ApprovalRow[]> {
     return this.db
       .selectFrom('approval_requests')
       .selectAll()
@@ -103,6 +113,7 @@ export class ApprovalsRepo {
       .where('project_id', '=', projectId)
       .where('kind', '=', 'project_dataset')
       .where('status', '=', 'approved')
+      .where((eb) => inTime(eb, 'expires_at', now))
       .orderBy('catalog')
       .execute()
   }
@@ -121,8 +132,8 @@ export class ApprovalsRepo {
     return row !== undefined
   }
 
-  /** The organization that shares the project with `targetOrganizationId` (an approved `project_tenant`), if any. */
-  async tenantGrantOwner(targetOrganizationId: string, projectId: string): Promise<string | undefined> {
+  /** The organization that shares the project with `targetOrganizationId` (an approved `project_tenant` still in time), if any. */
+  async tenantGrantOwner(targetOrganizationId: string, projectId: string, now: Date): Promise<string | undefined> {
     const row = await this.db
       .selectFrom('approval_requests')
       .select('organization_id')
@@ -130,6 +141,7 @@ export class ApprovalsRepo {
       .where('project_id', '=', projectId)
       .where('kind', '=', 'project_tenant')
       .where('status', '=', 'approved')
+      .where((eb) => inTime(eb, 'expires_at', now))
       .executeTakeFirst()
     return row?.organization_id
   }

@@ -3,6 +3,7 @@ import {
   Approval,
   ApprovalList,
   ApprovalListQuery,
+  ApproveApproval,
   Id,
   PendingApprovals,
   RejectApproval,
@@ -136,15 +137,19 @@ export function approvalsRoutes(approvals: ApprovalsService) {
         path: '/approvals/{approval_id}/approve',
         tags,
         summary: 'Approve a pending request',
-        description: `${DECIDERS} A request no longer pending (decided, revoked, expired) is 409.`,
+        description:
+          `${DECIDERS} The access lasts until revoked, or \`access_days\` (then \`expires_at\` says when it ` +
+          'ends, and it reads `expired` from then on). A request no longer pending (decided, revoked, expired) is 409.',
         security: bearerSecurity,
-        request: { params: ApprovalParams },
+        // Optional: without a body the validator passes `{}`.
+        request: { params: ApprovalParams, body: { ...jsonBody(ApproveApproval), required: false } },
         responses: {
           200: jsonResponse(Approval, 'The request, approved'),
-          ...errorResponses(...AUTHENTICATED_ERRORS, 404, 409),
+          ...errorResponses(...WRITE_ERRORS, 404, 409),
         },
       }),
-      async (c) => c.json(await approvals.approve(contextOf(c), c.req.valid('param').approval_id), 200),
+      async (c) =>
+        c.json(await approvals.approve(contextOf(c), c.req.valid('param').approval_id, c.req.valid('json')), 200),
     )
     .openapi(
       createRoute({

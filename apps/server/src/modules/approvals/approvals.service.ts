@@ -1,6 +1,7 @@
 import type {
   Approval,
   ApprovalList,
+  ApproveApproval,
   ApprovalListQuery,
   ApprovalStatus,
   PendingApprovals,
@@ -60,9 +61,9 @@ const DAY_MS = 86_400_000
  * admins or withdrawn by the project. An approved dataset is a read-only catalog of the project (this
  * service contributes it); nothing of B is visible to A otherwise.
  *
- * Expiry is read from the clock wherever a status matters (a pending request past `expires_at` is
- * `expired`), and a job of the scheduler writes it down: one schedule per pending request, due when
- * it expires, removed when it is decided.
+ * Expiry is read from the clock wherever a status matters (a pending request, or an access approved
+ * for some days, past `expires_at` is `expired`), and a job of the scheduler writes it down: one
+ * schedule per request, due when its request or its access runs out, replaced when it is decided.
  */
 export class ApprovalsService {
   constructor(
@@ -122,9 +123,8 @@ export class ApprovalsService {
   /** What waits for the caller's organization: admins only. */
   async pending(ctx: RequestContext): Promise<PendingApprovals> {
     const tenant = this.#admin(ctx)
-    const now = this.deps.now()
     const rows = (await new ApprovalsRepo(this.db).pendingFor(tenant.principal.organizationId)).filter(
-      (row) => row.expires_at > now,
+      (row) => this.#status(row) === 'pending',
     )
     const views = rows.map((row) => this.#toApproval(row, 'target'))
     return {
@@ -160,12 +160,13 @@ export class ApprovalsService {
     return this.#toApproval(row, side)
   }
 
-  async approve(ctx: RequestContext, id: string): Promise<Approval> {
-    return this.#decide(ctx, id, 'approve', undefined)
+  /** Grants the access asked for, until revoked or for `access_days`. */
+  async approve(ctx: RequestContext, id: string, input: ApproveApproval): Promise<Approval> {
+    return this.#decide(ctx, id, { decision: 'approve', accessDays: input.access_days })
   }
 
   async reject(ctx: RequestContext, id: string, input: RejectApproval): Promise<Approval> {
-    return this.#decide(ctx, id, 'reject', input.rejection_reason)
+    return this.#decide(ctx, id, { decision: 'reject', reason: input.rejection_reason })
   }
 
   /**
@@ -181,7 +182,7 @@ export class ApprovalsService {
       const status = this.#status(row)
       const revocable = side === 'target' ? status === 'approved' : status === 'approved' || status === 'pending'
       if (!revocable) {
-        if (status === 'expired') throw approvalErrors.expired(row.expires_at)
+        if (status === 'expired') throw approvalErrors.expired(row)
         throw approvalErrors.notApproved(status)
       }
       const now = this.deps.now()
@@ -201,14 +202,12 @@ export class ApprovalsService {
     return this.get(ctx, id)
   }
 
-  /** Marks every pending request past its time expired (the scheduled job); returns how many. */
+  /** Marks every request and access past its time expired (the scheduled job); returns how many. */
   async expireDue(): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      const ids = await new ApprovalsRepo(trx).expireDue(this.deps.now())
-      for (const id of ids) await this.deps.scheduler.remove(trx, APPROVAL_EXPIRY_TASK, id)
-      if (ids.length > 0) this.deps.logger?.info({ approvals: ids.length }, 'approval requests expired')
-      return ids.length
-    })
+    const expired = await this.db.transaction().execute((trx) => this.#expire(trx))
+    this.#accessEnded(expired)
+    if (expired.length > 0) this.deps.logger?.info({ approvals: expired.length }, 'approvals expired')
+    return expired.length
   }
 
   /**
@@ -217,7 +216,7 @@ export class ApprovalsService {
    * query the project as viewers (and nothing more).
    */
   async sharedProjectOwner(organizationId: string, projectId: string): Promise<string | undefined> {
-    return new ApprovalsRepo(this.db).tenantGrantOwner(organizationId, projectId)
+    return new ApprovalsRepo(this.db).tenantGrantOwner(organizationId, projectId, this.deps.now())
   }
 
   /** Names held by the project's pending or approved dataset requests: no connection may take them. */
@@ -233,9 +232,9 @@ export class ApprovalsService {
   async #decide(
     ctx: RequestContext,
     id: string,
-    decision: 'approve' | 'reject',
-    reason: string | undefined,
+    outcome: { decision: 'approve'; accessDays: number | undefined } | { decision: 'reject'; reason: string },
   ): Promise<Approval> {
+    const { decision } = outcome
     const { row: seen, side } = await this.#visible(ctx, id)
     if (side === 'requester') throw approvalErrors.requesterCannotDecide()
     const tenant = this.#admin(ctx)
@@ -248,17 +247,21 @@ export class ApprovalsService {
       const repo = new ApprovalsRepo(trx)
       const row = (await repo.lock(id))!
       const status = this.#status(row)
-      if (status === 'expired') throw approvalErrors.expired(row.expires_at)
+      if (status === 'expired') throw approvalErrors.expired(row)
       if (status !== 'pending') throw approvalErrors.notPending(status)
       const now = this.deps.now()
+      const accessDays = outcome.decision === 'approve' ? outcome.accessDays : undefined
       await repo.update(id, {
         status: decision === 'approve' ? 'approved' : 'rejected',
         reviewed_by: actorOf(tenant.principal).actor_id,
         reviewed_at: now,
-        rejection_reason: reason ?? null,
+        rejection_reason: outcome.decision === 'reject' ? outcome.reason : null,
+        // From here on, when the access ends (the request's own deadline no longer matters).
+        expires_at: accessDays === undefined ? null : new Date(now.getTime() + accessDays * DAY_MS),
         updated_at: now,
       })
       await this.deps.scheduler.remove(trx, APPROVAL_EXPIRY_TASK, id)
+      if (accessDays !== undefined) await this.#scheduleExpiry(trx, row, accessDays)
       await this.deps.audit.recordTenantWrite(trx, ctx, tenant.principal, 'approval', {
         action: `approval.${decision}`,
         id,
@@ -297,15 +300,15 @@ export class ApprovalsService {
     const now = this.deps.now()
     const actor = actorOf(principal)
     const id = newId()
+    let stale: ApprovalRow[] = []
     try {
       await this.db.transaction().execute(async (trx) => {
         const repo = new ApprovalsRepo(trx)
-        // A request of the same pair that ran out of time no longer stands in the way.
-        const stale = await repo.expireDue(now, {
+        // A request or access of the same pair that ran out of time no longer stands in the way.
+        stale = await this.#expire(trx, {
           projectId: values.project_id,
           targetOrganizationId: values.target_organization_id,
         })
-        for (const staleId of stale) await this.deps.scheduler.remove(trx, APPROVAL_EXPIRY_TASK, staleId)
         await repo.insert({
           id,
           ...values,
@@ -317,14 +320,11 @@ export class ApprovalsService {
           created_at: now,
           updated_at: now,
         })
-        await this.deps.scheduler.put(trx, {
-          organizationId: principal.organizationId,
-          projectId: values.project_id,
-          task: APPROVAL_EXPIRY_TASK,
-          key: id,
-          schedule: { type: 'interval', every: `P${this.deps.expiryDays}D` },
-          payload: { approval_id: id },
-        })
+        await this.#scheduleExpiry(
+          trx,
+          { id, organization_id: principal.organizationId, project_id: values.project_id },
+          this.deps.expiryDays,
+        )
         await this.deps.audit.recordTenantWrite(trx, ctx, principal, 'approval', {
           action: 'approval.request',
           id,
@@ -341,7 +341,46 @@ export class ApprovalsService {
       const held = await this.#liveConflict(values)
       throw held === 'catalog' ? approvalErrors.catalogTaken(values.catalog!) : approvalErrors.alreadyAsked(held)
     }
+    this.#accessEnded(stale)
     return this.get(ctx, id)
+  }
+
+  /** One schedule per request, due when its request or its access runs out; removed when that changes. */
+  async #scheduleExpiry(
+    trx: MetadataDb,
+    row: Pick<ApprovalRow, 'id' | 'organization_id' | 'project_id'>,
+    days: number,
+  ): Promise<void> {
+    await this.deps.scheduler.put(trx, {
+      organizationId: row.organization_id,
+      projectId: row.project_id,
+      task: APPROVAL_EXPIRY_TASK,
+      key: row.id,
+      schedule: { type: 'interval', every: `P${days}D` },
+      payload: { approval_id: row.id },
+    })
+  }
+
+  /**
+   * Marks what ran out of time expired, in `trx`: its schedule goes, and what the project stored
+   * about an expired share's catalog with it. Returns the rows as marked.
+   */
+  async #expire(trx: MetadataDb, only?: { projectId: string; targetOrganizationId: string }): Promise<ApprovalRow[]> {
+    const expired = await new ApprovalsRepo(trx).expireDue(this.deps.now(), only)
+    for (const row of expired) {
+      await this.deps.scheduler.remove(trx, APPROVAL_EXPIRY_TASK, row.id)
+      if (wasApproved(row) && row.kind === 'project_dataset') {
+        await this.deps.forgetCatalog?.(trx, row.organization_id, row.project_id, row.catalog!)
+      }
+    }
+    return expired
+  }
+
+  /** Once committed: the projects whose approved access ran out see it gone from listings and search. */
+  #accessEnded(expired: ApprovalRow[]): void {
+    for (const projectId of new Set(expired.filter(wasApproved).map((row) => row.project_id))) {
+      this.deps.accessChanged?.(projectId)
+    }
   }
 
   async #liveConflict(values: Pick<ApprovalRow, 'kind' | 'project_id' | 'target_organization_id' | 'dataset_id'>) {
@@ -382,9 +421,13 @@ export class ApprovalsService {
     return tenant
   }
 
-  /** A pending request past its time is expired, whether or not the scheduled job has marked it yet. */
+  /**
+   * A pending request, or an approved access, past its time is expired, whether or not the scheduled
+   * job has marked it yet.
+   */
   #status(row: ApprovalRow): ApprovalStatus {
-    return row.status === 'pending' && row.expires_at <= this.deps.now() ? 'expired' : row.status
+    const due = row.expires_at !== null && row.expires_at <= this.deps.now()
+    return due && (row.status === 'pending' || row.status === 'approved') ? 'expired' : row.status
   }
 
   #toApproval(row: ApprovalView, side: 'requester' | 'target'): Approval {
@@ -405,13 +448,16 @@ export class ApprovalsService {
       requester_email: row.requester_email,
       reviewed_by: row.reviewed_by,
       created_at: toIso(row.created_at),
-      expires_at: toIso(row.expires_at),
+      expires_at: toIsoOrNull(row.expires_at),
       reviewed_at: toIsoOrNull(row.reviewed_at),
       rejection_reason: row.rejection_reason,
       revoked_at: toIsoOrNull(row.revoked_at),
     }
   }
 }
+
+/** A decision was made on it: an expired row that was approved ended an access, not a request. */
+const wasApproved = (row: ApprovalRow) => row.reviewed_at !== null
 
 /** `shared_<dataset name>`, made a catalog name: lower case, other characters as `_`, at most 63. */
 function defaultCatalog(datasetName: string): string {

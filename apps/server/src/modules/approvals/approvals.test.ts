@@ -533,6 +533,81 @@ describeEachStore('cross-organization approvals', (kind) => {
     expect((await call('GET', '/approvals/pending', app.platformKey)).status).toBe(403)
   })
 
+  it('ends an access approved for some days when they are up, at once and everywhere', async () => {
+    const project = (await createProject(app, requesterKey, 'For a while')).id
+    const lent = async () => {
+      const catalogs = await call('GET', `/projects/${project}/catalogs`, requesterKey)
+      const rows = await call('POST', `/projects/${project}/sql`, requesterKey, {
+        sql: 'select id from lent.sales.orders order by id',
+      })
+      return { listed: JSON.stringify(catalogs.body).includes('"lent"'), status: rows.status, rows: rows.body.rows }
+    }
+    const asked = await call('POST', '/approvals/project-dataset', requesterKey, {
+      project_id: project,
+      dataset_id: datasetId,
+      catalog: 'lent',
+    })
+    expect(asked.status, JSON.stringify(asked.body)).toBe(201)
+    const id = asked.body.id as string
+    // A project of the requester shared with the target organization for a day, as well.
+    const sharedProject = (await createProject(app, requesterKey, 'Shared a day')).id
+    const sharing = await call('POST', '/approvals/project-tenant', requesterKey, {
+      project_id: sharedProject,
+      tenant_id: targetId,
+    })
+    expect(sharing.status, JSON.stringify(sharing.body)).toBe(201)
+
+    for (const access_days of [0, 1.5, 3651, 'two']) {
+      const refused = await call('POST', `/approvals/${id}/approve`, targetKey, { access_days })
+      expect(refused.status, JSON.stringify(refused.body)).toBe(422)
+      expect(refused.body.error.message).toMatch(/^access_days:/)
+    }
+    expect(await storedStatus(id)).toBe('pending')
+    const approved = await call('POST', `/approvals/${id}/approve`, targetKey, { access_days: 3 })
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200)
+    const ends = new Date(clock.getTime() + 3 * DAY_MS)
+    expect(approved.body).toMatchObject({ status: 'approved', expires_at: ends.toISOString() })
+    expect(await lent()).toEqual({ listed: true, status: 200, rows: [[1], [2]] })
+    expect((await call('POST', `/approvals/${sharing.body.id}/approve`, targetKey, { access_days: 1 })).status).toBe(
+      200,
+    )
+    expect((await call('GET', `/projects/${sharedProject}`, targetKey)).status).toBe(200)
+
+    const before = clock
+    clock = new Date(ends.getTime() - 1000)
+    try {
+      expect((await lent()).status).toBe(200)
+      expect((await call('GET', `/projects/${sharedProject}`, targetKey)).status).toBe(404)
+      // Time is up: gone at once for every reader, before the scheduled job writes it down.
+      clock = ends
+      expect(await lent()).toMatchObject({ listed: false, status: expect.any(Number) })
+      expect((await lent()).status).toBeGreaterThanOrEqual(400)
+      expect((await lent()).status).toBeLessThan(500)
+      for (const key of [requesterKey, targetKey]) {
+        expect((await call('GET', `/approvals/${id}`, key)).body.status).toBe('expired')
+      }
+      const late = await call('POST', `/approvals/${id}/revoke`, targetKey)
+      expect(late.status).toBe(409)
+      expect(late.body.error.message).toMatch(/access expired/)
+      expect(await storedStatus(id)).toBe('approved')
+      expect(await app.tributary.platform.scheduler.tick(new Date(Date.now() + 4 * DAY_MS))).toBeGreaterThan(0)
+      await expect.poll(() => storedStatus(id), { timeout: 20_000, interval: 50 }).toBe('expired')
+      expect(await storedStatus(sharing.body.id)).toBe('expired')
+      expect(await app.tributary.platform.scheduler.get(APPROVAL_EXPIRY_TASK, id)).toBeUndefined()
+      // The project may ask again, for the same catalog.
+      const again = await call('POST', '/approvals/project-dataset', requesterKey, {
+        project_id: project,
+        dataset_id: datasetId,
+        catalog: 'lent',
+      })
+      expect(again.status, JSON.stringify(again.body)).toBe(201)
+      expect((await call('POST', `/approvals/${again.body.id}/approve`, targetKey)).body.expires_at).toBeNull()
+      expect(await lent()).toEqual({ listed: true, status: 200, rows: [[1], [2]] })
+    } finally {
+      clock = before
+    }
+  })
+
   it('lists what an organization asked and was asked, newest first, a page at a time', async () => {
     const asking = await createOrganization(app, 'Asking')
     const ids: string[] = []

@@ -20,16 +20,22 @@ export async function sharedDatasetOf(
 /**
  * Approved datasets of other organizations as read-only catalogs of the requesting project: catalog
  * `<the request's catalog>`, one schema named as the dataset, its tables read from their files. Only
- * approved requests count; once revoked (or the dataset is gone) the catalog is no longer there at all.
+ * approved requests in time count; once revoked or expired (or the dataset is gone) the catalog is no
+ * longer there at all.
  */
 export class SharedCatalogs implements CatalogContributor {
   constructor(
     private readonly db: MetadataDb,
     private readonly datasets: InternalCatalogService,
+    private readonly now: () => Date,
   ) {}
 
   async list(checked: TenantContext, projectId: string): Promise<ContributedCatalogEntry[]> {
-    const rows = await new ApprovalsRepo(this.db).approvedDatasets(checked.principal.organizationId, projectId)
+    const rows = await new ApprovalsRepo(this.db).approvedDatasets(
+      checked.principal.organizationId,
+      projectId,
+      this.now(),
+    )
     const live = await Promise.all(rows.map(async (row) => ((await sharedDatasetOf(this.datasets, row)) ? row : null)))
     return live.flatMap((row) => (row ? [{ name: row.catalog!, type: SHARED_CATALOG_TYPE }] : []))
   }
@@ -38,7 +44,7 @@ export class SharedCatalogs implements CatalogContributor {
     const wanted = new Set(names.map((name) => name.toLowerCase()))
     if (wanted.size === 0) return []
     const rows = (
-      await new ApprovalsRepo(this.db).approvedDatasets(checked.principal.organizationId, projectId)
+      await new ApprovalsRepo(this.db).approvedDatasets(checked.principal.organizationId, projectId, this.now())
     ).filter((row) => wanted.has(row.catalog!))
     const resolved = await Promise.all(
       rows.map(async (row): Promise<ContributedCatalog[]> => {
