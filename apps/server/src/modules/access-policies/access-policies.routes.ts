@@ -49,186 +49,134 @@ const FILTERS =
   'A filter that does not parse, is not boolean, or reads anything else (subqueries, other tables, ' +
   'aggregates, windows) is refused with 422.'
 
+/**
+ * The five routes of one kind of policy (`privacy-policies`, `row-policies`): create, list, get,
+ * replace and delete, told apart by their path, names and schemas.
+ */
+function policyRoutes<Input extends z.ZodType, Output extends z.ZodType>(kind: {
+  path: string
+  one: string
+  many: string
+  input: Input
+  output: Output
+  create: { summary: string; description: string }
+}) {
+  const collection = `/projects/{project_id}/${kind.path}`
+  const item = `${collection}/{policy_id}`
+  return {
+    create: createRoute({
+      method: 'post',
+      path: collection,
+      tags,
+      ...kind.create,
+      security: bearerSecurity,
+      request: { params: ProjectParams, body: jsonBody(kind.input) },
+      responses: { 201: jsonResponse(kind.output, 'The policy'), ...errorResponses(...WRITE_ERRORS, 404) },
+    }),
+    list: createRoute({
+      method: 'get',
+      path: collection,
+      tags,
+      summary: `List a project’s ${kind.many}`,
+      description: READERS,
+      security: bearerSecurity,
+      request: { params: ProjectParams, query: ListQuery },
+      responses: {
+        200: jsonResponse(listOf(kind.output), `${kind.many[0]!.toUpperCase()}${kind.many.slice(1)}`),
+        ...errorResponses(...AUTHENTICATED_ERRORS, 404),
+      },
+    }),
+    get: createRoute({
+      method: 'get',
+      path: item,
+      tags,
+      summary: `Get a ${kind.one}`,
+      description: READERS,
+      security: bearerSecurity,
+      request: { params: PolicyParams },
+      responses: { 200: jsonResponse(kind.output, 'The policy'), ...errorResponses(...AUTHENTICATED_ERRORS, 404) },
+    }),
+    replace: createRoute({
+      method: 'put',
+      path: item,
+      tags,
+      summary: `Replace a ${kind.one}`,
+      description: `${MANAGERS} The whole policy, checked as a new one is.`,
+      security: bearerSecurity,
+      request: { params: PolicyParams, body: jsonBody(kind.input) },
+      responses: { 200: jsonResponse(kind.output, 'The policy'), ...errorResponses(...WRITE_ERRORS, 404) },
+    }),
+    delete: createRoute({
+      method: 'delete',
+      path: item,
+      tags,
+      summary: `Delete a ${kind.one}`,
+      description: MANAGERS,
+      security: bearerSecurity,
+      request: { params: PolicyParams },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses(...AUTHENTICATED_ERRORS, 404) },
+    }),
+  }
+}
+
+const privacyRoutes = policyRoutes({
+  path: 'privacy-policies',
+  one: 'privacy policy',
+  many: 'privacy policies',
+  input: PrivacyPolicyInput,
+  output: PrivacyPolicy,
+  create: { summary: 'Mask a column, or every column with a tag', description: `${MANAGERS} ${MASKS} ${ENFORCED}` },
+})
+
+const rowRoutes = policyRoutes({
+  path: 'row-policies',
+  one: 'row policy',
+  many: 'row policies',
+  input: RowPolicyInput,
+  output: RowPolicy,
+  create: { summary: 'Withhold a table’s rows by a filter', description: `${MANAGERS} ${FILTERS} ${ENFORCED}` },
+})
+
 export function accessPoliciesRoutes(policies: AccessPoliciesService) {
   return createRouter()
-    .openapi(
-      createRoute({
-        method: 'post',
-        path: '/projects/{project_id}/privacy-policies',
-        tags,
-        summary: 'Mask a column, or every column with a tag',
-        description: `${MANAGERS} ${MASKS} ${ENFORCED}`,
-        security: bearerSecurity,
-        request: { params: ProjectParams, body: jsonBody(PrivacyPolicyInput) },
-        responses: {
-          201: jsonResponse(PrivacyPolicy, 'The policy'),
-          ...errorResponses(...WRITE_ERRORS, 404),
-        },
-      }),
-      async (c) =>
-        c.json(await policies.createPrivacy(contextOf(c), c.req.valid('param').project_id, c.req.valid('json')), 201),
+    .openapi(privacyRoutes.create, async (c) =>
+      c.json(await policies.createPrivacy(contextOf(c), c.req.valid('param').project_id, c.req.valid('json')), 201),
     )
-    .openapi(
-      createRoute({
-        method: 'get',
-        path: '/projects/{project_id}/privacy-policies',
-        tags,
-        summary: 'List a project’s privacy policies',
-        description: READERS,
-        security: bearerSecurity,
-        request: { params: ProjectParams, query: ListQuery },
-        responses: {
-          200: jsonResponse(listOf(PrivacyPolicy), 'Privacy policies'),
-          ...errorResponses(...AUTHENTICATED_ERRORS, 404),
-        },
-      }),
-      async (c) =>
-        c.json(await policies.listPrivacy(contextOf(c), c.req.valid('param').project_id, c.req.valid('query')), 200),
+    .openapi(privacyRoutes.list, async (c) =>
+      c.json(await policies.listPrivacy(contextOf(c), c.req.valid('param').project_id, c.req.valid('query')), 200),
     )
-    .openapi(
-      createRoute({
-        method: 'get',
-        path: '/projects/{project_id}/privacy-policies/{policy_id}',
-        tags,
-        summary: 'Get a privacy policy',
-        description: READERS,
-        security: bearerSecurity,
-        request: { params: PolicyParams },
-        responses: {
-          200: jsonResponse(PrivacyPolicy, 'The policy'),
-          ...errorResponses(...AUTHENTICATED_ERRORS, 404),
-        },
-      }),
-      async (c) => {
-        const { project_id, policy_id } = c.req.valid('param')
-        return c.json(await policies.getPrivacy(contextOf(c), project_id, policy_id), 200)
-      },
+    .openapi(privacyRoutes.get, async (c) => {
+      const { project_id, policy_id } = c.req.valid('param')
+      return c.json(await policies.getPrivacy(contextOf(c), project_id, policy_id), 200)
+    })
+    .openapi(privacyRoutes.replace, async (c) => {
+      const { project_id, policy_id } = c.req.valid('param')
+      return c.json(await policies.replacePrivacy(contextOf(c), project_id, policy_id, c.req.valid('json')), 200)
+    })
+    .openapi(privacyRoutes.delete, async (c) => {
+      const { project_id, policy_id } = c.req.valid('param')
+      await policies.deletePrivacy(contextOf(c), project_id, policy_id)
+      return c.body(null, 204)
+    })
+    .openapi(rowRoutes.create, async (c) =>
+      c.json(await policies.createRow(contextOf(c), c.req.valid('param').project_id, c.req.valid('json')), 201),
     )
-    .openapi(
-      createRoute({
-        method: 'put',
-        path: '/projects/{project_id}/privacy-policies/{policy_id}',
-        tags,
-        summary: 'Replace a privacy policy',
-        description: `${MANAGERS} The whole policy, checked as a new one is.`,
-        security: bearerSecurity,
-        request: { params: PolicyParams, body: jsonBody(PrivacyPolicyInput) },
-        responses: {
-          200: jsonResponse(PrivacyPolicy, 'The policy'),
-          ...errorResponses(...WRITE_ERRORS, 404),
-        },
-      }),
-      async (c) => {
-        const { project_id, policy_id } = c.req.valid('param')
-        return c.json(await policies.replacePrivacy(contextOf(c), project_id, policy_id, c.req.valid('json')), 200)
-      },
+    .openapi(rowRoutes.list, async (c) =>
+      c.json(await policies.listRow(contextOf(c), c.req.valid('param').project_id, c.req.valid('query')), 200),
     )
-    .openapi(
-      createRoute({
-        method: 'delete',
-        path: '/projects/{project_id}/privacy-policies/{policy_id}',
-        tags,
-        summary: 'Delete a privacy policy',
-        description: MANAGERS,
-        security: bearerSecurity,
-        request: { params: PolicyParams },
-        responses: { 204: { description: 'Deleted' }, ...errorResponses(...AUTHENTICATED_ERRORS, 404) },
-      }),
-      async (c) => {
-        const { project_id, policy_id } = c.req.valid('param')
-        await policies.deletePrivacy(contextOf(c), project_id, policy_id)
-        return c.body(null, 204)
-      },
-    )
-    .openapi(
-      createRoute({
-        method: 'post',
-        path: '/projects/{project_id}/row-policies',
-        tags,
-        summary: 'Withhold a table’s rows by a filter',
-        description: `${MANAGERS} ${FILTERS} ${ENFORCED}`,
-        security: bearerSecurity,
-        request: { params: ProjectParams, body: jsonBody(RowPolicyInput) },
-        responses: {
-          201: jsonResponse(RowPolicy, 'The policy'),
-          ...errorResponses(...WRITE_ERRORS, 404),
-        },
-      }),
-      async (c) =>
-        c.json(await policies.createRow(contextOf(c), c.req.valid('param').project_id, c.req.valid('json')), 201),
-    )
-    .openapi(
-      createRoute({
-        method: 'get',
-        path: '/projects/{project_id}/row-policies',
-        tags,
-        summary: 'List a project’s row policies',
-        description: READERS,
-        security: bearerSecurity,
-        request: { params: ProjectParams, query: ListQuery },
-        responses: {
-          200: jsonResponse(listOf(RowPolicy), 'Row policies'),
-          ...errorResponses(...AUTHENTICATED_ERRORS, 404),
-        },
-      }),
-      async (c) =>
-        c.json(await policies.listRow(contextOf(c), c.req.valid('param').project_id, c.req.valid('query')), 200),
-    )
-    .openapi(
-      createRoute({
-        method: 'get',
-        path: '/projects/{project_id}/row-policies/{policy_id}',
-        tags,
-        summary: 'Get a row policy',
-        description: READERS,
-        security: bearerSecurity,
-        request: { params: PolicyParams },
-        responses: {
-          200: jsonResponse(RowPolicy, 'The policy'),
-          ...errorResponses(...AUTHENTICATED_ERRORS, 404),
-        },
-      }),
-      async (c) => {
-        const { project_id, policy_id } = c.req.valid('param')
-        return c.json(await policies.getRow(contextOf(c), project_id, policy_id), 200)
-      },
-    )
-    .openapi(
-      createRoute({
-        method: 'put',
-        path: '/projects/{project_id}/row-policies/{policy_id}',
-        tags,
-        summary: 'Replace a row policy',
-        description: `${MANAGERS} The whole policy, checked as a new one is.`,
-        security: bearerSecurity,
-        request: { params: PolicyParams, body: jsonBody(RowPolicyInput) },
-        responses: {
-          200: jsonResponse(RowPolicy, 'The policy'),
-          ...errorResponses(...WRITE_ERRORS, 404),
-        },
-      }),
-      async (c) => {
-        const { project_id, policy_id } = c.req.valid('param')
-        return c.json(await policies.replaceRow(contextOf(c), project_id, policy_id, c.req.valid('json')), 200)
-      },
-    )
-    .openapi(
-      createRoute({
-        method: 'delete',
-        path: '/projects/{project_id}/row-policies/{policy_id}',
-        tags,
-        summary: 'Delete a row policy',
-        description: MANAGERS,
-        security: bearerSecurity,
-        request: { params: PolicyParams },
-        responses: { 204: { description: 'Deleted' }, ...errorResponses(...AUTHENTICATED_ERRORS, 404) },
-      }),
-      async (c) => {
-        const { project_id, policy_id } = c.req.valid('param')
-        await policies.deleteRow(contextOf(c), project_id, policy_id)
-        return c.body(null, 204)
-      },
-    )
+    .openapi(rowRoutes.get, async (c) => {
+      const { project_id, policy_id } = c.req.valid('param')
+      return c.json(await policies.getRow(contextOf(c), project_id, policy_id), 200)
+    })
+    .openapi(rowRoutes.replace, async (c) => {
+      const { project_id, policy_id } = c.req.valid('param')
+      return c.json(await policies.replaceRow(contextOf(c), project_id, policy_id, c.req.valid('json')), 200)
+    })
+    .openapi(rowRoutes.delete, async (c) => {
+      const { project_id, policy_id } = c.req.valid('param')
+      await policies.deleteRow(contextOf(c), project_id, policy_id)
+      return c.body(null, 204)
+    })
     .openapi(
       createRoute({
         method: 'post',
