@@ -90,17 +90,13 @@ export class ApprovalsRepo {
   }
 
   /** Marks every pending request, and every approved access, past its time expired; returns them. */
-  async expireDue(now: Date, only?: { projectId: string; targetOrganizationId: string }): Promise<ApprovalRow[]> {
+  async expireDue(now: Date, projectId?: string): Promise<ApprovalRow[]> {
     let query = this.db
       .updateTable('approval_requests')
       .set({ status: 'expired', updated_at: now })
       .where('status', 'in', ['pending', 'approved'])
       .where('expires_at', '<=', now)
-    if (only) {
-      query = query
-        .where('project_id', '=', only.projectId)
-        .where('target_organization_id', '=', only.targetOrganizationId)
-    }
+    if (projectId !== undefined) query = query.where('project_id', '=', projectId)
     return query.returningAll().execute()
   }
 
@@ -118,8 +114,8 @@ export class ApprovalsRepo {
       .execute()
   }
 
-  /** Whether a live (pending or approved) dataset request of the project holds the catalog name. */
-  async catalogHeld(organizationId: string, projectId: string, catalog: string): Promise<boolean> {
+  /** Whether a live (pending or approved, and in time) dataset request of the project holds the catalog name. */
+  async catalogHeld(organizationId: string, projectId: string, catalog: string, now: Date): Promise<boolean> {
     const row = await this.db
       .selectFrom('approval_requests')
       .select('id')
@@ -127,6 +123,7 @@ export class ApprovalsRepo {
       .where('project_id', '=', projectId)
       .where('kind', '=', 'project_dataset')
       .where('status', 'in', ['pending', 'approved'])
+      .where((eb) => inTime(eb, 'expires_at', now))
       .where('catalog', '=', catalog)
       .executeTakeFirst()
     return row !== undefined

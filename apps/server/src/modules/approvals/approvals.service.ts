@@ -107,7 +107,7 @@ export class ApprovalsService {
     const catalog = input.catalog ?? defaultCatalog(owner.name)
     if (
       (await this.deps.catalogs.isTaken(tenant, input.project_id, catalog)) ||
-      (await new ApprovalsRepo(this.db).catalogHeld(organizationId, input.project_id, catalog))
+      (await new ApprovalsRepo(this.db).catalogHeld(organizationId, input.project_id, catalog, this.deps.now()))
     ) {
       throw approvalErrors.catalogTaken(catalog)
     }
@@ -219,9 +219,10 @@ export class ApprovalsService {
     return new ApprovalsRepo(this.db).tenantGrantOwner(organizationId, projectId, this.deps.now())
   }
 
-  /** Names held by the project's pending or approved dataset requests: no connection may take them. */
+  /** Names held by the project's pending or approved dataset requests in time: no connection may take them. */
   async isCatalogHeld(checked: TenantContext, projectId: string, name: string): Promise<boolean> {
-    return new ApprovalsRepo(this.db).catalogHeld(checked.principal.organizationId, projectId, name.toLowerCase())
+    const { organizationId } = checked.principal
+    return new ApprovalsRepo(this.db).catalogHeld(organizationId, projectId, name.toLowerCase(), this.deps.now())
   }
 
   /** The dataset of an approved request while it lives in the organization that approved it. */
@@ -304,11 +305,9 @@ export class ApprovalsService {
     try {
       await this.db.transaction().execute(async (trx) => {
         const repo = new ApprovalsRepo(trx)
-        // A request or access of the same pair that ran out of time no longer stands in the way.
-        stale = await this.#expire(trx, {
-          projectId: values.project_id,
-          targetOrganizationId: values.target_organization_id,
-        })
+        // A request or access of the project that ran out of time no longer stands in the way
+        // (of the same pair, or of the same catalog name).
+        stale = await this.#expire(trx, values.project_id)
         await repo.insert({
           id,
           ...values,
@@ -365,8 +364,8 @@ export class ApprovalsService {
    * Marks what ran out of time expired, in `trx`: its schedule goes, and what the project stored
    * about an expired share's catalog with it. Returns the rows as marked.
    */
-  async #expire(trx: MetadataDb, only?: { projectId: string; targetOrganizationId: string }): Promise<ApprovalRow[]> {
-    const expired = await new ApprovalsRepo(trx).expireDue(this.deps.now(), only)
+  async #expire(trx: MetadataDb, projectId?: string): Promise<ApprovalRow[]> {
+    const expired = await new ApprovalsRepo(trx).expireDue(this.deps.now(), projectId)
     for (const row of expired) {
       await this.deps.scheduler.remove(trx, APPROVAL_EXPIRY_TASK, row.id)
       if (wasApproved(row) && row.kind === 'project_dataset') {

@@ -590,11 +590,24 @@ describeEachStore('cross-organization approvals', (kind) => {
       expect(late.status).toBe(409)
       expect(late.body.error.message).toMatch(/access expired/)
       expect(await storedStatus(id)).toBe('approved')
-      expect(await app.tributary.platform.scheduler.tick(new Date(Date.now() + 4 * DAY_MS))).toBeGreaterThan(0)
-      await expect.poll(() => storedStatus(id), { timeout: 20_000, interval: 50 }).toBe('expired')
-      expect(await storedStatus(sharing.body.id)).toBe('expired')
+      // Its catalog name is free at once: the project asks for another dataset under it, and that
+      // request writes the old access down as expired.
+      const stock = await call('POST', `/projects/${targetProjectId}/datasets`, targetKey, { name: 'stock' })
+      expect(stock.status, JSON.stringify(stock.body)).toBe(201)
+      const other = await call('POST', '/approvals/project-dataset', requesterKey, {
+        project_id: project,
+        dataset_id: stock.body.id,
+        catalog: 'lent',
+      })
+      expect(other.status, JSON.stringify(other.body)).toBe(201)
+      expect(await storedStatus(id)).toBe('expired')
       expect(await app.tributary.platform.scheduler.get(APPROVAL_EXPIRY_TASK, id)).toBeUndefined()
-      // The project may ask again, for the same catalog.
+      expect((await call('POST', `/approvals/${other.body.id}/revoke`, requesterKey)).status).toBe(200)
+      // The scheduled job writes the rest down.
+      expect(await storedStatus(sharing.body.id)).toBe('approved')
+      expect(await app.tributary.platform.scheduler.tick(new Date(Date.now() + 4 * DAY_MS))).toBeGreaterThan(0)
+      await expect.poll(() => storedStatus(sharing.body.id), { timeout: 20_000, interval: 50 }).toBe('expired')
+      // The project may ask again for the same dataset, under the same catalog.
       const again = await call('POST', '/approvals/project-dataset', requesterKey, {
         project_id: project,
         dataset_id: datasetId,
