@@ -35,7 +35,7 @@
  *   BENCH_WRITE_README     0 to leave bench/README.md alone
  *   TRIBUTARY_QUERY_THREADS, TRIBUTARY_QUERY_MEMORY_LIMIT   passed to Tributary, as in production
  */
-import { type ChildProcess, execFileSync, fork } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { cpus, tmpdir, totalmem } from 'node:os'
@@ -51,14 +51,13 @@ import { createTributary, type Tributary } from '../../apps/server/src/compositi
 import { loadConfig } from '../../apps/server/src/config/config.js'
 import { createLogger } from '../../apps/server/src/lib/logger.js'
 import { generateToken } from '../../apps/server/src/lib/secrets.js'
-import type { WorkerReply, WorkerRequest } from '../federation/duckdb-worker.js'
+import { DuckDbWorker } from '../federation/duckdb-client.js'
 import { changeRows, COLUMNS, connect, ensureSource, type SourceTable } from './data.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const OUT_DIR = path.join(ROOT, 'bench/.out')
 const README = path.join(ROOT, 'bench/README.md')
 const API = '/api/v1'
-const WORKER = path.join(ROOT, 'bench/federation/duckdb-worker.ts')
 
 interface Settings {
   rows: number
@@ -344,53 +343,6 @@ async function transferFloor(client: pg.Client): Promise<{ seconds: number; othe
   return { seconds, otherCores: otherCores(before, sampleCpu()) }
 }
 
-/** The preloaded DuckDB, in its own process (see ../federation/duckdb-worker.ts). */
-class DuckDbWorker {
-  readonly #child: ChildProcess
-  readonly #pending = new Map<number | undefined, { resolve(reply: WorkerReply): void; reject(e: Error): void }>()
-  #next = 1
-
-  constructor() {
-    this.#child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    this.#child.on('message', (reply: WorkerReply) => {
-      const id = reply.type === 'ready' ? undefined : reply.id
-      const waiting = this.#pending.get(id)
-      this.#pending.delete(id)
-      if (reply.type === 'error') waiting?.reject(new Error(reply.message))
-      else waiting?.resolve(reply)
-    })
-    this.#child.on('exit', (code) => {
-      for (const waiting of this.#pending.values()) waiting.reject(new Error(`the DuckDB worker exited (${code})`))
-      this.#pending.clear()
-    })
-  }
-
-  get pid(): number | undefined {
-    return this.#child.pid
-  }
-
-  #ask(id: number | undefined, request: WorkerRequest): Promise<WorkerReply> {
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
-      this.#child.send(request)
-    })
-  }
-
-  async load(file: string, threads: number): Promise<void> {
-    await this.#ask(undefined, { type: 'init', file, threads, tables: { lineitem: 'data' } })
-  }
-
-  async rows(sql: string): Promise<unknown[][]> {
-    const id = this.#next++
-    const reply = await this.#ask(id, { type: 'query', id, sql, read: true })
-    return reply.type === 'result' ? (reply.rows ?? []) : []
-  }
-
-  close(): void {
-    if (this.#child.connected) this.#child.disconnect()
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Queries and answers
 
@@ -492,7 +444,7 @@ async function measureRound(
   }
   // DuckDB holds the same rows in memory: the cache's current file, loaded before timing.
   const [current] = (await tributary.tributary.services.caches.cachedTables(tributary.projectId, ['pg'])).values()
-  await duckdb.load(current!.segments[0]!, settings.threads)
+  await duckdb.init(current!.segments[0]!, settings.threads, { lineitem: 'data' })
   const q1Tributary: number[] = []
   const q1DuckDb: number[] = []
   const before = sampleCpu()

@@ -59,7 +59,7 @@ import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { type ChildProcess, execFileSync, fork } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 
 import { serve } from '@hono/node-server'
 import { createConnection, type Connection as MysqlConnection } from 'mysql2/promise'
@@ -80,7 +80,7 @@ import {
   postgresDatabaseUrl,
   scaleFor,
 } from './data.js'
-import type { WorkerReply, WorkerRequest } from './duckdb-worker.js'
+import { DuckDbWorker } from './duckdb-client.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const OUT_DIR = path.join(ROOT, 'bench/.out')
@@ -845,61 +845,6 @@ async function transfersToNowhere(clients: Clients, transfers: { source: string;
   for (const transfer of transfers) {
     if (transfer.source === 'postgres') await copyToNowhere(clients.postgres, transfer.sql)
     else await mysqlToNowhere(clients.mysql, transfer.sql)
-  }
-}
-
-/** The preloaded DuckDB, in its own process (see duckdb-worker.ts). */
-class DuckDbWorker {
-  readonly #child: ChildProcess
-  readonly #pending = new Map<number | undefined, { resolve(reply: WorkerReply): void; reject(e: Error): void }>()
-  #next = 1
-
-  constructor() {
-    this.#child = fork(path.join(path.dirname(fileURLToPath(import.meta.url)), 'duckdb-worker.ts'), [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    })
-    this.#child.on('message', (reply: WorkerReply) => {
-      const id = reply.type === 'ready' ? undefined : reply.id
-      const waiting = this.#pending.get(id)
-      this.#pending.delete(id)
-      if (reply.type === 'error') waiting?.reject(new Error(reply.message))
-      else waiting?.resolve(reply)
-    })
-    this.#child.on('exit', (code) => {
-      for (const waiting of this.#pending.values()) waiting.reject(new Error(`the DuckDB worker exited (${code})`))
-      this.#pending.clear()
-    })
-  }
-
-  get pid(): number | undefined {
-    return this.#child.pid
-  }
-
-  #ask(id: number | undefined, request: WorkerRequest): Promise<WorkerReply> {
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
-      this.#child.send(request)
-    })
-  }
-
-  async init(file: string, threads: number): Promise<void> {
-    await this.#ask(undefined, { type: 'init', file, threads })
-  }
-
-  async rows(sql: string): Promise<unknown[][]> {
-    const id = this.#next++
-    const reply = await this.#ask(id, { type: 'query', id, sql, read: true })
-    return reply.type === 'result' ? (reply.rows ?? []) : []
-  }
-
-  async run(sql: string): Promise<void> {
-    const id = this.#next++
-    await this.#ask(id, { type: 'query', id, sql, read: false })
-  }
-
-  close(): void {
-    if (this.#child.connected) this.#child.disconnect()
   }
 }
 
