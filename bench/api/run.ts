@@ -56,10 +56,10 @@ import { fileURLToPath } from 'node:url'
 
 import autocannon from 'autocannon'
 import pg from 'pg'
+import { API, apiClient } from '../support/http.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const OUT_DIR = path.join(ROOT, 'bench/.out')
-const API = '/api/v1'
 
 type Store = 'pglite' | 'postgres'
 type LogLevel = 'warn' | 'info'
@@ -375,24 +375,14 @@ interface Fixture {
   projectBody: string
 }
 
-async function call<T>(baseUrl: string, method: string, url: string, key: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${baseUrl}${API}${url}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  })
-  const text = await response.text()
-  if (!response.ok) throw new Error(`${method} ${url} answered ${response.status}: ${text}`)
-  return JSON.parse(text) as T
-}
-
 async function createFixture(baseUrl: string, adminKey: string): Promise<Fixture> {
-  const organization = await call<{ id: string }>(baseUrl, 'POST', '/organizations', adminKey, { name: 'Bench Org' })
-  const key = await call<{ key: string }>(baseUrl, 'POST', `/organizations/${organization.id}/api-keys`, adminKey, {
+  const call = apiClient(baseUrl)
+  const organization = await call<{ id: string }>('POST', '/organizations', adminKey, { name: 'Bench Org' })
+  const key = await call<{ key: string }>('POST', `/organizations/${organization.id}/api-keys`, adminKey, {
     name: 'bench key',
   })
   const orgKey = key.key
-  const project = await call<{ id: string }>(baseUrl, 'POST', '/projects', orgKey, { name: 'bench project' })
+  const project = await call<{ id: string }>('POST', '/projects', orgKey, { name: 'bench project' })
   const projectId = project.id
   const response = await fetch(`${baseUrl}${API}/projects/${projectId}`, {
     headers: { authorization: `Bearer ${orgKey}` },

@@ -37,13 +37,11 @@
  */
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 
-import { serve } from '@hono/node-server'
 import type pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 
@@ -53,11 +51,11 @@ import { createLogger } from '../../apps/server/src/lib/logger.js'
 import { generateToken } from '../../apps/server/src/lib/secrets.js'
 import { DuckDbWorker } from '../federation/duckdb-client.js'
 import { changeRows, COLUMNS, connect, ensureSource, type SourceTable } from './data.js'
+import { apiClient, serveOnLoopback } from '../support/http.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const OUT_DIR = path.join(ROOT, 'bench/.out')
 const README = path.join(ROOT, 'bench/README.md')
-const API = '/api/v1'
 
 interface Settings {
   rows: number
@@ -252,24 +250,10 @@ async function startTributary(settings: Settings, source: SourceTable): Promise<
   onCleanup('tributary', () => tributary.close())
   const platformKey = generateToken()
   await tributary.services.apiKeys.bootstrapPlatformKey(platformKey)
-  const server = serve({ fetch: tributary.app.fetch, port: 0, hostname: '127.0.0.1' })
-  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())))
-  onCleanup('http server', () => new Promise<void>((resolve) => server.close(() => resolve())))
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const server = await serveOnLoopback(tributary.app.fetch)
+  onCleanup('http server', () => server.close())
 
-  const request = async <T>(method: string, url: string, key: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${baseUrl}${API}${url}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.text()
-    if (!response.ok) throw new Error(`${method} ${url} answered ${response.status}: ${text}`)
-    return JSON.parse(text) as T
-  }
+  const request = apiClient(server.baseUrl)
   const organization = await request<{ id: string }>('POST', '/organizations', platformKey, { name: 'Bench Org' })
   const { key } = await request<{ key: string }>('POST', `/organizations/${organization.id}/api-keys`, platformKey, {
     name: 'bench key',

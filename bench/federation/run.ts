@@ -53,7 +53,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { cpus, setPriority, tmpdir, totalmem } from 'node:os'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
@@ -61,7 +60,6 @@ import { pipeline } from 'node:stream/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { execFileSync } from 'node:child_process'
 
-import { serve } from '@hono/node-server'
 import { createConnection, type Connection as MysqlConnection } from 'mysql2/promise'
 import pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
@@ -81,12 +79,12 @@ import {
   scaleFor,
 } from './data.js'
 import { DuckDbWorker } from './duckdb-client.js'
+import { apiClient, serveOnLoopback } from '../support/http.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const OUT_DIR = path.join(ROOT, 'bench/.out')
 const CACHE_DIR = path.join(OUT_DIR, 'federation')
 const README = path.join(ROOT, 'bench/README.md')
-const API = '/api/v1'
 
 const QUERY_KEYS = ['a', 'a_scan', 'b', 'b_idx', 'c', 'd'] as const
 type QueryKey = (typeof QUERY_KEYS)[number]
@@ -563,24 +561,10 @@ async function startTributary(app: AppModules, settings: Settings, location: Dat
   onCleanup('tributary', () => tributary.close())
   const platformKey = generateToken()
   await tributary.services.apiKeys.bootstrapPlatformKey(platformKey)
-  const server = serve({ fetch: tributary.app.fetch, port: 0, hostname: '127.0.0.1' })
-  await new Promise<void>((resolve) => (server.listening ? resolve() : server.once('listening', () => resolve())))
-  onCleanup('http server', () => new Promise<void>((resolve) => server.close(() => resolve())))
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const server = await serveOnLoopback(tributary.app.fetch)
+  onCleanup('http server', () => server.close())
 
-  const call = async <T>(method: string, url: string, key: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${baseUrl}${API}${url}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
-    const text = await response.text()
-    if (!response.ok) throw new Error(`${method} ${url} answered ${response.status}: ${text}`)
-    return JSON.parse(text) as T
-  }
+  const call = apiClient(server.baseUrl)
 
   const organization = await call<{ id: string }>('POST', '/organizations', platformKey, { name: 'Bench Org' })
   const { key } = await call<{ key: string }>('POST', `/organizations/${organization.id}/api-keys`, platformKey, {
