@@ -78,7 +78,7 @@ export class ApprovalsRepo {
       query = query.where((eb) =>
         eb.or([
           eb('a.status', '=', 'expired'),
-          eb.and([eb('a.status', 'in', ['pending', 'approved']), eb('a.expires_at', '<=', now)]),
+          eb.and([eb('a.status', 'in', ['pending', 'approved']), eb.not(inTime(eb, 'a.expires_at', now))]),
         ]),
       )
     } else if (status !== undefined) query = query.where('a.status', '=', status)
@@ -95,7 +95,7 @@ export class ApprovalsRepo {
       .updateTable('approval_requests')
       .set({ status: 'expired', updated_at: now })
       .where('status', 'in', ['pending', 'approved'])
-      .where('expires_at', '<=', now)
+      .where((eb) => eb.not(inTime(eb, 'expires_at', now)))
     if (projectId !== undefined) query = query.where('project_id', '=', projectId)
     return query.returningAll().execute()
   }
